@@ -1,0 +1,31 @@
+import type { Framework, PoolModel } from '../config/types.js';
+import type { NamedTensors, TensorSpec } from '../core/tensor.js';
+
+/** Inputs and outputs a loaded model declares; what TF Serving's metadata endpoint publishes. */
+export interface ModelSignature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/** The files of a model after the repository fetched and verified them. */
+export interface ModelFiles {
+  /** Absolute path of the entry file (model.json or model.onnx). */
+  entryPath: string;
+  /** sha256 of the entry file. */
+  sha256: string;
+}
+
+/** A model loaded into an engine. It owns its engine-side tensors and frees everything it made per call. */
+export interface LoadedModel {
+  readonly signature: ModelSignature;
+  /** What runs it, as shown to users: `tfjs-wasm`, `onnx`, `onnx (compiled from tfjs-graph)`. */
+  readonly backendName: string;
+  infer(inputs: NamedTensors): Promise<NamedTensors>;
+  dispose(): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: string;
+  supports(framework: Framework): boolean;
+  load(model: PoolModel, files: ModelFiles): Promise<LoadedModel>;
+}

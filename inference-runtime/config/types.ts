@@ -1,0 +1,66 @@
+/**
+ * The pool configuration: the models a runtime serves. Each entry carries the fields of an MLModel's spec
+ * (see crds/mlmodel.yaml) plus its name; the operator renders this file from MLModels into a ConfigMap.
+ * The JSON Schema in pool.schema.json is the runtime's validation of the same shape.
+ */
+export type Framework = 'tfjs-graph' | 'tfjs-layers' | 'onnx';
+
+/** Which engine runs a model: `auto` prefers a verified native (ONNX) path and falls back to tfjs. */
+export type BackendPreference = 'auto' | 'tfjs' | 'onnx';
+
+export interface ModelSource {
+  /** `https://`, `http://`, `file://` or `npm:<package>/<path>`; the entry file (model.json, model.onnx). */
+  uri: string;
+  /** Hex sha256 of the entry file; tfjs weight shards are covered by the digests the cache records. */
+  sha256?: string;
+}
+
+export interface Preprocessing {
+  /** Model input size in pixels. */
+  width: number;
+  height: number;
+  /** Colour the model expects. */
+  colour: 'rgb' | 'bgr' | 'grayscale';
+  /** Pixel values 0..255 are mapped linearly onto [range[0], range[1]] before mean/std. */
+  range?: [number, number];
+  mean?: number[];
+  std?: number[];
+}
+
+export interface ReferenceMetric {
+  dataset: string;
+  metric: string;
+  value: number;
+  source?: string;
+}
+
+export interface ModelCard {
+  description?: string;
+  license?: string;
+  origin?: string;
+  authors?: string;
+  metrics?: ReferenceMetric[];
+}
+
+export interface PoolModel {
+  name: string;
+  /** `<category>/<task>`, e.g. `vision/facial-expression`. */
+  task: string;
+  framework: Framework;
+  version: string;
+  source: ModelSource;
+  labels?: string[];
+  preprocessing?: Preprocessing;
+  card?: ModelCard;
+  backend?: BackendPreference;
+}
+
+export interface BatchingConfig {
+  maxBatchSize: number;
+  maxDelayMs: number;
+}
+
+export interface PoolConfig {
+  models: PoolModel[];
+  batching?: BatchingConfig;
+}

@@ -1,0 +1,69 @@
+/**
+ * Errors that carry their HTTP status. The first middleware maps them to TF Serving's error body
+ * `{"error": "..."}`; anything else becomes a 500 whose body does not leak internals.
+ */
+export class DomainError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 400: the request is malformed or does not fit the model's signature. */
+export class InvalidInput extends DomainError {
+  constructor(message: string) {
+    super(message, 400);
+  }
+}
+
+/** 401: no valid API key. */
+export class Unauthorized extends DomainError {
+  constructor(message = 'a valid API key is required (Authorization: Bearer <key> or X-API-Key)') {
+    super(message, 401);
+  }
+}
+
+/** 404: unknown model, version or route. */
+export class ModelNotFound extends DomainError {
+  constructor(message: string) {
+    super(message, 404);
+  }
+}
+
+/** 413: body or decoded image too large. */
+export class PayloadTooLarge extends DomainError {
+  constructor(message: string) {
+    super(message, 413);
+  }
+}
+
+/** 415: a body whose media type cannot be handled. */
+export class UnsupportedMediaType extends DomainError {
+  constructor(message: string) {
+    super(message, 415);
+  }
+}
+
+/** 503: the model exists but is not loaded (yet), or the server is draining. */
+export class NotReady extends DomainError {
+  constructor(message: string) {
+    super(message, 503);
+  }
+}
+
+/** 503: too many requests queued. */
+export class Overloaded extends DomainError {
+  constructor(message: string) {
+    super(message, 503);
+  }
+}
+
+/** 504: the request took longer than the configured timeout. */
+export class RequestTimeout extends DomainError {
+  constructor(message: string) {
+    super(message, 504);
+  }
+}

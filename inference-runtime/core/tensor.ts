@@ -1,0 +1,34 @@
+/**
+ * Backend-neutral tensors. Every backend (tfjs, onnxruntime, compiled graphs) takes and returns host tensors,
+ * so the HTTP adapters and task pipelines never depend on a particular engine, and tensors can cross
+ * worker-thread boundaries as transferable typed arrays.
+ */
+export type DType = 'float32' | 'int32' | 'int64' | 'uint8' | 'bool' | 'string';
+
+export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array | string[];
+
+export interface HostTensor {
+  dtype: DType;
+  shape: number[];
+  data: TensorData;
+}
+
+/** A declared input or output. `-1` marks a dimension of unknown size (the batch dimension, usually). */
+export interface TensorSpec {
+  name: string;
+  dtype: DType;
+  shape: number[];
+}
+
+export type NamedTensors = Record<string, HostTensor>;
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}
+
+export function float32(shape: number[], data: Float32Array): HostTensor {
+  if (data.length !== elementCount(shape)) {
+    throw new RangeError(`float32 tensor of shape [${shape.join(', ')}] needs ${elementCount(shape)} values, got ${data.length}`);
+  }
+  return { dtype: 'float32', shape, data };
+}

@@ -1,0 +1,62 @@
+import type { PoolModel } from '../config/types.js';
+import type { ModelSignature } from '../backends/backend.js';
+import type { NamedTensors } from './tensor.js';
+
+/**
+ * What is loaded and serving (name, version, state), as opposed to where models come from (the repository).
+ * States follow TF Serving's model status, plus UNAVAILABLE for a model whose fetch, verification or load
+ * failed: it stays listed with the reason while the other models serve.
+ */
+export type ModelState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END' | 'UNAVAILABLE';
+
+/** Published performance of a model, measured by this runtime after warm-up. */
+export interface ModelBenchmark {
+  backend: string;
+  runtimeVersion: string;
+  node: string;
+  measuredAt: string;
+  iterations: number;
+  latencyMs: { p50: number; p95: number };
+  batchSize: number;
+  throughputPerSec: number;
+}
+
+export interface ModelStatus {
+  name: string;
+  version: string;
+  task: string;
+  framework: PoolModel['framework'];
+  state: ModelState;
+  /** Why a model is not AVAILABLE. */
+  reason?: string;
+  /** Which engine serves it, e.g. `tfjs-wasm` or `onnx (compiled from tfjs-graph)`. */
+  backend?: string;
+  /** Why the preferred engine was not used (e.g. an op the ONNX compiler does not support). */
+  backendNote?: string;
+  benchmark?: ModelBenchmark;
+  card?: PoolModel['card'];
+  labels?: string[];
+}
+
+/** One model of the pool as the serving path sees it; `infer` is the single inference path. */
+export interface ServingModel {
+  readonly config: PoolModel;
+  readonly name: string;
+  readonly version: string;
+  status(): ModelStatus;
+  /** Throws NotReady when the model is not AVAILABLE. */
+  signature(): ModelSignature;
+  /** Throws NotReady when the model is not AVAILABLE, InvalidInput when inputs do not fit the signature. */
+  infer(inputs: NamedTensors): Promise<NamedTensors>;
+}
+
+export interface ModelRegistry {
+  /** Throws ModelNotFound for an unknown name or version. */
+  resolve(name: string, version?: string): ServingModel;
+  /** The AVAILABLE model serving a task (`vision/face-detection`); throws ModelNotFound / NotReady. */
+  forTask(task: string): ServingModel;
+  list(): ModelStatus[];
+  /** True when every configured model is loaded and warmed up. */
+  isReady(): boolean;
+  close(): Promise<void>;
+}

@@ -13,6 +13,11 @@ export interface ModelSource {
   uri: string;
   /** Hex sha256 of the entry file; tfjs weight shards are covered by the digests the cache records. */
   sha256?: string;
+  /**
+   * Hex sha256 of tfjs weight shards, keyed by their path as written in `weightsManifest[].paths`. Shards
+   * listed here are verified on every fetch; others are recorded on first fetch and verified from then on.
+   */
+  shards?: Record<string, string>;
 }
 
 export interface Preprocessing {
@@ -23,6 +28,8 @@ export interface Preprocessing {
   colour: 'rgb' | 'bgr' | 'grayscale';
   /** Pixel values 0..255 are mapped linearly onto [range[0], range[1]] before mean/std. */
   range?: [number, number];
+  /** RGB weights of the grey conversion when `colour` is `grayscale`; ITU-R BT.601 when absent. */
+  grayscaleWeights?: [number, number, number];
   mean?: number[];
   std?: number[];
 }
@@ -55,6 +62,10 @@ export interface PoolModel {
   backend?: BackendPreference;
 }
 
+/**
+ * Server-side micro-batching for models whose batch dimension is dynamic: requests arriving within
+ * `maxDelayMs` of the first are run together, up to `maxBatchSize` rows.
+ */
 export interface BatchingConfig {
   maxBatchSize: number;
   maxDelayMs: number;

@@ -1,0 +1,108 @@
+import type { PoolConfig, PoolModel } from './types.js';
+
+/**
+ * The built-in pool, served when no pool file is given. Weights ship inside the `@vladmandic/human` npm
+ * package (MIT, Vladimir Mandic), which converted them to tfjs graph models; the digests pin the files of
+ * human 3.3.6 so an upgraded package is noticed instead of silently served.
+ */
+
+/** FER2013 class order, as the oarriaga mini-Xception emits it (and as human's emotion.ts annotates it). */
+export const FER2013_LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+
+/** The 80 COCO classes in the order of the centernet `detections` class column (human src/object/labels.ts). */
+export const COCO_LABELS = [
+  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
+  'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
+  'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee',
+  'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard',
+  'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
+  'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch',
+  'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote', 'keyboard',
+  'cell phone', 'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
+  'teddy bear', 'hair drier', 'toothbrush',
+];
+
+const HUMAN = 'converted to tfjs and distributed by @vladmandic/human (MIT, Vladimir Mandic)';
+
+export const FACE_DETECTOR: PoolModel = {
+  name: 'face-detector',
+  task: 'vision/face-detection',
+  framework: 'tfjs-graph',
+  version: '1',
+  source: {
+    uri: 'npm:@vladmandic/human/models/blazeface.json',
+    sha256: 'cd7bbfc078270572beb39f9e5ae67aadbd50b5e67cff37e6d4f6b3ea39312e5f',
+    shards: { 'blazeface.bin': 'dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72' },
+  },
+  // human: resizeBilinear to 256x256, then x / 127.5 - 1.
+  preprocessing: { width: 256, height: 256, colour: 'rgb', range: [-1, 1] },
+  card: {
+    description:
+      'BlazeFace (back-camera variant): a lightweight face detector designed for mobile GPUs, predicting a box ' +
+      'and six landmarks per anchor of a 256x256 RGB input; anchors are decoded by the face-detection task.',
+    license: 'Apache-2.0',
+    origin: `Google MediaPipe (https://github.com/google/mediapipe); ${HUMAN}`,
+    authors: 'Valentin Bazarevsky, Yury Kartynnik, Andrey Vakunov, Karthik Raveendran, Matthias Grundmann (Google)',
+  },
+};
+
+export const FACIAL_EXPRESSION: PoolModel = {
+  name: 'facial-expression',
+  task: 'vision/facial-expression',
+  framework: 'tfjs-graph',
+  version: '1',
+  source: {
+    uri: 'npm:@vladmandic/human/models/emotion.json',
+    sha256: '56f7e557eb0c863a8b9ab04ac7ccba756e93bf2c27dce135ef0e8712b80b7ad2',
+    shards: { 'emotion.bin': '927ac8224f356ab1e68c2bcfbfa07b0c8567047d1bcf817388ba6e38214c4987' },
+  },
+  labels: FER2013_LABELS,
+  // human: face crop scaled to 0..1, resizeBilinear to 64x64, grey = 0.2989 R + 0.5870 G + 0.1140 B,
+  // then (grey - 0.5) * 2: a linear map of 0..255 onto [-1, 1]. Output is already a softmax.
+  preprocessing: { width: 64, height: 64, colour: 'grayscale', range: [-1, 1], grayscaleWeights: [0.2989, 0.587, 0.114] },
+  card: {
+    description:
+      'mini-Xception facial expression classifier trained on FER2013: a 64x64 grey face crop in, ' +
+      'probabilities of the seven FER2013 expressions out (0 angry, 1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral).',
+    license: 'MIT',
+    origin: `oarriaga/face_classification (https://github.com/oarriaga/face_classification); ${HUMAN}`,
+    authors: 'Octavio Arriaga, Paul G. Plöger, Matias Valdenegro-Toro',
+    metrics: [
+      {
+        dataset: 'FER2013 (test)',
+        metric: 'accuracy',
+        value: 0.66,
+        source: 'Arriaga et al., Real-time Convolutional Neural Networks for Emotion and Gender Classification, arXiv:1710.07557',
+      },
+    ],
+  },
+};
+
+export const OBJECT_DETECTOR: PoolModel = {
+  name: 'object-detector',
+  task: 'vision/object-detection',
+  framework: 'tfjs-graph',
+  version: '1',
+  source: {
+    uri: 'npm:@vladmandic/human/models/centernet.json',
+    sha256: 'bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05',
+    shards: { 'centernet.bin': '1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef' },
+  },
+  labels: COCO_LABELS,
+  // human feeds the image resized to 512x512 with pixel values 0..255 unchanged.
+  preprocessing: { width: 512, height: 512, colour: 'rgb', range: [0, 255] },
+  card: {
+    description:
+      'CenterNet with a MobileNet-v3 backbone, trained on MS COCO (80 classes). The `tower_0/detections` output ' +
+      'holds 100 rows of [x1, y1, x2, y2, score, class] in 512x512 input pixels, decoded in-model.',
+    license:
+      'no licence file upstream; distributed in @vladmandic/human, whose models inherit the licence of their source',
+    origin: `MB3-CenterNet (https://github.com/610265158/mobilenetv3_centernet); ${HUMAN}`,
+    authors: '610265158 (GitHub)',
+  },
+};
+
+export function defaultPool(): PoolConfig {
+  // Deep copies: callers may adjust their pool without touching the built-in one.
+  return structuredClone({ models: [FACE_DETECTOR, FACIAL_EXPRESSION, OBJECT_DETECTOR] });
+}

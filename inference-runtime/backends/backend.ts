@@ -13,6 +13,14 @@ export interface ModelFiles {
   entryPath: string;
   /** sha256 of the entry file. */
   sha256: string;
+  /**
+   * Companion files (tfjs weight shards) by the relative path the entry file names them with, mapped to the
+   * absolute path of their verified copy. Cached files are stored by digest, so a loader must look shards up
+   * here instead of resolving them next to `entryPath`.
+   */
+  files: Record<string, string>;
+  /** Whether the files came from the source just now or from the cache of an earlier fetch. */
+  origin: 'source' | 'cache';
 }
 
 /** A model loaded into an engine. It owns its engine-side tensors and frees everything it made per call. */

@@ -1,0 +1,127 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/** One file of a cached model. */
+export interface CachedFile {
+  /** The name the model uses for it: `model.json` for the entry, `weightsManifest` paths for shards. */
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+/** What a source URI resolved to the last time it was fetched. */
+export interface CacheManifest {
+  uri: string;
+  entry: CachedFile;
+  files: CachedFile[];
+  fetchedAt: string;
+}
+
+export function defaultCacheDir(): string {
+  return process.env.MLOFFLOAD_MODEL_CACHE || path.join(os.homedir(), '.cache', 'mloffload', 'models');
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * A content-addressed store on disk:
+ *
+ *   blobs/sha256/<hex>           file contents, named by their digest
+ *   manifests/<sha256(uri)>.json which blobs a source URI resolved to (entry + weight shards)
+ *   tmp/                         downloads in progress
+ *
+ * Every write is a temp file plus rename, so readers (another runtime sharing a hostPath cache included) see
+ * either nothing or a whole file.
+ */
+export class ModelCache {
+  readonly dir: string;
+
+  constructor(dir: string = defaultCacheDir()) {
+    this.dir = path.resolve(dir);
+  }
+
+  get tmpDir(): string {
+    return path.join(this.dir, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await Promise.all(
+      [this.tmpDir, path.join(this.dir, 'blobs', 'sha256'), path.join(this.dir, 'manifests')].map((d) => mkdir(d, { recursive: true })),
+    );
+  }
+
+  blobPath(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256 digest: ${sha256}`);
+    return path.join(this.dir, 'blobs', 'sha256', sha256);
+  }
+
+  manifestPath(uri: string): string {
+    return path.join(this.dir, 'manifests', `${createHash('sha256').update(uri).digest('hex')}.json`);
+  }
+
+  /** Moves a fully written temp file to its digest's place. */
+  async commitBlob(tempPath: string, sha256: string): Promise<string> {
+    const target = this.blobPath(sha256);
+    await rename(tempPath, target);
+    return target;
+  }
+
+  async readManifest(uri: string): Promise<CacheManifest | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.manifestPath(uri), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const m = JSON.parse(text) as CacheManifest;
+      if (m.uri !== uri || !m.entry || !Array.isArray(m.files)) return undefined;
+      return m;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async writeManifest(manifest: CacheManifest): Promise<void> {
+    const target = this.manifestPath(manifest.uri);
+    const temp = path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.manifest`);
+    try {
+      await writeFile(temp, JSON.stringify(manifest, null, 2));
+      await rename(temp, target);
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Re-hashes every file of a manifest. Returns the files whose blob is missing or whose content no longer
+   * matches its digest (disk corruption, a partial copy from outside); those blobs are deleted so a refetch
+   * writes them anew.
+   */
+  async verify(manifest: CacheManifest): Promise<{ file: CachedFile; problem: string }[]> {
+    const bad: { file: CachedFile; problem: string }[] = [];
+    for (const file of [manifest.entry, ...manifest.files]) {
+      const blob = this.blobPath(file.sha256);
+      let actual: string;
+      try {
+        actual = await sha256File(blob);
+      } catch {
+        bad.push({ file, problem: 'missing from the cache' });
+        continue;
+      }
+      if (actual !== file.sha256) {
+        bad.push({ file, problem: `corrupted in the cache (sha256 ${actual}, expected ${file.sha256})` });
+        await rm(blob, { force: true });
+      }
+    }
+    return bad;
+  }
+}

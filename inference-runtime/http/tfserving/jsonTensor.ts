@@ -53,6 +53,10 @@ export function parsePredictRequest(body: unknown, inputSpecs: readonly TensorSp
     }
     if (name !== '') signatureName = name;
   }
+  if (signatureName !== DEFAULT_SIGNATURE) {
+    // Models here publish one signature, under TF Serving's default key.
+    throw new InvalidInput(`Serving signature name: "${signatureName}" not found in signature def`);
+  }
   if (inputSpecs.length === 0) throw new InvalidInput(`Failed to get input map for signature: ${signatureName}`);
   const hasInstances = Object.hasOwn(body, 'instances');
   const hasInputs = Object.hasOwn(body, 'inputs');

@@ -137,6 +137,10 @@ describe('TF Serving JSON <-> tensors', () => {
         "Missing 'inputs' or 'instances' key",
       );
       expect(invalid(() => parsePredictRequest({ signature_name: 3, inputs: [1] }, [image], LIMIT))).to.contain('signature_name');
+      expect(invalid(() => parsePredictRequest({ signature_name: 'classify', inputs: [1] }, [image], LIMIT))).to.equal(
+        'Serving signature name: "classify" not found in signature def',
+      );
+      expect(parsePredictRequest({ signature_name: '', inputs: [[[[1], [2]], [[3], [4]]]] }, [image], LIMIT).signatureName).to.equal('serving_default');
     });
   });
 

@@ -1,0 +1,70 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Middleware } from 'koa';
+import { Unauthorized } from '../core/errors.js';
+
+/**
+ * Checks presented API keys against the configured ones in constant time: both sides are hashed to
+ * fixed-length digests (so lengths leak nothing) and every configured key is compared on every request.
+ */
+export class ApiKeyCheck {
+  private readonly digests: Buffer[];
+
+  constructor(keys: readonly string[]) {
+    this.digests = keys.map(digest);
+  }
+
+  get enabled(): boolean {
+    return this.digests.length > 0;
+  }
+
+  matches(candidate: string): boolean {
+    const presented = digest(candidate);
+    let found = false;
+    for (const known of this.digests) {
+      // Evaluate the comparison first so no key is skipped once one matched.
+      found = timingSafeEqual(known, presented) || found;
+    }
+    return found;
+  }
+}
+
+function digest(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+/** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    if (match) return match[1]!.trim();
+  }
+  const apiKey = headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  return undefined;
+}
+
+/** 401 unless a valid key is presented; paths in `open` (probes) never need one. */
+export function requireApiKey(check: ApiKeyCheck, open: ReadonlySet<string>): Middleware {
+  return async (ctx, next) => {
+    if (check.enabled && !open.has(ctx.path)) {
+      const key = presentedKey(ctx.headers);
+      if (key === undefined || !check.matches(key)) throw new Unauthorized();
+    }
+    await next();
+  };
+}
+
+/** Keys from a file (one per line; blank lines and `#` comments skipped). */
+export async function readApiKeysFile(file: string): Promise<string[]> {
+  return parseApiKeys(await readFile(file, 'utf8'));
+}
+
+/** Keys separated by newlines or commas, as in the MLOFFLOAD_API_KEYS variable. */
+export function parseApiKeys(text: string): string[] {
+  return text
+    .split(/[\n,]/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}

@@ -1,0 +1,56 @@
+import type { Router } from '@koa/router';
+import Koa from 'koa';
+import { Registry } from 'prom-client';
+import type { ModelRegistry } from '../core/registry.js';
+import { ApiKeyCheck, requireApiKey } from './apiKeys.js';
+import { errorResponse } from './errorResponse.js';
+import { HttpMetrics } from './httpMetrics.js';
+import { silentLogger, type Logger } from './logger.js';
+import { resolveHttpOptions, type HttpOptions } from './options.js';
+import { poolRouter } from './poolRoutes.js';
+import { METRICS_PATH, PROBE_PATHS, probeRouter } from './probeRoutes.js';
+import type { RequestState } from './requestState.js';
+import { tfServingRouter } from './tfserving/routes.js';
+
+export interface AppDeps {
+  registry: ModelRegistry;
+  options?: Partial<HttpOptions>;
+  /** Where request metrics and default process metrics are registered and served from; a fresh one if absent. */
+  metrics?: Registry;
+  /**
+   * More routes over the same registry (the task APIs). They run behind the same error mapping, API keys,
+   * deadline and metrics, and record `ctx.state.model` / `inferenceSeconds` like the built-in routes.
+   */
+  routers?: ReadonlyArray<Router<RequestState>>;
+  /** Aborted when the server starts draining: `/readyz` turns 503 so traffic moves elsewhere. */
+  draining?: AbortSignal;
+  log?: Logger;
+}
+
+/** Builds the runtime's koa app without listening (`server.ts` listens). */
+export function createApp(deps: AppDeps): Koa<RequestState> {
+  const options = resolveHttpOptions(deps.options);
+  const metrics = deps.metrics ?? new Registry();
+  const log = deps.log ?? silentLogger;
+  const app = new Koa<RequestState>();
+  // Errors are mapped and logged by errorResponse; koa's default handler would print them a second time.
+  app.silent = true;
+
+  const open = new Set<string>(PROBE_PATHS);
+  if (!options.protectMetrics) open.add(METRICS_PATH);
+
+  app.use(new HttpMetrics(metrics).middleware());
+  app.use(errorResponse(log));
+  app.use(async (ctx, next) => {
+    ctx.state.deadline = AbortSignal.timeout(options.requestTimeoutMs);
+    await next();
+  });
+  app.use(requireApiKey(new ApiKeyCheck(options.apiKeys), open));
+
+  const routers = [probeRouter(deps.registry, metrics, deps.draining), poolRouter(deps.registry), tfServingRouter(deps.registry, options), ...(deps.routers ?? [])];
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}

@@ -1,0 +1,46 @@
+import { STATUS_CODES } from 'node:http';
+import type { Middleware } from 'koa';
+import { DomainError } from '../core/errors.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Maps errors to TF Serving's error body `{"error": "..."}`: a DomainError keeps its status and message,
+ * a client error raised by koa or the router (405, malformed URL) keeps its status, and anything else is a
+ * 500 whose body says nothing about internals (the details go to the log).
+ */
+export function errorResponse(log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status >= 400 && ctx.body == null) {
+        // Statuses set without a body (no route: 404; the router's 405/501) get the same JSON error shape.
+        const status = ctx.status;
+        ctx.body = { error: status === 404 ? `Not found: ${ctx.method} ${ctx.path}` : `${statuses(status)}: ${ctx.method} ${ctx.path}` };
+        ctx.status = status;
+      }
+    } catch (error) {
+      const { status, message } = describe(error);
+      if (status >= 500 && !(error instanceof DomainError)) {
+        log.error('request_failed', { method: ctx.method, path: ctx.path, error });
+      }
+      ctx.status = status;
+      ctx.body = { error: message };
+      if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
+      if (status === 413) ctx.set('Connection', 'close');
+    }
+  };
+}
+
+function describe(error: unknown): { status: number; message: string } {
+  if (error instanceof DomainError) return { status: error.status, message: error.message };
+  if (error instanceof URIError) return { status: 400, message: `Malformed request: ${error.message}` };
+  const http = error as { status?: unknown; expose?: unknown; message?: unknown } | null;
+  if (http && typeof http.status === 'number' && http.status >= 400 && http.status < 500 && http.expose === true) {
+    return { status: http.status, message: String(http.message) };
+  }
+  return { status: 500, message: 'Internal server error' };
+}
+
+function statuses(status: number): string {
+  return STATUS_CODES[status] ?? `HTTP ${status}`;
+}

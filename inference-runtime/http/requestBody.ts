@@ -1,0 +1,106 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import type { Context } from 'koa';
+import { InvalidInput, PayloadTooLarge, UnsupportedMediaType } from '../core/errors.js';
+import { timeoutError } from './deadline.js';
+import { parseTfServingJson } from './tfserving/jsonText.js';
+
+export interface BodyLimits {
+  maxBytes: number;
+  /** Aborts the read (504) when the request's deadline passes. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Media types a JSON body may arrive with. Besides JSON itself: no type at all, `text/plain`, and
+ * `application/x-www-form-urlencoded`, which is what `curl -d` sends and what TF Serving's own examples use.
+ */
+function isJsonCompatible(type: string): boolean {
+  return type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain' || type === 'application/x-www-form-urlencoded';
+}
+
+/** Reads and parses a JSON body under the size cap: 415 for other media types, 413 when too large, 400 when not JSON. */
+export async function readJsonBody(ctx: Context, limits: BodyLimits): Promise<{ value: unknown; bytes: number }> {
+  const type = ctx.request.type.toLowerCase();
+  if (!isJsonCompatible(type)) {
+    throw new UnsupportedMediaType(`Content-Type ${type} is not supported here; send the body as application/json`);
+  }
+  const body = await readBody(ctx.req, limits);
+  return { value: parseTfServingJson(body.toString('utf8')), bytes: body.length };
+}
+
+/**
+ * Reads a request body, decompressing gzip/deflate, and stops at `maxBytes` of decoded data so neither a
+ * large upload nor a compression bomb is buffered. On error the rest of the upload is drained and dropped,
+ * so the client still receives the error response.
+ */
+export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  const { maxBytes, signal } = limits;
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const declared = Number(req.headers['content-length']);
+  if ((encoding === 'identity' || encoding === '') && Number.isFinite(declared) && declared > maxBytes) {
+    return Promise.reject(tooLarge(maxBytes));
+  }
+  let source: Readable;
+  switch (encoding) {
+    case '':
+    case 'identity':
+      source = req;
+      break;
+    case 'gzip':
+    case 'x-gzip':
+      source = req.pipe(zlib.createGunzip());
+      break;
+    case 'deflate':
+      source = req.pipe(zlib.createInflate());
+      break;
+    default:
+      return Promise.reject(new UnsupportedMediaType(`Content-Encoding ${encoding} is not supported; use gzip, deflate or none`));
+  }
+  if (signal?.aborted) return Promise.reject(timeoutError('reading the request body'));
+
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (error: Error | undefined): void => {
+      if (settled) return;
+      settled = true;
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('error', onError);
+      req.off('aborted', onAborted);
+      signal?.removeEventListener('abort', onAbort);
+      if (error) {
+        if (source !== req) {
+          req.unpipe();
+          (source as zlib.Gunzip).destroy();
+        }
+        req.resume();
+        reject(error);
+      } else {
+        resolve(Buffer.concat(chunks, size));
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) settle(tooLarge(maxBytes));
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => settle(undefined);
+    const onError = (error: Error): void =>
+      settle(source === req ? new InvalidInput(`request body could not be read: ${error.message}`) : new InvalidInput(`request body is not valid ${encoding} data`));
+    const onAborted = (): void => settle(new InvalidInput('the client closed the connection before the body was complete'));
+    const onAbort = (): void => settle(timeoutError('reading the request body'));
+    source.on('data', onData);
+    source.once('end', onEnd);
+    source.once('error', onError);
+    req.once('aborted', onAborted);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function tooLarge(maxBytes: number): PayloadTooLarge {
+  return new PayloadTooLarge(`request body exceeds the limit of ${maxBytes} bytes`);
+}

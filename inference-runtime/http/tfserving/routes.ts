@@ -1,0 +1,47 @@
+import { Router } from '@koa/router';
+import type { ModelRegistry, ServingModel } from '../../core/registry.js';
+import { raceDeadline } from '../deadline.js';
+import type { HttpOptions } from '../options.js';
+import { readJsonBody } from '../requestBody.js';
+import type { RequestState } from '../requestState.js';
+import { parsePredictRequest, predictResponseJson } from './jsonTensor.js';
+import { modelMetadataResponse, modelStatusResponse } from './modelStatus.js';
+
+/**
+ * TF Serving's REST API (model status, metadata, predict) as a thin adapter over the model registry.
+ * Versions are the pool's version strings; without one, the registry picks the version it serves.
+ */
+export function tfServingRouter(registry: ModelRegistry, options: Pick<HttpOptions, 'maxBodyBytes'>): Router<RequestState> {
+  const router = new Router<RequestState>();
+
+  for (const path of ['/v1/models/:name', '/v1/models/:name/versions/:version']) {
+    router.get(path, (ctx) => {
+      ctx.body = modelStatusResponse(registry.list(), ctx.params.name!, ctx.params.version);
+    });
+    router.get(`${path}/metadata`, (ctx) => {
+      const model = registry.resolve(ctx.params.name!, ctx.params.version);
+      ctx.body = modelMetadataResponse(model.name, model.version, model.signature());
+    });
+    // A literal colon separates the model path from the verb, as in TF Serving's URLs.
+    router.post(`${path}\\:predict`, async (ctx) => {
+      const model = registry.resolve(ctx.params.name!, ctx.params.version);
+      ctx.state.model = { name: model.name, version: model.version };
+      const signature = model.signature();
+      const { value, bytes } = await readJsonBody(ctx, { maxBytes: options.maxBodyBytes, signal: ctx.state.deadline });
+      const request = parsePredictRequest(value, signature.inputs, bytes);
+      const outputs = await timedInference(model, request.inputs, ctx.state);
+      ctx.type = 'application/json';
+      ctx.body = predictResponseJson(outputs, request.format, signature.outputs.map((o) => o.name));
+    });
+  }
+  return router;
+}
+
+async function timedInference(model: ServingModel, inputs: Parameters<ServingModel['infer']>[0], state: RequestState) {
+  const start = process.hrtime.bigint();
+  try {
+    return await raceDeadline(model.infer(inputs), state.deadline, `inference on ${model.name}`);
+  } finally {
+    state.inferenceSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  }
+}

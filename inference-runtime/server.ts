@@ -1,0 +1,80 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+export interface TlsFiles {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export interface ServerOptions {
+  port: number;
+  host?: string;
+  /** Serve HTTPS with this certificate and key; HTTP without. */
+  tls?: TlsFiles;
+  /** How long `close()` lets in-flight requests finish before cutting their connections. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  readonly server: http.Server | https.Server;
+  readonly url: string;
+  readonly port: number;
+  /**
+   * Graceful stop: refuse new connections, let in-flight requests finish (their responses carry
+   * `Connection: close`), close idle keep-alive sockets as they become idle, and destroy whatever is left
+   * after `shutdownTimeoutMs`. Resolves once every connection is gone; `forced` tells whether the bound hit.
+   */
+  close(): Promise<{ forced: boolean }>;
+}
+
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export async function startServer(handler: http.RequestListener, options: ServerOptions): Promise<RunningServer> {
+  const active = new Set<http.ServerResponse>();
+  let draining = false;
+  const tracked: http.RequestListener = (req, res) => {
+    active.add(res);
+    // Requests that still arrive on open keep-alive connections while draining are served, then closed.
+    if (draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      active.delete(res);
+      // The socket of a finished keep-alive response is idle now: close it rather than wait for its timeout.
+      if (draining) setImmediate(() => server.closeIdleConnections());
+    });
+    handler(req, res);
+  };
+  const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, tracked) : http.createServer(tracked);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${options.tls ? 'https' : 'http'}://${host}:${address.port}`;
+
+  let closing: Promise<{ forced: boolean }> | undefined;
+  const close = (): Promise<{ forced: boolean }> => {
+    closing ??= new Promise((resolve) => {
+      draining = true;
+      for (const res of active) if (!res.headersSent) res.setHeader('Connection', 'close');
+      let forced = false;
+      const timer = setTimeout(() => {
+        forced = true;
+        server.closeAllConnections();
+      }, options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+      server.close(() => {
+        clearTimeout(timer);
+        resolve({ forced });
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+
+  return { server, url, port: address.port, close };
+}

@@ -1,0 +1,86 @@
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { InvalidInput, PayloadTooLarge, UnsupportedMediaType } from '../core/errors.js';
+import type { VisionLimits } from './limits.js';
+
+/** Interleaved 8-bit RGB pixels. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface DecodedImage {
+  /** Size of the image as the user sees it (after EXIF orientation), in the pixels of the image as sent. */
+  width: number;
+  height: number;
+  format: 'jpeg' | 'png' | 'webp';
+  /** Upright sRGB pixels, alpha flattened onto white, downscaled to at most `workingMaxSide`. */
+  pixels: RgbImage;
+  /** Image pixels per working pixel (>= 1): multiply working coordinates by them to get image coordinates. */
+  scaleX: number;
+  scaleY: number;
+}
+
+const acceptedFormats = new Set(['jpeg', 'png', 'webp']);
+
+/** EXIF orientations 5-8 turn the image by 90 degrees, so width and height trade places. */
+function uprightSize(width: number, height: number, orientation: number | undefined): [number, number] {
+  return orientation !== undefined && orientation >= 5 && orientation <= 8 ? [height, width] : [width, height];
+}
+
+/**
+ * Decodes an untrusted image. The header is read first so a decompression bomb is refused (413) before any
+ * pixel is allocated; then the image is decoded upright (EXIF orientation), converted to sRGB (greyscale and
+ * CMYK inputs too), flattened onto white, and shrunk to the working size in the same pass.
+ */
+export async function decodeImage(bytes: Uint8Array, limits: VisionLimits): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new InvalidInput('the request carries no image (empty body)');
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new InvalidInput('not a decodable image: send a JPEG, PNG or WebP file');
+  }
+  if (meta.format === undefined || !acceptedFormats.has(meta.format)) {
+    throw new UnsupportedMediaType(`image format '${meta.format ?? 'unknown'}' is not supported: send JPEG, PNG or WebP`);
+  }
+  const [width, height] = uprightSize(meta.width ?? 0, meta.height ?? 0, meta.orientation);
+  if (width * height > limits.maxPixels) {
+    throw new PayloadTooLarge(`image is ${width}x${height} pixels; at most ${limits.maxPixels} pixels are accepted`);
+  }
+  if (width < limits.minSide || height < limits.minSide) {
+    throw new InvalidInput(`image is ${width}x${height} pixels; the smallest accepted is ${limits.minSide}x${limits.minSide}`);
+  }
+  const scale = Math.max(1, Math.max(width, height) / limits.workingMaxSide);
+  const targetWidth = Math.max(1, Math.round(width / scale));
+  const targetHeight = Math.max(1, Math.round(height / scale));
+  let raw: { data: Buffer; info: OutputInfo };
+  try {
+    raw = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'warning' })
+      .rotate()
+      .resize(targetWidth, targetHeight, { fit: 'fill', kernel: 'lanczos3' })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch {
+    throw new InvalidInput(`not a decodable image: the ${meta.format.toUpperCase()} data is corrupt or truncated`);
+  }
+  if (raw.info.channels !== 3) {
+    throw new InvalidInput(`not a decodable image: ${raw.info.channels} colour channels after conversion to sRGB`);
+  }
+  return {
+    width,
+    height,
+    format: meta.format as DecodedImage['format'],
+    pixels: {
+      data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength),
+      width: raw.info.width,
+      height: raw.info.height,
+    },
+    // The rounded working size may differ from width/scale by a fraction of a pixel; use the exact ratios.
+    scaleX: width / raw.info.width,
+    scaleY: height / raw.info.height,
+  };
+}

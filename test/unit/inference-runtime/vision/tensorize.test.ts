@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import type { Preprocessing } from '../../../../inference-runtime/config/types.js';
+import { cropResize, letterbox, toBatchTensor } from '../../../../inference-runtime/vision/tensorize.js';
+import type { RgbImage } from '../../../../inference-runtime/vision/decode.js';
+
+function solid(width: number, height: number, rgb: [number, number, number]): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) data.set(rgb, i * 3);
+  return { data, width, height };
+}
+
+describe('model input tensors', () => {
+  it('letterboxes without distortion: scaled to fit, padded black on the right and bottom', async () => {
+    const boxed = await letterbox(solid(200, 100, [255, 255, 255]), 64, 64);
+    expect(boxed.scale).to.equal(64 / 200);
+    const at = (x: number, y: number) => boxed.pixels.data[(y * 64 + x) * 3];
+    expect(at(10, 10)).to.equal(255);
+    expect(at(63, 31)).to.equal(255);
+    expect(at(10, 33)).to.equal(0);
+  });
+
+  it('crops a region (edge pixels repeated outside the image) and shrinks it with averaging', () => {
+    const img = solid(100, 100, [0, 0, 0]);
+    for (let y = 0; y < 100; y++) for (let x = 50; x < 100; x++) img.data.set([200, 100, 50], (y * 100 + x) * 3);
+    const crop = cropResize(img, { x: 0, y: -20, width: 100, height: 100 }, 10, 10);
+    expect(Array.from(crop.data.subarray(0, 3))).to.deep.equal([0, 0, 0]);
+    expect(Array.from(crop.data.subarray(9 * 3, 9 * 3 + 3))).to.deep.equal([200, 100, 50]);
+    // A stripe pattern finer than the output grid averages to grey instead of aliasing.
+    const stripes = solid(64, 64, [0, 0, 0]);
+    for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x += 2) stripes.data.set([255, 255, 255], (y * 64 + x) * 3);
+    const small = cropResize(stripes, { x: 0, y: 0, width: 64, height: 64 }, 8, 8);
+    expect(small.data[0]).to.be.within(100, 155);
+  });
+
+  it('converts to grey with the model weights and maps 0..255 onto the range', () => {
+    const pre: Preprocessing = { width: 2, height: 1, colour: 'grayscale', range: [-1, 1] };
+    const img: RgbImage = { data: new Uint8Array([255, 255, 255, 255, 0, 0]), width: 2, height: 1 };
+    const t = toBatchTensor([img, img], pre);
+    expect(t.shape).to.deep.equal([2, 1, 2, 1]);
+    const data = t.data as Float32Array;
+    expect(data[0]).to.be.closeTo(1, 1e-3);
+    expect(data[1]).to.be.closeTo(-1 + 2 * 0.2989, 1e-4);
+    expect(data[2]).to.be.closeTo(1, 1e-3);
+  });
+
+  it('keeps RGB, swaps to BGR and applies mean/std when the model asks', () => {
+    const img: RgbImage = { data: new Uint8Array([10, 20, 30]), width: 1, height: 1 };
+    expect(Array.from(toBatchTensor([img], { width: 1, height: 1, colour: 'rgb' }).data as Float32Array)).to.deep.equal([10, 20, 30]);
+    const bgr = toBatchTensor([img], { width: 1, height: 1, colour: 'bgr', mean: [30, 20, 10], std: [2, 2, 2] });
+    expect(Array.from(bgr.data as Float32Array)).to.deep.equal([0, 0, 0]);
+  });
+});

@@ -32,8 +32,17 @@ export interface LoadedModel {
   dispose(): Promise<void>;
 }
 
+/** Engine-side memory, for leak checks: tensor counts must not grow with the number of requests. */
+export interface EngineMemory {
+  numTensors: number;
+  numBytes: number;
+  numDataBuffers?: number;
+}
+
 export interface Backend {
   readonly name: string;
   supports(framework: Framework): boolean;
   load(model: PoolModel, files: ModelFiles): Promise<LoadedModel>;
+  /** Memory held by the engine (all models loaded in it), when the engine can tell. */
+  memory?(): EngineMemory;
 }

@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { Framework, PoolModel } from '../config/types.js';
+import { InvalidInput } from '../core/errors.js';
+import type { DType, HostTensor, NamedTensors, TensorSpec } from '../core/tensor.js';
+import type { Backend, LoadedModel, ModelFiles, ModelSignature } from './backend.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+export interface OnnxBackendOptions {
+  /**
+   * Threads per session. In a worker pool every worker runs its own session, so one thread each avoids
+   * oversubscribing the cores; in-process serving may let onnxruntime use several.
+   */
+  intraOpThreads?: number;
+}
+
+/** ONNX models on onnxruntime-node (CPU execution provider). */
+export class OnnxBackend implements Backend {
+  readonly name = 'onnx';
+
+  private constructor(
+    private readonly ort: Ort,
+    private readonly options: OnnxBackendOptions,
+  ) {}
+
+  /** Loads the native binding only when an ONNX model is actually served. */
+  static async create(options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
+    const mod = (await import('onnxruntime-node')) as Ort & { default?: Ort };
+    return new OnnxBackend(mod.default?.InferenceSession ? mod.default : mod, options);
+  }
+
+  get version(): string {
+    return this.ort.env.versions?.node ?? this.ort.env.versions?.common ?? 'unknown';
+  }
+
+  supports(framework: Framework): boolean {
+    return framework === 'onnx';
+  }
+
+  async load(model: PoolModel, files: ModelFiles): Promise<LoadedModel> {
+    return this.loadSession(await readFile(files.entryPath), this.name);
+  }
+
+  /** Also the entry point for ONNX bytes produced at runtime (the tfjs-graph compiler). */
+  async loadSession(bytes: Uint8Array, backendName: string): Promise<LoadedModel> {
+    const session = await this.ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      ...(this.options.intraOpThreads ? { intraOpNumThreads: this.options.intraOpThreads, interOpNumThreads: 1 } : {}),
+    });
+    try {
+      const signature: ModelSignature = {
+        inputs: session.inputMetadata.map((m) => specOf(m, 'input')),
+        outputs: session.outputMetadata.map((m) => specOf(m, 'output')),
+      };
+      return new OnnxLoaded(this.ort, session, signature, backendName);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+}
+
+class OnnxLoaded implements LoadedModel {
+  constructor(
+    private readonly ort: Ort,
+    private readonly session: InferenceSession,
+    readonly signature: ModelSignature,
+    readonly backendName: string,
+  ) {}
+
+  async infer(inputs: NamedTensors): Promise<NamedTensors> {
+    const feeds: Record<string, OrtTensor> = {};
+    for (const spec of this.signature.inputs) {
+      const t = inputs[spec.name];
+      if (!t) throw new InvalidInput(`missing input ${spec.name}`);
+      feeds[spec.name] = new this.ort.Tensor(t.dtype, t.data, t.shape);
+    }
+    const results = await this.session.run(feeds);
+    const out: NamedTensors = {};
+    for (const spec of this.signature.outputs) {
+      const r = results[spec.name];
+      out[spec.name] = toHost(spec.name, r);
+      r.dispose();
+    }
+    for (const t of Object.values(feeds)) t.dispose();
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function specOf(m: InferenceSession.ValueMetadata, where: string): TensorSpec {
+  if (!m.isTensor) throw new Error(`${where} ${m.name} is not a tensor; only tensor inputs and outputs are served`);
+  return {
+    name: m.name,
+    dtype: hostDType(m.type, `${where} ${m.name}`),
+    shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+  };
+}
+
+function hostDType(type: string, where: string): DType {
+  switch (type) {
+    case 'float32':
+    case 'int32':
+    case 'int64':
+    case 'uint8':
+    case 'bool':
+    case 'string':
+      return type;
+    default:
+      throw new Error(`${where} has type ${type}, which host tensors cannot carry`);
+  }
+}
+
+function toHost(name: string, t: OrtTensor): HostTensor {
+  const shape = [...t.dims];
+  const dtype = hostDType(t.type, `output ${name}`);
+  // onnxruntime's output buffers belong to the session's allocator: copy so results can be transferred.
+  switch (dtype) {
+    case 'float32':
+      return { dtype, shape, data: (t.data as Float32Array).slice() };
+    case 'int32':
+      return { dtype, shape, data: (t.data as Int32Array).slice() };
+    case 'int64':
+      return { dtype, shape, data: (t.data as BigInt64Array).slice() };
+    case 'uint8':
+    case 'bool':
+      return { dtype, shape, data: (t.data as Uint8Array).slice() };
+    case 'string':
+      return { dtype, shape, data: [...(t.data as string[])] };
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Assembles the operator: informers on MLModels, MLServices and the children, two controllers, leader
+ * election and the health/metrics server. `startOperator` returns once the server listens; caches sync
+ * in the background (readyz turns 200 after the first list of every informer).
+ */
+import type { KubeObject, MLModel, MLService } from './api/types.js';
+import { keyOf } from './api/types.js';
+import { type RuntimeDefaults, defaultRuntimeImage } from './builders/deployment.js';
+import { FIELD_MANAGER, MANAGED_BY_SELECTOR } from './builders/metadata.js';
+import { Controller, type Reconcile } from './controller/controller.js';
+import { WorkQueue } from './controller/workQueue.js';
+import { defaultRateLimiter } from './controller/rateLimiter.js';
+import { type HealthServer, startHealthServer } from './healthServer.js';
+import { type ClusterConnection, type KubeConfigLike, connectionFromKubeConfig, loadConnection } from './kube/connection.js';
+import { createEventRecorder } from './kube/events.js';
+import { Informer } from './kube/informer.js';
+import { KubeClient } from './kube/restClient.js';
+import { CONFIGMAPS, DEPLOYMENTS, HPAS, MLMODELS, MLSERVICES, SERVICES } from './kube/resources.js';
+import { LeaderElector } from './leaderElection.js';
+import { type LogLevel, type Logger, createLogger } from './logger.js';
+import { type OperatorMetrics, createMetrics } from './metrics.js';
+import type { DeploymentObject, ReconcileContext } from './reconcile/context.js';
+import { servicesUsing } from './reconcile/context.js';
+import { makeModelReconciler } from './reconcile/mlmodel.js';
+import { makeServiceReconciler } from './reconcile/mlservice.js';
+import { packageVersion } from './version.js';
+
+export interface LeaderElectionConfig {
+  namespace?: string;
+  name?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface OperatorOptions {
+  /** Watch and reconcile this namespace only; all namespaces when undefined. */
+  namespace?: string;
+  /** Port of /healthz, /readyz, /metrics; 0 picks a free port, null disables the server. */
+  metricsPort?: number | null;
+  metricsHost?: string;
+  /** false: reconcile at once (single instance). true or settings: only the Lease holder reconciles. */
+  leaderElection?: boolean | LeaderElectionConfig;
+  runtimeImage?: string;
+  imagePullPolicy?: RuntimeDefaults['imagePullPolicy'];
+  runtimeCommand?: string[];
+  /** Concurrent reconciles per controller. */
+  workers?: number;
+  resyncMs?: number;
+  drainTimeoutMs?: number;
+  rateLimit?: { baseMs?: number; maxMs?: number; qps?: number; burst?: number };
+  logger?: Logger;
+  logLevel?: LogLevel;
+  /** Also export process metrics (CPU, RSS, GC). */
+  processMetrics?: boolean;
+}
+
+export interface OperatorHandle {
+  /** Port of the health/metrics server, when it runs. */
+  port?: number;
+  identity: string;
+  metrics: OperatorMetrics;
+  isLeader(): boolean;
+  isReady(): boolean;
+  waitForSync(): Promise<void>;
+  /** Direct calls of the reconcilers, for deterministic tests. */
+  reconcileService: Reconcile;
+  reconcileModel: Reconcile;
+  /** Drains the queues, releases the Lease, stops watches and the server. */
+  stop(): Promise<void>;
+}
+
+function isConnection(x: unknown): x is ClusterConnection {
+  return typeof x === 'object' && x !== null && 'agent' in x && 'server' in x && typeof (x as ClusterConnection).headers === 'function';
+}
+
+function controllerOwner(obj: KubeObject): string | undefined {
+  const ref = obj.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'MLService' && r.apiVersion.startsWith('mloffload.io/'));
+  return ref ? `${obj.metadata.namespace ?? ''}/${ref.name}` : undefined;
+}
+
+export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnection | string | undefined, opts: OperatorOptions = {}): Promise<OperatorHandle> {
+  const logger = opts.logger ?? createLogger(opts.logLevel ?? 'info', { component: FIELD_MANAGER });
+  const conn = isConnection(kubeconfig)
+    ? kubeconfig
+    : typeof kubeconfig === 'string' || kubeconfig === undefined
+      ? await loadConnection(kubeconfig)
+      : await connectionFromKubeConfig(kubeconfig);
+  const ownsConnection = !isConnection(kubeconfig);
+  const client = new KubeClient(conn);
+  const metrics = createMetrics({ defaultMetrics: opts.processMetrics });
+  const informerOpts = { namespace: opts.namespace, resyncMs: opts.resyncMs, logger };
+  const childOpts = { ...informerOpts, labelSelector: MANAGED_BY_SELECTOR };
+  const models = new Informer<MLModel>(client, MLMODELS, informerOpts);
+  const services = new Informer<MLService>(client, MLSERVICES, informerOpts);
+  const deployments = new Informer<DeploymentObject>(client, DEPLOYMENTS, childOpts);
+  const k8sServices = new Informer<KubeObject>(client, SERVICES, childOpts);
+  const configMaps = new Informer<KubeObject>(client, CONFIGMAPS, childOpts);
+  const hpas = new Informer<KubeObject>(client, HPAS, childOpts);
+  const informers: Informer<KubeObject>[] = [models, services, deployments, k8sServices, configMaps, hpas] as Informer<KubeObject>[];
+
+  const ctx: ReconcileContext = {
+    client, models, services, deployments, k8sServices, configMaps, hpas, metrics, logger,
+    runtime: {
+      image: opts.runtimeImage ?? process.env.MLOFFLOAD_RUNTIME_IMAGE ?? defaultRuntimeImage(packageVersion()),
+      imagePullPolicy: opts.imagePullPolicy,
+      command: opts.runtimeCommand,
+    },
+    events: createEventRecorder(client, FIELD_MANAGER, logger),
+  };
+  const reconcileModel = makeModelReconciler(ctx);
+  const reconcileService = makeServiceReconciler(ctx);
+
+  // Controllers exist only while leading; a new term starts with fresh queues and a full pass over the caches.
+  let controllers: { model: Controller; service: Controller } | undefined;
+  const enqueueService = (key: string) => controllers?.service.enqueue(key);
+  const enqueueModel = (key: string) => controllers?.model.enqueue(key);
+  const newController = (name: string, reconcile: Reconcile) =>
+    new Controller(name, reconcile, { workers: opts.workers ?? 4, metrics, logger, queue: new WorkQueue(defaultRateLimiter(opts.rateLimit)) });
+
+  let syncedAll = false;
+  const waitForSync = () => Promise.all(informers.map((i) => i.waitForSync())).then(() => undefined);
+  const synced = waitForSync().then(() => {
+    syncedAll = true;
+  });
+
+  const startControllers = () => {
+    if (controllers) return;
+    const current = { model: newController('mlmodel', reconcileModel), service: newController('mlservice', reconcileService) };
+    controllers = current;
+    metrics.isLeader.set(1);
+    current.model.start();
+    current.service.start();
+    void synced.then(() => {
+      if (controllers !== current) return;
+      for (const m of models.list()) current.model.enqueue(keyOf(m));
+      for (const s of services.list()) current.service.enqueue(keyOf(s));
+    });
+  };
+  const stopControllers = async (drainMs = 0) => {
+    const current = controllers;
+    controllers = undefined;
+    metrics.isLeader.set(0);
+    if (current) await Promise.all([current.model.stop(drainMs), current.service.stop(drainMs)]);
+  };
+
+  // Keys, not events: every handler only works out which keys to look at.
+  const specChanged = (obj: KubeObject & { metadata: { generation?: number } }, old: KubeObject & { metadata: { generation?: number } }) =>
+    old.metadata.resourceVersion === obj.metadata.resourceVersion || // periodic resync
+    old.metadata.generation !== obj.metadata.generation ||
+    old.metadata.deletionTimestamp !== obj.metadata.deletionTimestamp;
+  const refsOf = (s: MLService) => (s.spec?.models ?? []).map((m) => `${s.metadata.namespace ?? ''}/${m.name}`);
+  services.addHandlers({
+    onAdd: (s) => {
+      enqueueService(keyOf(s));
+      refsOf(s).forEach(enqueueModel);
+    },
+    onUpdate: (s, old) => {
+      if (!specChanged(s, old)) return;
+      enqueueService(keyOf(s));
+      new Set([...refsOf(s), ...refsOf(old)]).forEach(enqueueModel);
+    },
+    onDelete: (s) => refsOf(s).forEach(enqueueModel),
+  });
+  const modelChanged = (m: MLModel) => {
+    enqueueModel(keyOf(m));
+    for (const s of servicesUsing(services, m.metadata.namespace ?? '', m.metadata.name)) enqueueService(keyOf(s));
+  };
+  models.addHandlers({
+    onAdd: modelChanged,
+    onUpdate: (m, old) => {
+      if (specChanged(m, old)) modelChanged(m);
+      else enqueueModel(keyOf(m));
+    },
+    onDelete: modelChanged,
+  });
+  const toOwner = (obj: KubeObject) => {
+    const owner = controllerOwner(obj);
+    if (owner) enqueueService(owner);
+  };
+  for (const inf of [deployments, k8sServices, configMaps, hpas] as Informer<KubeObject>[]) {
+    inf.addHandlers({ onAdd: toOwner, onUpdate: toOwner, onDelete: toOwner });
+  }
+
+  let health: HealthServer | undefined;
+  if (opts.metricsPort !== null) {
+    health = await startHealthServer({ port: opts.metricsPort ?? 8081, host: opts.metricsHost, registry: metrics.registry, isReady: () => syncedAll });
+  }
+  for (const inf of informers) inf.start();
+
+  const le = opts.leaderElection;
+  let elector: LeaderElector | undefined;
+  if (le) {
+    const cfg: LeaderElectionConfig = le === true ? {} : le;
+    elector = new LeaderElector(client, {
+      namespace: cfg.namespace ?? process.env.POD_NAMESPACE ?? opts.namespace ?? 'default',
+      name: cfg.name ?? 'mloffload-operator',
+      identity: cfg.identity,
+      leaseDurationMs: cfg.leaseDurationMs,
+      renewDeadlineMs: cfg.renewDeadlineMs,
+      retryPeriodMs: cfg.retryPeriodMs,
+      logger,
+      onStartedLeading: startControllers,
+      // Losing the Lease means another instance may already write: stop at once, without draining.
+      onStoppedLeading: () => void stopControllers(0),
+    });
+    elector.start();
+  } else {
+    startControllers();
+  }
+  logger.info('operator started', { namespace: opts.namespace ?? '(all)', port: health?.port, leaderElection: !!le, image: ctx.runtime.image });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: health?.port,
+    identity: elector?.identity ?? 'standalone',
+    metrics,
+    isLeader: () => (elector ? elector.isLeader() : true),
+    isReady: () => syncedAll,
+    waitForSync,
+    reconcileService,
+    reconcileModel,
+    stop() {
+      stopping ??= (async () => {
+        await stopControllers(opts.drainTimeoutMs ?? 10_000);
+        await elector?.stop();
+        await Promise.all(informers.map((i) => i.stop()));
+        await health?.close();
+        if (ownsConnection) conn.close();
+        logger.info('operator stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * MLService reconcile: resolve the referenced MLModels, write the ConfigMap, Deployment, Service (and HPA)
+ * they call for when they differ from the live copies, then report what the Deployment shows in status.
+ * It reads current state only; which event brought the key here does not matter.
+ */
+import type { KubeObject, MLModel, MLService, MLServiceStatus } from '../api/types.js';
+import { splitKey } from '../api/types.js';
+import type { Reconcile } from '../controller/controller.js';
+import { configMapFor } from '../builders/configMap.js';
+import { deploymentFor } from '../builders/deployment.js';
+import { hpaFor } from '../builders/hpa.js';
+import { selectorLabels } from '../builders/metadata.js';
+import { serviceFor } from '../builders/service.js';
+import { applyIfChanged } from '../kube/apply.js';
+import type { Informer } from '../kube/informer.js';
+import { CONFIGMAPS, DEPLOYMENTS, HPAS, MLSERVICES, PODS, type ResourceType, SERVICES, collectionPath, objectPath } from '../kube/resources.js';
+import { nowTimestamp } from './conditions.js';
+import type { ReconcileContext } from './context.js';
+import { describeProblems, validateModelSpec } from './modelValidation.js';
+import { type PodView, podProblemFrom } from './podProblems.js';
+import { type ModelStateEntry, type Problem, computeServiceStatus } from './serviceStatus.js';
+import { statusEqual, writeStatus } from './status.js';
+
+/** How long a rollout may be incomplete before the reconcile looks at the pods for a cause. */
+const POD_INSPECTION_GRACE_MS = 10_000;
+/** Pod states are not watched: look again while a rollout is incomplete. */
+const ROLLOUT_RECHECK_MS = 15_000;
+
+export function resolveModels(svc: MLService, models: Informer<MLModel>): { entries: ModelStateEntry[]; usable: MLModel[] } {
+  const ns = svc.metadata.namespace ?? 'default';
+  const entries: ModelStateEntry[] = [];
+  const usable: MLModel[] = [];
+  for (const ref of svc.spec.models ?? []) {
+    const m = models.get(ns, ref.name);
+    if (!m || m.metadata.deletionTimestamp) {
+      entries.push({ name: ref.name, ...(ref.version ? { version: ref.version } : {}), state: 'NotFound' });
+      continue;
+    }
+    const problems = validateModelSpec(m.spec);
+    if (problems.length) {
+      entries.push({ name: ref.name, version: m.spec.version, state: 'NotAccepted', detail: describeProblems(problems) });
+    } else if (ref.version && ref.version !== m.spec.version) {
+      entries.push({ name: ref.name, version: m.spec.version, state: 'VersionMismatch', detail: `has version ${m.spec.version}, the service pins ${ref.version}` });
+    } else {
+      entries.push({ name: ref.name, version: m.spec.version, state: 'Configured' });
+      usable.push(m);
+    }
+  }
+  return { entries, usable };
+}
+
+function ownedBy(obj: KubeObject | undefined, svc: MLService): boolean {
+  return !!obj?.metadata.ownerReferences?.some((r) => r.controller && r.uid === svc.metadata.uid);
+}
+
+export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
+  const apply = async <T extends KubeObject>(informer: Informer<T>, type: ResourceType, desired: { metadata?: object }, ns: string, name: string) => {
+    const out = await applyIfChanged<T>(ctx.client, type, desired, informer.get(ns, name));
+    if (out.wrote) {
+      informer.observe(out.object);
+      ctx.metrics.childWrites.labels('mlservice', type.plural).inc();
+    }
+    return out.object;
+  };
+
+  const inspectPods = async (svc: MLService): Promise<Problem | undefined> => {
+    const selector = Object.entries(selectorLabels(svc)).map(([k, v]) => `${k}=${v}`).join(',');
+    const { items } = await ctx.client.list<PodView>(collectionPath(PODS, svc.metadata.namespace), { labelSelector: selector });
+    return podProblemFrom(items);
+  };
+
+  return async (key) => {
+    const { namespace: ns, name } = splitKey(key);
+    const svc = ctx.services.get(ns, name);
+    if (!svc || svc.metadata.deletionTimestamp) return;
+    const { entries, usable } = resolveModels(svc, ctx.models);
+    const blocked = entries.some((e) => e.state !== 'Configured');
+    let deployment = ctx.deployments.get(ns, name);
+    let serviceExists = ownedBy(ctx.k8sServices.get(ns, name), svc);
+
+    if (!blocked) {
+      await apply(ctx.configMaps, CONFIGMAPS, configMapFor(svc, usable), ns, name);
+      deployment = await apply(ctx.deployments, DEPLOYMENTS, deploymentFor(svc, usable, ctx.runtime), ns, name);
+      await apply(ctx.k8sServices, SERVICES, serviceFor(svc), ns, name);
+      serviceExists = true;
+      const hpa = hpaFor(svc);
+      if (hpa) await apply(ctx.hpas, HPAS, hpa, ns, name);
+      else if (ownedBy(ctx.hpas.get(ns, name), svc)) await ctx.client.delete(objectPath(HPAS, ns, name));
+    }
+    if (deployment && !ownedBy(deployment, svc)) deployment = undefined;
+
+    const now = ctx.now?.() ?? new Date();
+    const input = { svc, models: entries, deployment, serviceExists, now: nowTimestamp(now) };
+    let out = computeServiceStatus(input);
+    const created = Date.parse(String(deployment?.metadata.creationTimestamp ?? ''));
+    if (!blocked && deployment && !out.rolloutComplete && now.getTime() - (Number.isNaN(created) ? 0 : created) > POD_INSPECTION_GRACE_MS) {
+      const podProblem = await inspectPods(svc);
+      if (podProblem) out = computeServiceStatus({ ...input, podProblem });
+    }
+    await updateStatus(ctx, svc, out.status);
+    if (!blocked && !out.rolloutComplete) return { requeueAfter: ROLLOUT_RECHECK_MS };
+  };
+}
+
+async function updateStatus(ctx: ReconcileContext, svc: MLService, next: MLServiceStatus): Promise<void> {
+  if (statusEqual(svc.status, next)) return;
+  const updated = await writeStatus(ctx.client, MLSERVICES, svc, next);
+  ctx.services.observe(updated);
+  ctx.metrics.childWrites.labels('mlservice', 'mlservices/status').inc();
+  const before = svc.status?.conditions?.find((c) => c.type === 'Ready');
+  const after = next.conditions?.find((c) => c.type === 'Ready');
+  if (after && (before?.status === 'True') !== (after.status === 'True')) {
+    const becameReady = after.status === 'True';
+    if (becameReady || before) ctx.events.record(updated, becameReady ? 'Normal' : 'Warning', becameReady ? 'Ready' : after.reason, after.message);
+  }
+}

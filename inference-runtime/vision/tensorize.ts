@@ -7,9 +7,6 @@ import type { RgbImage } from './decode.js';
 /** ITU-R BT.601 luma weights (MATLAB's rgb2gray), used when the model's entry names no grey weights. */
 const bt601: readonly [number, number, number] = [0.2989, 0.587, 0.114];
 
-/** `grayscaleWeights` is an optional preprocessing field some pool entries carry. */
-type WithGreyWeights = Preprocessing & { grayscaleWeights?: [number, number, number] };
-
 export interface Letterboxed {
   pixels: RgbImage;
   /** Model-input pixels per working pixel (same on both axes: the aspect ratio is kept). */
@@ -100,7 +97,7 @@ export function writePixels(img: RgbImage, pre: Preprocessing, target: Float32Ar
   const channels = channelsOf(pre);
   const mean = Array.from({ length: channels }, (_, c) => pre.mean?.[c] ?? pre.mean?.[0] ?? 0);
   const std = Array.from({ length: channels }, (_, c) => pre.std?.[c] ?? pre.std?.[0] ?? 1);
-  const luma = (pre as WithGreyWeights).grayscaleWeights ?? bt601;
+  const luma = pre.grayscaleWeights ?? bt601;
   const src = img.data;
   const n = img.width * img.height;
   for (let p = 0; p < n; p++) {

@@ -1,0 +1,79 @@
+import type { ServingModel } from '../core/registry.js';
+import { blazefaceAnchors, blazefaceRows, decodeBlazeface, keypointNames, type KeypointName } from './blazeface.js';
+import type { DecodedImage } from './decode.js';
+import { clipBox, round1, roundBox, round4, scaleBox, type Box, type Point } from './geometry.js';
+import { nonMaxSuppression } from './nms.js';
+import { imageInput, preprocessingOf } from './servingModel.js';
+import { letterbox, toBatchTensor } from './tensorize.js';
+
+export const faceDetectionTask = 'vision/face-detection';
+
+export interface FaceDetectionOptions {
+  /** Faces scoring below this are not reported. */
+  minScore: number;
+  /** At most this many faces, best first. */
+  maxFaces: number;
+  /** Boxes overlapping a better one by more than this IoU are the same face. */
+  iouThreshold: number;
+}
+
+export const defaultFaceDetectionOptions: FaceDetectionOptions = { minScore: 0.4, maxFaces: 20, iouThreshold: 0.3 };
+
+/** A detected face in working-image pixels (see DecodedImage.pixels). */
+export interface WorkingFace {
+  box: Box;
+  keypoints: Point[];
+  score: number;
+}
+
+/** A detected face as the API reports it, in the pixels of the image as sent. */
+export interface FaceResult {
+  box: Box;
+  score: number;
+  landmarks: Record<KeypointName, Point>;
+}
+
+const anchorCache = new Map<number, Point[]>();
+
+function anchorsFor(size: number): Point[] {
+  let anchors = anchorCache.get(size);
+  if (!anchors) {
+    anchors = blazefaceAnchors(size);
+    anchorCache.set(size, anchors);
+  }
+  return anchors;
+}
+
+/**
+ * Runs the face detector on the working copy of an image: letterboxed into the model input, decoded against
+ * the BlazeFace anchors, suppressed, and mapped back to working pixels.
+ */
+export async function detectFaces(model: ServingModel, image: DecodedImage, opts: FaceDetectionOptions): Promise<WorkingFace[]> {
+  // The reference pipeline (human's blazeface.ts) maps 0..255 onto [-1, 1].
+  const pre = preprocessingOf(model, { colour: 'rgb', range: [-1, 1] });
+  if (pre.width !== pre.height) throw new TypeError(`face detector input is ${pre.width}x${pre.height}; BlazeFace anchors need a square input`);
+  const boxed = await letterbox(image.pixels, pre.width, pre.height);
+  const outputs = await model.infer({ [imageInput(model).name]: toBatchTensor([boxed.pixels], pre) });
+  const candidates = decodeBlazeface(blazefaceRows(outputs), anchorsFor(pre.width), opts.minScore);
+  const kept = nonMaxSuppression(candidates, { iouThreshold: opts.iouThreshold, minScore: opts.minScore, maxResults: opts.maxFaces });
+  const back = 1 / boxed.scale;
+  return kept.map((c) => ({
+    box: scaleBox(c.box, back),
+    keypoints: c.keypoints.map((p) => ({ x: p.x * back, y: p.y * back })),
+    score: c.score,
+  }));
+}
+
+/** Box in image pixels, clipped to the image. */
+export function imageBox(box: Box, image: DecodedImage): Box {
+  return roundBox(clipBox(scaleBox(box, image.scaleX, image.scaleY), image.width, image.height));
+}
+
+export function toFaceResult(face: WorkingFace, image: DecodedImage): FaceResult {
+  const landmarks = {} as Record<KeypointName, Point>;
+  keypointNames.forEach((name, i) => {
+    const p = face.keypoints[i];
+    landmarks[name] = { x: round1(p.x * image.scaleX), y: round1(p.y * image.scaleY) };
+  });
+  return { box: imageBox(face.box, image), score: round4(face.score), landmarks };
+}

@@ -1,0 +1,99 @@
+import Busboy from 'busboy';
+import type { Context } from 'koa';
+import { InvalidInput, UnsupportedMediaType } from '../core/errors.js';
+import { readBody } from '../http/requestBody.js';
+
+/** The image of a task request and the option fields that came with it in the body (multipart or JSON). */
+export interface ImageRequest {
+  bytes: Buffer;
+  fields: Record<string, unknown>;
+}
+
+const rawImageTypes = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/webp']);
+
+const accepted = 'send image/jpeg, image/png or image/webp, multipart/form-data with a file field "image", or application/json {"image": {"b64": "..."}}';
+
+/**
+ * Reads the image of a task request in any of its three forms: a raw image body, a multipart form whose file
+ * field is `image`, or JSON `{"image": {"b64": "..."}}`. The whole body is bounded by `maxBytes` (413).
+ */
+export async function readImageRequest(ctx: Context, maxBytes: number, signal?: AbortSignal): Promise<ImageRequest> {
+  const type = ctx.request.type.toLowerCase();
+  if (rawImageTypes.has(type)) {
+    return { bytes: await readBody(ctx.req, { maxBytes, signal }), fields: {} };
+  }
+  if (type === 'multipart/form-data') {
+    const body = await readBody(ctx.req, { maxBytes, signal });
+    return parseMultipart(body, ctx.get('content-type'));
+  }
+  if (type === 'application/json' || type.endsWith('+json')) {
+    const body = await readBody(ctx.req, { maxBytes, signal });
+    return parseJson(body);
+  }
+  const shown = type === '' ? 'no Content-Type' : `Content-Type ${type}`;
+  throw new UnsupportedMediaType(`${shown} is not an image: ${accepted}`);
+}
+
+function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest> {
+  return new Promise((resolve, reject) => {
+    let parser: Busboy.Busboy;
+    try {
+      parser = Busboy({ headers: { 'content-type': contentType }, limits: { fields: 32, fieldSize: 1024, files: 8, parts: 40 } });
+    } catch (error) {
+      reject(new InvalidInput(`multipart body cannot be parsed: ${(error as Error).message}`));
+      return;
+    }
+    const fields: Record<string, unknown> = {};
+    const fileFields: string[] = [];
+    let image: Buffer | undefined;
+    parser.on('file', (name, stream, info) => {
+      fileFields.push(name);
+      if (name !== 'image' || image !== undefined) {
+        stream.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        image = Buffer.concat(chunks);
+        fields['image.mimeType'] = info.mimeType;
+      });
+    });
+    parser.on('field', (name, value) => {
+      if (name === 'image') fileFields.push('image (a text field, not a file)');
+      else fields[name] = value;
+    });
+    parser.on('error', (error: Error) => reject(new InvalidInput(`multipart body cannot be parsed: ${error.message}`)));
+    parser.on('close', () => {
+      if (image === undefined) {
+        const found = fileFields.length > 0 ? `found ${fileFields.map((f) => `"${f}"`).join(', ')}` : 'found no file';
+        reject(new InvalidInput(`multipart body has no file field "image" (${found})`));
+        return;
+      }
+      delete fields['image.mimeType'];
+      resolve({ bytes: image, fields });
+    });
+    parser.end(body);
+  });
+}
+
+const base64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+function parseJson(body: Buffer): ImageRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidInput('request body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidInput('JSON body must be an object: {"image": {"b64": "..."}}');
+  }
+  const { image, ...fields } = value as Record<string, unknown>;
+  const b64 = typeof image === 'object' && image !== null ? (image as Record<string, unknown>).b64 : undefined;
+  if (typeof b64 !== 'string') throw new InvalidInput('JSON body needs "image": {"b64": "<base64 image bytes>"}');
+  // Browsers hand out data URLs (data:image/jpeg;base64,...): accept them as they are.
+  const payload = b64.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '');
+  if (!base64.test(payload)) throw new InvalidInput('"image.b64" is not base64');
+  return { bytes: Buffer.from(payload, payload.includes('-') || payload.includes('_') ? 'base64url' : 'base64'), fields };
+}

@@ -1,6 +1,7 @@
 import type { PoolModel } from '../config/types.js';
 import type { ModelSignature } from '../backends/backend.js';
 import type { NamedTensors } from './tensor.js';
+import type { InferOptions } from './executor.js';
 
 /**
  * What is loaded and serving (name, version, state), as opposed to where models come from (the repository).
@@ -15,10 +16,15 @@ export interface ModelBenchmark {
   runtimeVersion: string;
   node: string;
   measuredAt: string;
+  /** Single (batch 1) inferences timed for the latency percentiles. */
   iterations: number;
   latencyMs: { p50: number; p95: number };
+  /** Rows per inference in the throughput run: above 1 only for models with a dynamic batch dimension. */
   batchSize: number;
+  /** Rows per second with every inference thread busy. */
   throughputPerSec: number;
+  /** Inference threads (worker threads, or 1 in-process) the throughput run used. */
+  threads: number;
 }
 
 export interface ModelStatus {
@@ -46,8 +52,11 @@ export interface ServingModel {
   status(): ModelStatus;
   /** Throws NotReady when the model is not AVAILABLE. */
   signature(): ModelSignature;
-  /** Throws NotReady when the model is not AVAILABLE, InvalidInput when inputs do not fit the signature. */
-  infer(inputs: NamedTensors): Promise<NamedTensors>;
+  /**
+   * Throws NotReady when the model is not AVAILABLE, InvalidInput when inputs do not fit the signature,
+   * Overloaded when the inference queue is full, RequestTimeout when `options.signal` aborts first.
+   */
+  infer(inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors>;
 }
 
 export interface ModelRegistry {

@@ -1,0 +1,57 @@
+import { threadId } from 'node:worker_threads';
+import type { ModelFiles } from '../backends/backend.js';
+import { BackendSet, defaultBackendFactories, type BackendOptions } from '../backends/backendSelection.js';
+import type { PoolModel } from '../config/types.js';
+import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from './executor.js';
+import { ModelHost, type EngineStats, type HostedModelInfo } from './modelHost.js';
+import type { NamedTensors } from './tensor.js';
+
+/**
+ * Inference on the calling thread: one request at a time (the engines block the event loop while they
+ * compute), behind the same bounded queue as the worker pool. For tests, tools, and single-core nodes.
+ */
+export class InProcessExecutor implements InferenceExecutor {
+  readonly mode = 'in-process';
+  readonly threads = 1;
+  private readonly host: ModelHost;
+  private readonly dispatcher: Dispatcher;
+
+  constructor(options: { maxQueue?: number; backends?: BackendSet; backendOptions?: BackendOptions } = {}) {
+    this.host = new ModelHost(options.backends ?? new BackendSet(defaultBackendFactories(options.backendOptions)));
+    const host = this.host;
+    const lane: Lane = {
+      name: 'main',
+      capacity: 1,
+      active: 0,
+      alive: true,
+      run: (key, inputs) => host.infer(key, inputs),
+    };
+    this.dispatcher = new Dispatcher([lane], options.maxQueue ?? 256);
+  }
+
+  load(key: string, model: PoolModel, files: ModelFiles): Promise<HostedModelInfo> {
+    return this.host.load(key, model, files);
+  }
+
+  unload(key: string): Promise<void> {
+    return this.host.unload(key);
+  }
+
+  infer(key: string, inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors> {
+    return this.dispatcher.submit(key, inputs, options);
+  }
+
+  async engineStats(): Promise<EngineStats[]> {
+    return [await this.host.stats('main', threadId)];
+  }
+
+  queueDepth(): number {
+    return this.dispatcher.depth;
+  }
+
+  async close(): Promise<void> {
+    this.dispatcher.close();
+    await this.dispatcher.idle();
+    await this.host.close();
+  }
+}

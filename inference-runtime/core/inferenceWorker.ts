@@ -1,0 +1,48 @@
+/**
+ * Entry of an inference worker thread: a ModelHost driven by messages from the worker pool. Each worker
+ * runs its own engines (one WASM instance, one onnxruntime session per model), which is how inference uses
+ * more than one core.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { BackendSet, defaultBackendFactories } from '../backends/backendSelection.js';
+import { ModelHost } from './modelHost.js';
+import type { NamedTensors } from './tensor.js';
+import { toWire } from './wireErrors.js';
+import { transferables, type WorkerInit, type WorkerReply, type WorkerRequest, type WorkerResult } from './workerProtocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('inferenceWorker.ts runs as a worker thread only');
+const init = workerData as WorkerInit;
+const host = new ModelHost(new BackendSet(defaultBackendFactories(init.backendOptions)));
+
+async function handle(msg: WorkerRequest): Promise<WorkerResult> {
+  switch (msg.op) {
+    case 'load':
+      return host.load(msg.key, msg.model, msg.files);
+    case 'unload':
+      await host.unload(msg.key);
+      return null;
+    case 'infer':
+      return host.infer(msg.key, msg.inputs);
+    case 'stats':
+      return host.stats(init.name, threadId);
+    case 'close':
+      await host.close();
+      return null;
+  }
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  handle(msg).then(
+    (result) => {
+      const reply: WorkerReply = { id: msg.id, ok: true, result };
+      const transfer = msg.op === 'infer' ? transferables(result as NamedTensors) : [];
+      port.postMessage(reply, transfer);
+      if (msg.op === 'close') port.close();
+    },
+    (err: unknown) => {
+      const reply: WorkerReply = { id: msg.id, ok: false, error: toWire(err) };
+      port.postMessage(reply);
+    },
+  );
+});

@@ -1,0 +1,298 @@
+import os from 'node:os';
+import type { ModelSignature } from '../backends/backend.js';
+import type { BackendOptions } from '../backends/backendSelection.js';
+import type { PoolConfig, PoolModel } from '../config/types.js';
+import { ModelRepository, type RepositoryOptions } from '../repository/modelRepository.js';
+import { ModelNotFound, NotReady } from './errors.js';
+import { hasDynamicBatch } from './exampleInputs.js';
+import type { InferenceExecutor, InferOptions } from './executor.js';
+import { InProcessExecutor } from './inProcessExecutor.js';
+import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from './loadBenchmark.js';
+import { MicroBatcher } from './microBatcher.js';
+import type { EngineStats } from './modelHost.js';
+import type { ModelBenchmark, ModelRegistry, ModelState, ModelStatus, ServingModel } from './registry.js';
+import { nodeName, runtimeVersion } from './runtimeInfo.js';
+import { validateInputs } from './signatureValidation.js';
+import type { NamedTensors } from './tensor.js';
+import { WorkerPoolExecutor } from './workerPool.js';
+
+/** Structured events; the HTTP layer's JSON-line logger fits. */
+export interface RegistryLogger {
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+}
+
+export interface RegistryOptions {
+  /** Where model files come from; a ready repository, or options for one. */
+  repository?: ModelRepository | RepositoryOptions;
+  /**
+   * Inference threads. 0 runs inference in-process on the calling thread; N >= 1 starts N worker threads.
+   * Default: `MLOFFLOAD_WORKERS`, else the number of available cores.
+   */
+  workers?: number;
+  /** Requests waiting for a free thread before Overloaded (default `MLOFFLOAD_MAX_QUEUE` or 256). */
+  maxQueue?: number;
+  /** Runs models instead of starting an executor from `workers` (tests, embedding). Closed with the registry. */
+  executor?: InferenceExecutor;
+  backendOptions?: BackendOptions;
+  /** Load-time benchmark settings, or false to skip it (status then carries no benchmark). */
+  benchmark?: false | Partial<BenchmarkOptions>;
+  logger?: RegistryLogger;
+}
+
+const quietLogger: RegistryLogger = {
+  info: () => undefined,
+  warn: (event, fields) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', event, ...fields })}\n`),
+};
+
+/** `MLOFFLOAD_WORKERS` or the available cores; 0 means in-process. */
+export function defaultWorkerCount(): number {
+  const env = process.env.MLOFFLOAD_WORKERS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`MLOFFLOAD_WORKERS must be a whole number >= 0, got ${env}`);
+    return n;
+  }
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+function defaultMaxQueue(): number {
+  const n = Number(process.env.MLOFFLOAD_MAX_QUEUE);
+  return Number.isInteger(n) && n > 0 ? n : 256;
+}
+
+export function createExecutor(options: Pick<RegistryOptions, 'workers' | 'maxQueue' | 'backendOptions'> & { logger?: RegistryLogger } = {}): InferenceExecutor {
+  const workers = options.workers ?? defaultWorkerCount();
+  const maxQueue = options.maxQueue ?? defaultMaxQueue();
+  if (workers === 0) return new InProcessExecutor({ maxQueue, backendOptions: options.backendOptions });
+  const logger = options.logger ?? quietLogger;
+  return new WorkerPoolExecutor({
+    size: workers,
+    maxQueue,
+    backendOptions: options.backendOptions,
+    onWorkerEvent: (event, detail) => logger.warn(event, detail),
+  });
+}
+
+function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** One configured model: its lifecycle state and its single inference path. */
+class PoolEntry implements ServingModel {
+  state: ModelState = 'START';
+  reason?: string;
+  backend?: string;
+  backendNote?: string;
+  benchmark?: ModelBenchmark;
+  sig?: ModelSignature;
+  batcher?: MicroBatcher;
+
+  constructor(
+    readonly config: PoolModel,
+    readonly key: string,
+    private readonly executor: InferenceExecutor,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get version(): string {
+    return this.config.version;
+  }
+
+  status(): ModelStatus {
+    const c = this.config;
+    return {
+      name: c.name,
+      version: c.version,
+      task: c.task,
+      framework: c.framework,
+      state: this.state,
+      ...(this.reason ? { reason: this.reason } : {}),
+      ...(this.backend ? { backend: this.backend } : {}),
+      ...(this.backendNote ? { backendNote: this.backendNote } : {}),
+      ...(this.benchmark ? { benchmark: this.benchmark } : {}),
+      ...(c.card ? { card: c.card } : {}),
+      ...(c.labels ? { labels: c.labels } : {}),
+    };
+  }
+
+  private ensureAvailable(): ModelSignature {
+    if (this.state !== 'AVAILABLE' || !this.sig) {
+      const why = this.state === 'UNAVAILABLE' && this.reason ? `: ${this.reason}` : '';
+      throw new NotReady(`model ${this.name} version ${this.version} is ${this.state}${why}`);
+    }
+    return this.sig;
+  }
+
+  signature(): ModelSignature {
+    return this.ensureAvailable();
+  }
+
+  async infer(inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors> {
+    const sig = this.ensureAvailable();
+    validateInputs(this.name, sig, inputs);
+    return this.batcher ? this.batcher.submit(inputs, options) : this.executor.infer(this.key, inputs, options);
+  }
+}
+
+/**
+ * The model registry built from a pool config. Construction starts loading at once; `whenSettled()` tells
+ * when every model is AVAILABLE or UNAVAILABLE. Per model: fetch (repository) -> load in every inference
+ * thread with a warm-up run -> load-time benchmark -> AVAILABLE. A model whose fetch, verification or load
+ * fails is UNAVAILABLE with the reason, holds nothing in any thread, and does not stop the others.
+ */
+export class PoolModelRegistry implements ModelRegistry {
+  readonly executor: InferenceExecutor;
+  private readonly repository: ModelRepository;
+  private readonly entries: PoolEntry[];
+  private readonly logger: RegistryLogger;
+  private readonly benchmark: BenchmarkOptions | false;
+  private readonly aborter = new AbortController();
+  private readonly settled: Promise<void>;
+  /** Loads and benchmarks run one model at a time: concurrent benchmarks would measure each other. */
+  private loadChain: Promise<void> = Promise.resolve();
+  private closing?: Promise<void>;
+
+  constructor(
+    readonly pool: PoolConfig,
+    options: RegistryOptions = {},
+  ) {
+    this.logger = options.logger ?? quietLogger;
+    this.repository = options.repository instanceof ModelRepository ? options.repository : new ModelRepository(options.repository);
+    this.executor = options.executor ?? createExecutor({ ...options, logger: this.logger });
+    this.benchmark = options.benchmark === false ? false : { ...DEFAULT_BENCHMARK, ...options.benchmark };
+    this.entries = pool.models.map((m) => new PoolEntry(m, `${m.name}@${m.version}`, this.executor));
+    this.settled = Promise.all(this.entries.map((e) => this.bringUp(e))).then(() => undefined);
+  }
+
+  /** Resolves when every model has reached AVAILABLE or UNAVAILABLE. Never rejects. */
+  whenSettled(): Promise<void> {
+    return this.settled;
+  }
+
+  resolve(name: string, version?: string): ServingModel {
+    const named = this.entries.filter((e) => e.name === name);
+    if (!named.length) throw new ModelNotFound(`Servable not found for request: Latest(${name})`);
+    if (version !== undefined) {
+      const exact = named.find((e) => e.version === version);
+      if (!exact) throw new ModelNotFound(`Servable not found for request: Specific(${name}, ${version})`);
+      return exact;
+    }
+    // Like TF Serving: the latest available version, else the latest configured one (its status explains).
+    const byVersion = [...named].sort((a, b) => compareVersions(b.version, a.version));
+    return byVersion.find((e) => e.state === 'AVAILABLE') ?? byVersion[0];
+  }
+
+  forTask(task: string): ServingModel {
+    const candidates = this.entries.filter((e) => e.config.task === task);
+    if (!candidates.length) throw new ModelNotFound(`no model in the pool serves task ${task}`);
+    const available = candidates.find((e) => e.state === 'AVAILABLE');
+    if (available) return available;
+    const c = candidates[0];
+    throw new NotReady(`no model for task ${task} is available (${c.name}: ${c.state}${c.reason ? `, ${c.reason}` : ''})`);
+  }
+
+  list(): ModelStatus[] {
+    return this.entries.map((e) => e.status());
+  }
+
+  isReady(): boolean {
+    return !this.closing && this.entries.every((e) => e.state === 'AVAILABLE');
+  }
+
+  /** Engine memory (tensor counts) of every inference thread. */
+  engineStats(): Promise<EngineStats[]> {
+    return this.executor.engineStats();
+  }
+
+  /** Requests waiting for an inference thread (for metrics). */
+  queueDepth(): number {
+    return this.executor.queueDepth();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.aborter.abort();
+      await this.settled;
+      for (const e of this.entries) {
+        e.batcher?.flush();
+        if (e.state === 'AVAILABLE') e.state = 'UNLOADING';
+      }
+      await this.executor.close();
+      for (const e of this.entries) if (e.state === 'UNLOADING') e.state = 'END';
+    })();
+    return this.closing;
+  }
+
+  private async bringUp(entry: PoolEntry): Promise<void> {
+    const { config } = entry;
+    const started = Date.now();
+    entry.state = 'LOADING';
+    try {
+      const files = await this.repository.fetch(config, this.aborter.signal);
+      await this.serially(async () => {
+        if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');
+        const info = await this.executor.load(entry.key, config, files);
+        entry.sig = info.signature;
+        entry.backend = info.backend;
+        entry.backendNote = info.backendNote;
+        if (this.pool.batching && hasDynamicBatch(info.signature)) {
+          entry.batcher = new MicroBatcher(entry.key, info.signature, this.pool.batching, (inputs, options) =>
+            this.executor.infer(entry.key, inputs, options),
+          );
+        }
+        if (this.benchmark) await this.measure(entry, this.benchmark);
+      });
+      entry.state = 'AVAILABLE';
+      this.logger.info('model-available', {
+        model: config.name,
+        version: config.version,
+        backend: entry.backend,
+        from: files.origin,
+        loadMs: Date.now() - started,
+        ...(entry.benchmark ? { p50Ms: entry.benchmark.latencyMs.p50, throughputPerSec: entry.benchmark.throughputPerSec } : {}),
+      });
+    } catch (err) {
+      entry.state = 'UNAVAILABLE';
+      entry.reason = (err as Error).message;
+      entry.sig = undefined;
+      entry.batcher = undefined;
+      this.logger.warn('model-unavailable', { model: config.name, version: config.version, reason: entry.reason });
+    }
+  }
+
+  private async measure(entry: PoolEntry, options: BenchmarkOptions): Promise<void> {
+    try {
+      entry.benchmark = await benchmarkModel(
+        {
+          signature: entry.sig!,
+          preprocessing: entry.config.preprocessing,
+          // Inputs are reused across runs: copied to the workers, never transferred.
+          run: (inputs) => this.executor.infer(entry.key, inputs),
+          backend: entry.backend!,
+          runtimeVersion: runtimeVersion(),
+          node: nodeName(),
+          threads: this.executor.threads,
+        },
+        options,
+      );
+    } catch (err) {
+      // The model loaded and warmed up; a failed measurement leaves it serving without published numbers.
+      this.logger.warn('model-benchmark-failed', { model: entry.name, version: entry.version, error: (err as Error).message });
+    }
+  }
+
+  private serially(work: () => Promise<void>): Promise<void> {
+    const run = this.loadChain.then(work);
+    this.loadChain = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Builds the registry for a pool and starts loading its models. */
+export function createModelRegistry(pool: PoolConfig, options: RegistryOptions = {}): PoolModelRegistry {
+  return new PoolModelRegistry(pool, options);
+}

@@ -1,0 +1,202 @@
+import { Worker } from 'node:worker_threads';
+import type { ModelFiles } from '../backends/backend.js';
+import type { BackendOptions } from '../backends/backendSelection.js';
+import type { PoolModel } from '../config/types.js';
+import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from './executor.js';
+import type { EngineStats, HostedModelInfo } from './modelHost.js';
+import type { NamedTensors } from './tensor.js';
+import { fromWire } from './wireErrors.js';
+import { transferables, type WorkerInit, type WorkerCall, type WorkerReply, type WorkerRequest, type WorkerResult } from './workerProtocol.js';
+
+export interface WorkerPoolOptions {
+  /** Worker threads (>= 1). */
+  size: number;
+  /** Requests waiting for a free worker before Overloaded (default 256). */
+  maxQueue?: number;
+  /** Requests handed to one worker at once (default 2: the next input is ready when the current one ends). */
+  perWorker?: number;
+  backendOptions?: BackendOptions;
+  /** Called when a worker dies and is replaced, or cannot be. */
+  onWorkerEvent?: (event: string, detail: Record<string, unknown>) => void;
+}
+
+/**
+ * Starts the worker entry in a form the current process can run: compiled JavaScript next to this file in
+ * production, or the TypeScript source under tsx (tests, `tsx` runs), whose loader hooks a worker does not
+ * inherit and so has to register itself.
+ */
+function spawnWorker(init: WorkerInit): Worker {
+  const fromTs = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromTs ? './inferenceWorker.ts' : './inferenceWorker.js', import.meta.url);
+  if (!fromTs) return new Worker(entry, { workerData: init, name: init.name });
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(boot, { eval: true, workerData: init, name: init.name });
+}
+
+interface Pending {
+  resolve(result: WorkerResult): void;
+  reject(err: Error): void;
+}
+
+/** One worker thread and its outstanding requests. */
+class WorkerLane implements Lane {
+  active = 0;
+  alive = false;
+  private worker!: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private stopping = false;
+
+  constructor(
+    readonly name: string,
+    readonly capacity: number,
+    private readonly init: WorkerInit,
+    private readonly onExit: (lane: WorkerLane, code: number, error?: Error) => void,
+  ) {
+    this.start();
+  }
+
+  start(): void {
+    const worker = spawnWorker(this.init);
+    this.worker = worker;
+    let lastError: Error | undefined;
+    worker.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) p.resolve(reply.result);
+      else p.reject(fromWire(reply.error));
+    });
+    worker.on('error', (err) => {
+      lastError = err;
+    });
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.alive = false;
+      const reason = new Error(`inference worker ${this.name} stopped (exit code ${code}${lastError ? `: ${lastError.message}` : ''})`);
+      for (const p of this.pending.values()) p.reject(reason);
+      this.pending.clear();
+      if (!this.stopping) this.onExit(this, code, lastError);
+    });
+  }
+
+  call(request: WorkerCall, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
+    const id = this.nextId++;
+    return new Promise<WorkerResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      try {
+        this.worker.postMessage({ ...request, id } as WorkerRequest, transfer);
+      } catch (err) {
+        this.pending.delete(id);
+        reject(err as Error);
+      }
+    });
+  }
+
+  run(key: string, inputs: NamedTensors, transfer: boolean): Promise<NamedTensors> {
+    return this.call({ op: 'infer', key, inputs }, transfer ? transferables(inputs) : []) as Promise<NamedTensors>;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.alive = false;
+    await this.call({ op: 'close' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+}
+
+/**
+ * A pool of inference worker threads, each holding every loaded model. tfjs-wasm computes on one thread per
+ * instance, so N workers give N cores to inference. A worker that dies is replaced and reloaded with the
+ * pool's models; its in-flight requests fail with an error instead of hanging.
+ */
+export class WorkerPoolExecutor implements InferenceExecutor {
+  readonly mode = 'worker-threads';
+  readonly threads: number;
+  private readonly lanes: WorkerLane[];
+  private readonly dispatcher: Dispatcher;
+  private readonly models = new Map<string, { model: PoolModel; files: ModelFiles }>();
+  private readonly restarts: number[] = [];
+  private closed = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError(`worker pool size must be >= 1, got ${options.size}`);
+    this.threads = options.size;
+    const backendOptions: BackendOptions = { onnxThreads: 1, ...options.backendOptions };
+    this.lanes = Array.from(
+      { length: options.size },
+      (_, i) =>
+        new WorkerLane(`worker-${i + 1}`, options.perWorker ?? 2, { name: `worker-${i + 1}`, backendOptions }, (lane, code, err) =>
+          this.replace(lane, code, err),
+        ),
+    );
+    // Messages wait in a worker's port until it has started, so new workers take requests at once.
+    for (const lane of this.lanes) lane.alive = true;
+    this.dispatcher = new Dispatcher(this.lanes, options.maxQueue ?? 256);
+  }
+
+  async load(key: string, model: PoolModel, files: ModelFiles): Promise<HostedModelInfo> {
+    const lanes = this.lanes.filter((l) => l.alive);
+    if (!lanes.length) throw new Error('no inference worker is running');
+    const results = await Promise.allSettled(lanes.map((l) => l.call({ op: 'load', key, model, files }) as Promise<HostedModelInfo>));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // All or nothing: a model half the workers hold would fail every other request.
+      await Promise.allSettled(lanes.map((l) => l.call({ op: 'unload', key })));
+      throw failed.reason;
+    }
+    this.models.set(key, { model, files });
+    return (results[0] as PromiseFulfilledResult<HostedModelInfo>).value;
+  }
+
+  async unload(key: string): Promise<void> {
+    this.models.delete(key);
+    await Promise.allSettled(this.lanes.filter((l) => l.alive).map((l) => l.call({ op: 'unload', key })));
+  }
+
+  infer(key: string, inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors> {
+    return this.dispatcher.submit(key, inputs, options);
+  }
+
+  async engineStats(): Promise<EngineStats[]> {
+    const lanes = this.lanes.filter((l) => l.alive);
+    return Promise.all(lanes.map((l) => l.call({ op: 'stats' }) as Promise<EngineStats>));
+  }
+
+  queueDepth(): number {
+    return this.dispatcher.depth;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.dispatcher.close();
+    await this.dispatcher.idle();
+    await Promise.all(this.lanes.map((l) => l.stop()));
+  }
+
+  /** Restarts a dead worker and reloads the pool's models into it; gives up after repeated crashes. */
+  private replace(lane: WorkerLane, code: number, err: Error | undefined): void {
+    const now = Date.now();
+    while (this.restarts.length && now - this.restarts[0] > 60_000) this.restarts.shift();
+    const detail = { worker: lane.name, exitCode: code, error: err?.message };
+    if (this.closed) return;
+    if (this.restarts.length >= 5 * this.threads) {
+      this.options.onWorkerEvent?.('worker-abandoned', { ...detail, reason: 'too many restarts within a minute' });
+      return;
+    }
+    this.restarts.push(now);
+    this.options.onWorkerEvent?.('worker-restarted', detail);
+    lane.start();
+    void (async () => {
+      try {
+        for (const [key, { model, files }] of this.models) await lane.call({ op: 'load', key, model, files });
+        if (this.closed) return;
+        lane.alive = true;
+        this.dispatcher.pump();
+      } catch (loadErr) {
+        this.options.onWorkerEvent?.('worker-reload-failed', { worker: lane.name, error: (loadErr as Error).message });
+      }
+    })();
+  }
+}

@@ -13,7 +13,8 @@ export interface RuntimeDefaults {
   command?: string[];
 }
 
-export const RUNTIME_UID = 65532;
+/** The `node` user of the runtime image (deploy/inference-runtime.Dockerfile); numeric so runAsNonRoot can verify it. */
+export const RUNTIME_UID = 1000;
 export const DEFAULT_MODEL_CACHE = '/var/lib/mloffload/models';
 const CONFIG_DIR = '/etc/mloffload';
 const CACHE_MOUNT = '/var/cache/mloffload/models';

@@ -1,0 +1,156 @@
+import { expect } from 'chai';
+import yaml from 'js-yaml';
+import type { PoolConfig } from '../../../inference-runtime/config/types.js';
+import { configMapFor } from '../../../operator/builders/configMap.js';
+import { deploymentFor, poolHashFor } from '../../../operator/builders/deployment.js';
+import { hpaFor } from '../../../operator/builders/hpa.js';
+import { endpointFor, POOL_HASH_ANNOTATION } from '../../../operator/builders/metadata.js';
+import { serviceFor } from '../../../operator/builders/service.js';
+import { model, service } from './fixtures.js';
+
+const runtime = { image: 'mloffload/inference-runtime:0.1.0' };
+const models = [model('facial-expression'), model('face-detector', { task: 'vision/face-detection', labels: undefined, source: { uri: 'npm:@vladmandic/human/models/blazeface.json' } })];
+
+describe('operator builders', () => {
+  describe('configMapFor', () => {
+    it('renders the pool file from the referenced MLModels in spec order, with batching', () => {
+      const svc = service('faces', { models: [{ name: 'face-detector' }, { name: 'facial-expression' }], batching: { maxBatchSize: 8, maxDelayMs: 5 } });
+      const cm = configMapFor(svc, models);
+      expect(cm.metadata?.name).to.equal('faces');
+      expect(cm.metadata?.namespace).to.equal('edge');
+      expect(cm.metadata?.ownerReferences).to.deep.equal([
+        { apiVersion: 'mloffload.io/v1alpha1', kind: 'MLService', name: 'faces', uid: 'uid-faces', controller: true, blockOwnerDeletion: true },
+      ]);
+      const pool = yaml.load(cm.data!['pool.yaml']!) as PoolConfig;
+      expect(pool.models.map((m) => m.name)).to.deep.equal(['face-detector', 'facial-expression']);
+      expect(pool.models[1]).to.deep.include({ task: 'vision/facial-expression', framework: 'tfjs-graph', version: '1.0.0' });
+      expect(pool.models[1]!.labels).to.have.length(7);
+      expect(pool.models[1]!.source).to.deep.equal({ uri: 'npm:@vladmandic/human/models/emotion.json' });
+      expect(pool.batching).to.deep.equal({ maxBatchSize: 8, maxDelayMs: 5 });
+    });
+
+    it('refuses to render a pool with a model it was not given', () => {
+      expect(() => configMapFor(service('x', { models: [{ name: 'missing' }] }), models)).to.throw(/missing/);
+    });
+  });
+
+  describe('deploymentFor', () => {
+    const svc = service('faces');
+    const dep = deploymentFor(svc, models, runtime);
+    const pod = dep.spec!.template.spec!;
+    const c = pod.containers[0]!;
+
+    it('runs the runtime image with the pool file, port and model cache flags', () => {
+      expect(c.image).to.equal('mloffload/inference-runtime:0.1.0');
+      expect(c.args).to.deep.equal(['--config', '/etc/mloffload/pool.yaml', '--host', '0.0.0.0', '--port', '8080', '--model-cache', '/var/cache/mloffload/models']);
+      expect(dep.spec!.replicas).to.equal(2);
+      expect(c.ports).to.deep.equal([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    });
+
+    it('probes /healthz for liveness and /readyz for readiness', () => {
+      expect(c.livenessProbe?.httpGet).to.deep.equal({ path: '/healthz', port: 'http', scheme: 'HTTP' });
+      expect(c.readinessProbe?.httpGet).to.deep.equal({ path: '/readyz', port: 'http', scheme: 'HTTP' });
+      expect(c.startupProbe?.httpGet?.path).to.equal('/healthz');
+    });
+
+    it('runs locked down: non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
+      expect(c.securityContext).to.deep.equal({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.securityContext?.runAsNonRoot).to.equal(true);
+      expect(pod.securityContext?.runAsUser).to.be.a('number').and.not.equal(0);
+      expect(pod.automountServiceAccountToken).to.equal(false);
+    });
+
+    it('mounts the pool, a hostPath model cache and a writable /tmp', () => {
+      expect(pod.volumes).to.deep.include({ name: 'model-cache', hostPath: { path: '/var/lib/mloffload/models', type: 'DirectoryOrCreate' } });
+      expect(pod.volumes).to.deep.include({ name: 'pool', configMap: { name: 'faces', items: [{ key: 'pool.yaml', path: 'pool.yaml' }] } });
+      expect(pod.volumes!.find((v) => v.name === 'tmp')?.emptyDir).to.deep.equal({ sizeLimit: '1Gi' });
+      expect(c.volumeMounts!.map((m) => m.mountPath)).to.have.members(['/etc/mloffload/pool.yaml', '/var/cache/mloffload/models', '/tmp']);
+    });
+
+    it('uses an emptyDir cache when asked', () => {
+      const d = deploymentFor(service('faces', { modelCache: { emptyDir: { sizeLimit: '2Gi' } } }), models, runtime);
+      expect(d.spec!.template.spec!.volumes).to.deep.include({ name: 'model-cache', emptyDir: { sizeLimit: '2Gi' } });
+    });
+
+    it('places pods on edge nodes only, tolerating their taint, by default', () => {
+      const terms = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+      expect(terms).to.deep.equal([{ matchExpressions: [{ key: 'node-role.kubernetes.io/edge', operator: 'Exists' }] }]);
+      expect(pod.tolerations).to.deep.include({ key: 'node-role.kubernetes.io/edge', operator: 'Exists', effect: 'NoSchedule' });
+    });
+
+    it('drops the edge affinity and toleration when edgeOnly is false, keeping extra placement', () => {
+      const d = deploymentFor(
+        service('faces', { placement: { edgeOnly: false, nodeSelector: { zone: 'a' }, tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }] } }),
+        models,
+        runtime,
+      );
+      const p = d.spec!.template.spec!;
+      expect(p.affinity).to.equal(undefined);
+      expect(p.nodeSelector).to.deep.equal({ zone: 'a' });
+      expect(p.tolerations).to.deep.equal([{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    });
+
+    it('mounts TLS and API-key secrets and points the flags and probes at them', () => {
+      const d = deploymentFor(service('faces', { port: 8443, tls: { secretName: 'faces-tls' }, auth: { apiKeySecretName: 'faces-keys' } }), models, runtime);
+      const ctr = d.spec!.template.spec!.containers[0]!;
+      expect(ctr.args).to.include.members(['--tls-cert', '/etc/mloffload/tls/tls.crt', '--tls-key', '/etc/mloffload/tls/tls.key', '--api-keys-file', '/etc/mloffload/auth/api-keys']);
+      expect(ctr.args!.slice(ctr.args!.indexOf('--port'), ctr.args!.indexOf('--port') + 2)).to.deep.equal(['--port', '8443']);
+      expect(ctr.readinessProbe?.httpGet?.scheme).to.equal('HTTPS');
+      const vols = d.spec!.template.spec!.volumes!;
+      expect(vols.find((v) => v.name === 'tls')?.secret?.secretName).to.equal('faces-tls');
+      expect(vols.find((v) => v.name === 'api-keys')?.secret).to.deep.include({ secretName: 'faces-keys', items: [{ key: 'api-keys', path: 'api-keys' }] });
+    });
+
+    it('uses the MLService image override and the given resources', () => {
+      const d = deploymentFor(service('faces', { image: 'registry.local/rt:dev', resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { memory: 2147483648 } } }), models, runtime);
+      const ctr = d.spec!.template.spec!.containers[0]!;
+      expect(ctr.image).to.equal('registry.local/rt:dev');
+      expect(ctr.resources).to.deep.equal({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '2147483648' } });
+    });
+
+    it('leaves replicas to the HPA when autoscaling is set', () => {
+      const d = deploymentFor(service('faces', { autoscaling: { minReplicas: 1, maxReplicas: 5 } }), models, runtime);
+      expect(d.spec!.replicas).to.equal(undefined);
+    });
+
+    it('puts a pool hash in the pod template that changes with a model version and only then', () => {
+      const hash = dep.spec!.template.metadata!.annotations![POOL_HASH_ANNOTATION];
+      expect(hash).to.match(/^[0-9a-f]{16}$/);
+      expect(deploymentFor(svc, models, runtime).spec!.template.metadata!.annotations![POOL_HASH_ANNOTATION]).to.equal(hash);
+      const bumped = [model('facial-expression', { version: '1.1.0' }), models[1]!];
+      expect(poolHashFor(svc, bumped)).to.not.equal(hash);
+      // A replica change is not a pool change.
+      expect(deploymentFor({ ...svc, spec: { ...svc.spec, replicas: 5 } }, models, runtime).spec!.template.metadata!.annotations![POOL_HASH_ANNOTATION]).to.equal(hash);
+    });
+  });
+
+  describe('serviceFor, hpaFor, endpointFor', () => {
+    it('exposes the runtime port by name', () => {
+      const s = serviceFor(service('faces', { port: 9000 }));
+      expect(s.spec?.selector).to.deep.equal({ 'app.kubernetes.io/name': 'mloffload-inference-runtime', 'app.kubernetes.io/instance': 'faces' });
+      expect(s.spec?.ports).to.deep.equal([{ name: 'http', port: 9000, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }]);
+    });
+
+    it('builds a CPU HPA only when autoscaling is set', () => {
+      expect(hpaFor(service('faces'))).to.equal(undefined);
+      const h = hpaFor(service('faces', { autoscaling: { minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 70 } }))!;
+      expect(h.spec).to.deep.equal({
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'faces' },
+        minReplicas: 2,
+        maxReplicas: 6,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      });
+    });
+
+    it('gives the in-cluster URL with the right scheme', () => {
+      expect(endpointFor(service('faces'))).to.equal('http://faces.edge.svc:8080');
+      expect(endpointFor(service('faces', { port: 8443, tls: { secretName: 't' } }))).to.equal('https://faces.edge.svc:8443');
+    });
+  });
+});

@@ -114,11 +114,11 @@ export class ModelCache {
       try {
         actual = await sha256File(blob);
       } catch {
-        bad.push({ file, problem: 'missing from the cache' });
+        bad.push({ file, problem: 'missing' });
         continue;
       }
       if (actual !== file.sha256) {
-        bad.push({ file, problem: `corrupted in the cache (sha256 ${actual}, expected ${file.sha256})` });
+        bad.push({ file, problem: `corrupted (sha256 ${actual}, expected ${file.sha256})` });
         await rm(blob, { force: true });
       }
     }

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile, copyFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect } from 'chai';
+import type { PoolModel } from '../../../../inference-runtime/config/types.js';
+import { ModelFetchError } from '../../../../inference-runtime/repository/fetchError.js';
+import { ModelRepository } from '../../../../inference-runtime/repository/modelRepository.js';
+import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
+import { ModelFileServer } from '../../../fixtures/modelFileServer.js';
+
+const humanModels = path.join(findPackageDir('@vladmandic/human')!, 'models');
+const EMOTION_JSON = '56f7e557eb0c863a8b9ab04ac7ccba756e93bf2c27dce135ef0e8712b80b7ad2';
+const EMOTION_BIN = '927ac8224f356ab1e68c2bcfbfa07b0c8567047d1bcf817388ba6e38214c4987';
+
+function model(uri: string, extra: Partial<PoolModel['source']> = {}, framework: PoolModel['framework'] = 'tfjs-graph'): PoolModel {
+  return { name: 'm', task: 'vision/test', framework, version: '1', source: { uri, ...extra } };
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    () => expect.fail('expected a rejection'),
+    (err: Error) => err,
+  );
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('model repository', () => {
+  let dir: string;
+  let cacheDir: string;
+  let server: ModelFileServer;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'model-repo-'));
+    cacheDir = path.join(dir, 'cache');
+    server = await new ModelFileServer(humanModels).start();
+  });
+  afterEach(async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Nothing half-written may remain in the cache's temp folder. */
+  async function expectNoPartialFiles(): Promise<void> {
+    expect(await readdir(path.join(cacheDir, 'tmp'))).to.deep.equal([]);
+  }
+
+  describe('sources', () => {
+    it('finds packages whose exports map hides their files (npm:)', () => {
+      const found = findPackageDir('@vladmandic/human');
+      expect(found).to.match(/node_modules[\\/]@vladmandic[\\/]human$/);
+      expect(findPackageDir('surely-not-an-installed-package-xyz')).to.equal(undefined);
+    });
+
+    it('copies an npm: model and its weight shards into the cache, verified', async () => {
+      const repo = new ModelRepository({ cacheDir });
+      const files = await repo.fetch(model('npm:@vladmandic/human/models/emotion.json', { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } }));
+      expect(files.sha256).to.equal(EMOTION_JSON);
+      expect(files.origin).to.equal('source');
+      expect(files.entryPath).to.equal(path.join(cacheDir, 'blobs', 'sha256', EMOTION_JSON));
+      expect(sha256(await readFile(files.files['emotion.bin']))).to.equal(EMOTION_BIN);
+      await expectNoPartialFiles();
+    });
+
+    it('reads file:// sources, resolving shards next to model.json', async () => {
+      const local = path.join(dir, 'models', 'emotion');
+      await mkdir(local, { recursive: true });
+      await copyFile(path.join(humanModels, 'emotion.json'), path.join(local, 'model.json'));
+      await copyFile(path.join(humanModels, 'emotion.bin'), path.join(local, 'emotion.bin'));
+      const files = await new ModelRepository({ cacheDir }).fetch(model(pathToFileURL(path.join(local, 'model.json')).href, { sha256: EMOTION_JSON }));
+      expect(files.sha256).to.equal(EMOTION_JSON);
+      expect(Object.keys(files.files)).to.deep.equal(['emotion.bin']);
+    });
+
+    it('reports a missing npm package or file as the reason', async () => {
+      const repo = new ModelRepository({ cacheDir });
+      const npm = await rejection(repo.fetch(model('npm:no-such-package-xyz/model.json')));
+      expect(npm).to.be.instanceOf(ModelFetchError);
+      expect(npm.message).to.contain('npm package no-such-package-xyz is not installed');
+      const file = await rejection(repo.fetch(model(pathToFileURL(path.join(dir, 'absent.json')).href)));
+      expect(file.message).to.contain('ENOENT');
+    });
+
+    it('refuses weight paths that leave the model folder', async () => {
+      const local = path.join(dir, 'evil');
+      await mkdir(local, { recursive: true });
+      await writeFile(path.join(local, 'model.json'), JSON.stringify({ weightsManifest: [{ paths: ['../secret.bin'], weights: [] }] }));
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(model(pathToFileURL(path.join(local, 'model.json')).href)));
+      expect(err.message).to.contain('must be a plain relative path');
+    });
+  });
+
+  describe('http sources and the cache', () => {
+    it('downloads once, then serves from the cache with the source unreachable', async () => {
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      const first = await new ModelRepository({ cacheDir }).fetch(m);
+      expect(first.origin).to.equal('source');
+      expect(server.requests.get('emotion.json')).to.equal(1);
+      expect(server.requests.get('emotion.bin')).to.equal(1);
+
+      await server.stop();
+      const second = await new ModelRepository({ cacheDir }).fetch(m);
+      expect(second.origin).to.equal('cache');
+      expect(second.entryPath).to.equal(first.entryPath);
+      expect(second.files).to.deep.equal(first.files);
+    });
+
+    it('detects a corrupted cached shard by its digest and downloads it again', async () => {
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      const first = await new ModelRepository({ cacheDir }).fetch(m);
+      await writeFile(first.files['emotion.bin'], 'bit rot');
+
+      const again = await new ModelRepository({ cacheDir }).fetch(m);
+      expect(again.origin).to.equal('source');
+      expect(server.requests.get('emotion.bin')).to.equal(2);
+      expect(sha256(await readFile(again.files['emotion.bin']))).to.equal(EMOTION_BIN);
+    });
+
+    it('reports a corrupted cache file when the source cannot be reached', async () => {
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      const first = await new ModelRepository({ cacheDir }).fetch(m);
+      await writeFile(first.files['emotion.bin'], 'bit rot');
+      await server.stop();
+
+      const err = await rejection(new ModelRepository({ cacheDir, fetchTimeoutMs: 5000 }).fetch(m));
+      expect(err.message).to.match(/cached emotion\.bin is corrupted in the cache \(sha256 [0-9a-f]{64}, expected 927ac8/);
+      expect(err.message).to.contain('fetching again failed: GET http://127.0.0.1');
+      expect(err.message).to.contain('ECONNREFUSED');
+    });
+
+    it('refuses content whose digest does not match the pin and leaves nothing behind', async () => {
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'), { sha256: '0'.repeat(64) })));
+      expect(err.message).to.equal(`sha256 mismatch for ${server.url('emotion.json')}: expected ${'0'.repeat(64)}, got ${EMOTION_JSON}`);
+      expect(await readdir(path.join(cacheDir, 'manifests'))).to.deep.equal([]);
+      await expectNoPartialFiles();
+    });
+
+    it('checks pinned shard digests too', async () => {
+      const err = await rejection(
+        new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'), { sha256: EMOTION_JSON, shards: { 'emotion.bin': 'f'.repeat(64) } })),
+      );
+      expect(err.message).to.contain(`sha256 mismatch for ${server.url('emotion.bin')}`);
+    });
+
+    it('reports an HTTP error status', async () => {
+      server.behaviours.set('emotion.bin', { kind: 'status', status: 404 });
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'))));
+      expect(err.message).to.equal(`GET ${server.url('emotion.bin')}: HTTP 404 Not Found`);
+      await expectNoPartialFiles();
+    });
+
+    it('gives up on a source that does not answer within the deadline', async () => {
+      server.behaviours.set('emotion.json', { kind: 'hang' });
+      const err = await rejection(new ModelRepository({ cacheDir, fetchTimeoutMs: 300 }).fetch(model(server.url('emotion.json'))));
+      expect(err.message).to.match(/timed out after 300 ms/);
+      await expectNoPartialFiles();
+    });
+
+    it('detects a truncated download', async () => {
+      server.behaviours.set('emotion.bin', { kind: 'truncate', bytes: 1000 });
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'))));
+      expect(err.message).to.match(/emotion\.bin: truncated, connection closed after \d+ of 820516 bytes/);
+      await expectNoPartialFiles();
+      const blobs = await readdir(path.join(cacheDir, 'blobs', 'sha256'));
+      expect(blobs).to.not.include(EMOTION_BIN);
+    });
+
+    it('stops a download above the size limit', async () => {
+      const err = await rejection(new ModelRepository({ cacheDir, maxFileBytes: 100_000 }).fetch(model(server.url('emotion.json'))));
+      expect(err.message).to.contain('820516 bytes announced, above the 100000-byte limit');
+      await expectNoPartialFiles();
+    });
+
+    it('fetches again when the pinned digest changes', async () => {
+      const other = new TextEncoder().encode(JSON.stringify({ weightsManifest: [] }));
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      await new ModelRepository({ cacheDir }).fetch(m);
+      server.behaviours.set('emotion.json', { kind: 'body', body: other });
+      const updated = await new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'), { sha256: sha256(other) }));
+      expect(updated.origin).to.equal('source');
+      expect(updated.sha256).to.equal(sha256(other));
+    });
+  });
+});

@@ -125,7 +125,7 @@ describe('model repository', () => {
       await server.stop();
 
       const err = await rejection(new ModelRepository({ cacheDir, fetchTimeoutMs: 5000 }).fetch(m));
-      expect(err.message).to.match(/cached emotion\.bin is corrupted in the cache \(sha256 [0-9a-f]{64}, expected 927ac8/);
+      expect(err.message).to.match(/cached emotion\.bin is corrupted \(sha256 [0-9a-f]{64}, expected 927ac8/);
       expect(err.message).to.contain('fetching again failed: GET http://127.0.0.1');
       expect(err.message).to.contain('ECONNREFUSED');
     });

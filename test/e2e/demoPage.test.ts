@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { samplePath, visibleFaces } from '../integration/inference-runtime/vision/samples.js';
+import { startVisionServer, type VisionServer } from '../integration/inference-runtime/vision/visionServer.js';
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const screenshotDir = path.resolve('test-output');
+
+describe('demo page in headless Chromium', function () {
+  this.timeout(180_000);
+  let server: VisionServer;
+  let browser: BrowserContext;
+  let profile: string;
+
+  before(async () => {
+    server = await startVisionServer();
+    profile = mkdtempSync(path.join(os.tmpdir(), 'mloffload-demo-'));
+    // A fresh profile per run; playwright passes it as --user-data-dir.
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('uploads a photo through the public API and draws boxes labelled with expression and confidence', async () => {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width: 1100, height: 1000 });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const apiCalls: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/v1/vision/')) apiCalls.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
+
+    await page.goto(`${server.url}/demo`);
+    expect(await page.title()).to.equal('mloffload: facial expressions');
+    await page.setInputFiles('#file', samplePath(6));
+    await page.waitForFunction(() => /face/.test(document.getElementById('status')?.textContent ?? '') && !/Analysing/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 60_000 });
+
+    const status = await page.textContent('#status');
+    expect(status).to.match(new RegExp(`^${visibleFaces[6]} faces: `));
+    expect(status).to.contain('happy');
+    expect(apiCalls).to.deep.equal(['POST /v1/vision/facial-expressions']);
+    const rows = await page.$$eval('#faces tbody tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)));
+    expect(rows).to.have.length(visibleFaces[6]);
+    for (const row of rows) expect(row[1]).to.be.oneOf(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
+
+    // The drawing itself: the canvas holds the photo at full size, and a box outline in the label colour
+    // of each face's expression runs along the top edge of its box.
+    const drawn = await page.evaluate(() => {
+      const canvas = document.getElementById('canvas') as HTMLCanvasElement;
+      const ctx = canvas.getContext('2d')!;
+      const cells = Array.from(document.querySelectorAll('#faces tbody tr'), (tr) => {
+        const [x, y, w] = (tr.children[5].textContent ?? '').split(',').map(Number);
+        const px = ctx.getImageData(Math.round(x + w / 2), Math.round(y), 1, 1).data;
+        return { label: tr.children[1].textContent, rgb: [px[0], px[1], px[2]] };
+      });
+      return { width: canvas.width, height: canvas.height, cells };
+    });
+    expect([drawn.width, drawn.height]).to.deep.equal([1920, 1537]);
+    const happyGreen = [0x12, 0xb7, 0x6a];
+    const happy = drawn.cells.filter((c) => c.label === 'happy');
+    expect(happy.length).to.be.at.least(1);
+    for (const c of happy) c.rgb.forEach((v, i) => expect(Math.abs(v - happyGreen[i])).to.be.below(30));
+
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: path.join(screenshotDir, 'demo-sample6.png'), fullPage: true });
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('shows the API error of a file that is not an image', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/demo/`);
+    await page.setInputFiles('#file', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a photo') });
+    await page.waitForSelector('#status.error');
+    expect(await page.textContent('#status')).to.match(/Could not analyse this file|answered 400/);
+  });
+});

@@ -55,7 +55,7 @@ export interface TfjsModelJson {
   format?: string;
   generatedBy?: string;
   convertedBy?: string;
-  modelTopology: { node: TfNodeDef[]; library?: { function?: unknown[] } };
+  modelTopology: { node: TfNodeDef[]; library?: { function?: unknown[] }; versions?: { producer?: number } };
   weightsManifest: WeightGroup[];
   signature?: SignatureJson;
   userDefinedMetadata?: { signature?: SignatureJson } & Record<string, unknown>;

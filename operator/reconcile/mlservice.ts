@@ -23,6 +23,8 @@ import { statusEqual, writeStatus } from './status.js';
 
 /** How long a rollout may be incomplete before the reconcile looks at the pods for a cause. */
 const POD_INSPECTION_GRACE_MS = 10_000;
+/** Pods are listed at most this often per MLService (they are not watched: a list is the cost). */
+const POD_INSPECTION_INTERVAL_MS = 30_000;
 /** Pod states are not watched: look again while a rollout is incomplete. */
 const ROLLOUT_RECHECK_MS = 15_000;
 
@@ -63,16 +65,24 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
     return out.object;
   };
 
-  const inspectPods = async (svc: MLService): Promise<Problem | undefined> => {
+  const inspected = new Map<string, { at: number; problem?: Problem }>();
+  const inspectPods = async (key: string, svc: MLService, now: number): Promise<Problem | undefined> => {
+    const last = inspected.get(key);
+    if (last && now - last.at < POD_INSPECTION_INTERVAL_MS) return last.problem;
     const selector = Object.entries(selectorLabels(svc)).map(([k, v]) => `${k}=${v}`).join(',');
     const { items } = await ctx.client.list<PodView>(collectionPath(PODS, svc.metadata.namespace), { labelSelector: selector });
-    return podProblemFrom(items);
+    const problem = podProblemFrom(items);
+    inspected.set(key, { at: now, problem });
+    return problem;
   };
 
   return async (key) => {
     const { namespace: ns, name } = splitKey(key);
     const svc = ctx.services.get(ns, name);
-    if (!svc || svc.metadata.deletionTimestamp) return;
+    if (!svc || svc.metadata.deletionTimestamp) {
+      inspected.delete(key);
+      return;
+    }
     const { entries, usable } = resolveModels(svc, ctx.models);
     const blocked = entries.some((e) => e.state !== 'Configured');
     let deployment = ctx.deployments.get(ns, name);
@@ -94,9 +104,10 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
     let out = computeServiceStatus(input);
     const created = Date.parse(String(deployment?.metadata.creationTimestamp ?? ''));
     if (!blocked && deployment && !out.rolloutComplete && now.getTime() - (Number.isNaN(created) ? 0 : created) > POD_INSPECTION_GRACE_MS) {
-      const podProblem = await inspectPods(svc);
+      const podProblem = await inspectPods(key, svc, now.getTime());
       if (podProblem) out = computeServiceStatus({ ...input, podProblem });
     }
+    if (out.rolloutComplete) inspected.delete(key);
     await updateStatus(ctx, svc, out.status);
     if (!blocked && !out.rolloutComplete) return { requeueAfter: ROLLOUT_RECHECK_MS };
   };

@@ -165,6 +165,7 @@ export class Informer<T extends KubeObject> {
         }
         // The server ends a watch after timeoutSeconds; spreading it avoids every watch reconnecting at once.
         const timeoutSeconds = 240 + Math.floor(Math.random() * 120);
+        const watchStarted = Date.now();
         await this.client.watch<T>(
           this.path,
           { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.opts.labelSelector },
@@ -172,6 +173,8 @@ export class Informer<T extends KubeObject> {
           signal,
           (timeoutSeconds + 60) * 1000,
         );
+        // A watch the server ends at once (an API server shutting down) must not become a busy loop.
+        if (Date.now() - watchStarted < 1_000) throw new Error('watch ended immediately');
         this.failures = 0;
       } catch (err) {
         if (signal.aborted) break;

@@ -71,11 +71,21 @@ function issueOf(e: ErrorObject): PoolConfigIssue {
   }
 }
 
-/** Checks the schema can express nothing about: (name, version) pairs must be unique. */
+/**
+ * Checks across fields, as the MLModel CRD's CEL rules make them: unique (name, version) pairs, an
+ * increasing range, as many std as mean channels.
+ */
 function crossFieldIssues(config: PoolConfig): PoolConfigIssue[] {
   const seen = new Map<string, number>();
   const issues: PoolConfigIssue[] = [];
   config.models.forEach((m, i) => {
+    const pre = m.preprocessing;
+    if (pre?.range && !(pre.range[0] < pre.range[1])) {
+      issues.push({ path: `models[${i}].preprocessing.range`, message: 'range[0] must be less than range[1]' });
+    }
+    if (pre?.mean && pre.std && pre.mean.length !== pre.std.length) {
+      issues.push({ path: `models[${i}].preprocessing.std`, message: 'mean and std must have the same number of channels' });
+    }
     const key = `${m.name}@${m.version}`;
     const first = seen.get(key);
     if (first !== undefined) {

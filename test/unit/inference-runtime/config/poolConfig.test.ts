@@ -68,6 +68,18 @@ describe('pool config', () => {
     expect(validatePoolConfig({ models: [good, { ...good, version: '2' }] }).models).to.have.length(2);
   });
 
+  it('checks preprocessing across fields like the MLModel CRD does', () => {
+    const pre = (p: object) => ({ models: [{ ...good, preprocessing: { width: 64, height: 64, colour: 'grayscale', ...p } }] });
+    expect(errorOf(() => validatePoolConfig(pre({ range: [1, -1] }))).message).to.contain('models[0].preprocessing.range: range[0] must be less than range[1]');
+    expect(errorOf(() => validatePoolConfig(pre({ mean: [0.5], std: [0.2, 0.2] }))).message).to.contain('mean and std must have the same number of channels');
+    expect(errorOf(() => validatePoolConfig(pre({ std: [0] }))).issues[0].path).to.equal('models[0].preprocessing.std[0]');
+  });
+
+  it('accepts what the operator renders from MLModels (dotted names, + in versions)', () => {
+    const pool = validatePoolConfig({ models: [{ ...good, name: 'emotion.v2', version: '1.0.0+fer2013', labels: [''] }] });
+    expect(pool.models[0].name).to.equal('emotion.v2');
+  });
+
   it('loads YAML and JSON files', async () => {
     const yamlFile = path.join(dir, 'pool.yaml');
     await writeFile(

@@ -24,6 +24,8 @@ export interface AppDeps {
   routers?: ReadonlyArray<Router<RequestState>>;
   /** Aborted when the server starts draining: `/readyz` turns 503 so traffic moves elsewhere. */
   draining?: AbortSignal;
+  /** Inference requests waiting for a thread, exported as `mloffload_inference_queue_depth`. */
+  queueDepth?: () => number;
   log?: Logger;
 }
 
@@ -39,7 +41,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   const open = new Set<string>(PROBE_PATHS);
   if (!options.protectMetrics) open.add(METRICS_PATH);
 
-  app.use(new HttpMetrics(metrics).middleware());
+  app.use(new HttpMetrics(metrics, deps.queueDepth).middleware());
   app.use(errorResponse(log));
   app.use(async (ctx, next) => {
     ctx.state.deadline = AbortSignal.timeout(options.requestTimeoutMs);

@@ -14,7 +14,8 @@ export class HttpMetrics {
   readonly inference: Histogram<'model' | 'version'>;
   readonly inFlight: Gauge;
 
-  constructor(register: Registry) {
+  /** `queueDepth` reports inference requests waiting for a free thread, read at each scrape. */
+  constructor(register: Registry, queueDepth?: () => number) {
     if (register.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
       collectDefaultMetrics({ register });
     }
@@ -43,6 +44,16 @@ export class HttpMetrics {
       help: 'HTTP requests being served.',
       registers: [register],
     }));
+    if (queueDepth && register.getSingleMetric('mloffload_inference_queue_depth') === undefined) {
+      new Gauge({
+        name: 'mloffload_inference_queue_depth',
+        help: 'Inference requests waiting for a free inference thread.',
+        registers: [register],
+        collect() {
+          this.set(queueDepth());
+        },
+      });
+    }
   }
 
   middleware(): Middleware<RequestState> {

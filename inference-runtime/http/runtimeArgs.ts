@@ -34,7 +34,7 @@ export const USAGE = `Usage: mloffload-runtime [options]
   --api-keys-file <file>     API keys, one per line (keys themselves: MLOFFLOAD_API_KEYS, comma separated)
   --protect-metrics          require an API key for /metrics too (MLOFFLOAD_PROTECT_METRICS=1)
   --model-cache <dir>        where fetched models are kept (MLOFFLOAD_MODEL_CACHE)
-  --workers <n>              inference worker threads (MLOFFLOAD_WORKERS)
+  --workers <n>              inference worker threads; 0 runs inference in-process (MLOFFLOAD_WORKERS)
   --max-body-bytes <n>       largest request body (MLOFFLOAD_MAX_BODY_BYTES, default ${DEFAULT_HTTP_OPTIONS.maxBodyBytes})
   --request-timeout-ms <n>   time budget of a request (MLOFFLOAD_REQUEST_TIMEOUT_MS, default ${DEFAULT_HTTP_OPTIONS.requestTimeoutMs})
   --shutdown-timeout-ms <n>  how long SIGTERM waits for in-flight requests (MLOFFLOAD_SHUTDOWN_TIMEOUT_MS, default 10000)
@@ -99,7 +99,7 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     help: values.help ?? false,
   };
   const workers = text(values.workers, 'MLOFFLOAD_WORKERS');
-  if (workers !== undefined) args.workers = integer('--workers', workers, 1, 1);
+  if (workers !== undefined) args.workers = integer('--workers', workers, 1, 0);
   if (args.port > 65535) throw new UsageError(`--port must be at most 65535, got ${args.port}`);
   if ((args.tlsCert === undefined) !== (args.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both for HTTPS, or neither');

@@ -40,7 +40,9 @@ export function tfServingRouter(registry: ModelRegistry, options: Pick<HttpOptio
 async function timedInference(model: ServingModel, inputs: Parameters<ServingModel['infer']>[0], state: RequestState) {
   const start = process.hrtime.bigint();
   try {
-    return await raceDeadline(model.infer(inputs), state.deadline, `inference on ${model.name}`);
+    // The inputs were built for this call alone, so their buffers can move to the inference thread.
+    const work = model.infer(inputs, { signal: state.deadline, transfer: true });
+    return await raceDeadline(work, state.deadline, `inference on ${model.name}`);
   } finally {
     state.inferenceSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   }

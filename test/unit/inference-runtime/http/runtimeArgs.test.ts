@@ -25,6 +25,7 @@ describe('runtime command line', () => {
     expect(() => parseRuntimeArgs(['--port', '70000'], {})).to.throw(UsageError, '65535');
     expect(() => parseRuntimeArgs(['--tls-cert', 'c.pem'], {})).to.throw(UsageError, 'go together');
     expect(() => parseRuntimeArgs(['--bogus'], {})).to.throw(UsageError);
-    expect(() => parseRuntimeArgs(['--workers', '0'], {})).to.throw(UsageError, '--workers');
+    expect(() => parseRuntimeArgs(['--workers', '-1'], {})).to.throw(UsageError, '--workers');
+    expect(parseRuntimeArgs(['--workers', '0'], {}).workers).to.equal(0);
   });
 });

@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises';
+import { Registry } from 'prom-client';
+import { defaultPool } from './config/defaultPool.js';
+import type { PoolConfig } from './config/types.js';
+import { createModelRegistry, type PoolModelRegistry } from './core/modelRegistry.js';
+import { parseApiKeys, readApiKeysFile } from './http/apiKeys.js';
+import { createApp } from './http/app.js';
+import { jsonLineLogger, type Logger } from './http/logger.js';
+import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/runtimeArgs.js';
+import { startServer, type RunningServer, type TlsFiles } from './server.js';
+import { visionRouter } from './vision/router.js';
+
+/**
+ * The runtime process: reads its options, starts loading the pool, serves HTTP(S) at once (`/readyz` says
+ * when the models are ready), and shuts down gracefully on SIGTERM/SIGINT. The only place that exits.
+ */
+const log = jsonLineLogger();
+
+async function main(): Promise<void> {
+  let args: RuntimeArgs;
+  try {
+    args = parseRuntimeArgs(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const started = performance.now();
+
+  const pool: PoolConfig = args.poolConfig ? await loadPool(args.poolConfig) : defaultPool();
+  const apiKeys = [
+    ...(args.apiKeysFile ? await readApiKeysFile(args.apiKeysFile) : []),
+    ...(args.apiKeys ? parseApiKeys(args.apiKeys) : []),
+  ];
+  if (args.apiKeysFile && apiKeys.length === 0) {
+    throw new Error(`the API keys file ${args.apiKeysFile} holds no keys; refusing to serve an open API by mistake`);
+  }
+  const tls: TlsFiles | undefined =
+    args.tlsCert && args.tlsKey ? { cert: await readFile(args.tlsCert), key: await readFile(args.tlsKey) } : undefined;
+
+  log.info('starting', {
+    pool: args.poolConfig ?? 'built-in',
+    models: pool.models.map((m) => `${m.name}@${m.version}`),
+    https: tls !== undefined,
+    apiKeys: apiKeys.length,
+    pid: process.pid,
+  });
+
+  const registry = createModelRegistry(pool, {
+    repository: args.modelCache ? { cacheDir: args.modelCache } : undefined,
+    workers: args.workers,
+    logger: log,
+  });
+  const draining = new AbortController();
+  const app = createApp({
+    registry,
+    options: {
+      apiKeys,
+      protectMetrics: args.protectMetrics,
+      maxBodyBytes: args.maxBodyBytes,
+      requestTimeoutMs: args.requestTimeoutMs,
+    },
+    metrics: new Registry(),
+    routers: [visionRouter({ registry })],
+    draining: draining.signal,
+    queueDepth: () => registry.queueDepth(),
+    log,
+  });
+
+  let server: RunningServer;
+  try {
+    server = await startServer(app.callback(), { port: args.port, host: args.host, tls, shutdownTimeoutMs: args.shutdownTimeoutMs });
+  } catch (error) {
+    await registry.close();
+    throw error;
+  }
+  log.info('listening', { url: server.url, port: server.port });
+  handleSignals(server, registry, draining, args.shutdownTimeoutMs, log);
+
+  void registry.whenSettled().then(() => {
+    const models = registry.list().map((m) => ({ name: m.name, version: m.version, state: m.state, backend: m.backend, reason: m.reason }));
+    const ready = registry.isReady();
+    const fields = { ready, startupMs: Math.round(performance.now() - started), models };
+    if (ready) log.info('models_ready', fields);
+    else log.warn('models_settled_with_failures', fields);
+  });
+}
+
+/** The pool file loader (YAML parser, schema compiler) is only loaded when a pool file is given. */
+async function loadPool(file: string): Promise<PoolConfig> {
+  const { loadPoolConfig } = await import('./config/poolConfig.js');
+  return loadPoolConfig(file);
+}
+
+function handleSignals(server: RunningServer, registry: PoolModelRegistry, draining: AbortController, boundMs: number, log: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn('shutdown_forced', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    const began = performance.now();
+    log.info('shutdown_started', { signal, boundMs });
+    draining.abort();
+    // Whatever hangs (a model still loading, a stuck socket), the process leaves shortly after the bound.
+    setTimeout(() => {
+      log.error('shutdown_timed_out', { boundMs });
+      process.exit(1);
+    }, boundMs + 5_000).unref();
+    void (async () => {
+      const { forced } = await server.close();
+      await registry.close();
+      log.info('shutdown_complete', { forced, ms: Math.round(performance.now() - began) });
+      process.exit(forced ? 1 : 0);
+    })().catch((error: unknown) => {
+      log.error('shutdown_failed', { error });
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+process.on('uncaughtException', (error) => {
+  log.error('uncaught_exception', { error });
+  process.exit(1);
+});
+process.on('unhandledRejection', (reason) => {
+  log.error('unhandled_rejection', { error: reason });
+});
+
+main().catch((error: unknown) => {
+  log.error('startup_failed', { error: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+});

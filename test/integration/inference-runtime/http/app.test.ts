@@ -243,7 +243,7 @@ describe('runtime HTTP API over the real registry (facial-expression)', function
       for (const route of ['/v1/models/nope', '/v1/models/nope/metadata', `/v1/models/${MODEL}/versions/9`, `/v1/models/${MODEL}/versions/9/metadata`]) {
         const reply = await call(base, route);
         expect(reply.status, route).to.equal(404);
-        expect(reply.json.error, route).to.be.a('string').and.not.be.empty;
+        expect(reply.json.error, route).to.be.a('string').with.length.greaterThan(0);
       }
       const model = await call(base, '/v1/models/nope:predict', { json: { instances: [1] } });
       expect(model.status).to.equal(404);

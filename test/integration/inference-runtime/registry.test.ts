@@ -284,6 +284,20 @@ describe('model registry', function () {
       }
     });
 
+    it('closes while a model is still being fetched, cancelling the download', async () => {
+      const source = await new ModelFileServer(humanModels).start();
+      source.behaviours.set('emotion.json', { kind: 'hang' });
+      try {
+        const registry = start({ models: [{ ...FACIAL_EXPRESSION, source: { uri: source.url('emotion.json') } }] }, { workers: 0 });
+        expect(registry.list()[0].state).to.equal('LOADING');
+        await registry.close();
+        expect(registry.list()[0]).to.include({ state: 'UNAVAILABLE' });
+        expect(registry.list()[0].reason).to.contain('cancelled');
+      } finally {
+        await source.stop();
+      }
+    });
+
     it('finds models by name, version and task, and reports unknown ones', async () => {
       const registry = start({ models: [{ ...AFFINE, version: '1' }, { ...AFFINE, version: '2' }] }, { workers: 0 });
       await registry.whenSettled();

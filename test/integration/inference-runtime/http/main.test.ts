@@ -1,0 +1,158 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const CACHE_DIR = path.join(tmpdir(), 'mloffload-http-test-cache');
+
+interface LogLine {
+  event: string;
+  [field: string]: unknown;
+}
+
+/** The runtime process with its JSON log lines, waiting on events with a deadline. */
+class RuntimeProcess {
+  readonly lines: LogLine[] = [];
+  private readonly waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  readonly exited: Promise<{ code: number | null; at: number }>;
+
+  constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        return;
+      }
+      this.lines.push(line);
+      for (const w of [...this.waiters]) {
+        if (w.match(line)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    });
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
+  }
+
+  event(name: string, timeoutMs: number): Promise<LogLine> {
+    const seen = this.lines.find((l) => l.event === name);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${name}" event within ${timeoutMs} ms; log: ${JSON.stringify(this.lines).slice(0, 2000)}`)), timeoutMs);
+      this.waiters.push({
+        match: (l) => l.event === name,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+      void this.exited.then(({ code }) => reject(new Error(`runtime exited (${code}) before "${name}"; log: ${JSON.stringify(this.lines).slice(0, 2000)}`)));
+    });
+  }
+}
+
+async function eventually(check: () => Promise<void>, timeoutMs: number, intervalMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+function image(): number[][][][] {
+  return [Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [Math.fround(((x + y) % 17) / 8 - 1)]))];
+}
+
+describe('runtime process (main)', function () {
+  this.timeout(240_000);
+  let runtime: RuntimeProcess | undefined;
+
+  afterEach(() => {
+    if (runtime && runtime.child.exitCode === null) runtime.child.kill('SIGKILL');
+  });
+
+  it('serves the built-in pool, and on SIGTERM finishes the in-flight request, refuses new connections and exits 0 within the bound', async () => {
+    const shutdownBoundMs = 10_000;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'inference-runtime/main.ts', '--port', '0', '--host', '127.0.0.1', '--model-cache', CACHE_DIR, '--workers', '1', '--shutdown-timeout-ms', String(shutdownBoundMs)],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: '', MLOFFLOAD_POOL_CONFIG: '' } },
+    );
+    runtime = new RuntimeProcess(child);
+    const listening = await runtime.event('listening', 30_000);
+    const port = listening.port as number;
+    const ready = await runtime.event('models_ready', 200_000);
+    expect((ready.models as Array<{ name: string; state: string }>).map((m) => `${m.name}:${m.state}`).sort()).to.deep.equal([
+      'face-detector:AVAILABLE',
+      'facial-expression:AVAILABLE',
+      'object-detector:AVAILABLE',
+    ]);
+
+    // An in-flight request: headers and half the body sent, the rest held back until after SIGTERM. It goes on
+    // a keep-alive connection the server already accepted (a first request answered on it), so the request
+    // is the server's to finish whatever the timing of the signal.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/readyz', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      }).on('error', reject);
+    });
+    expect(first).to.equal(200);
+    const body = Buffer.from(JSON.stringify({ instances: image() }));
+    const half = Math.floor(body.length / 2);
+    let inFlight: http.ClientRequest | undefined;
+    const response = new Promise<{ status: number; text: string; connection?: string }>((resolve, reject) => {
+      inFlight = http.request(
+        { host: '127.0.0.1', port, agent, method: 'POST', path: '/v1/models/facial-expression:predict', headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, text, connection: res.headers.connection }));
+        },
+      );
+      inFlight.on('error', reject);
+      inFlight.write(body.subarray(0, half));
+    });
+
+    // SIGTERM only once the server is serving it (a request still in the socket buffer of an idle keep-alive
+    // connection is what graceful shutdown may drop, as any HTTP server does).
+    await eventually(async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      // This scrape plus the held-back predict.
+      expect(metrics).to.match(/^mloffload_http_requests_in_flight 2$/m);
+    }, 10_000);
+
+    const signalledAt = Date.now();
+    child.kill('SIGTERM');
+    await runtime.event('shutdown_started', 10_000);
+    const refused = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => `answered ${r.status}`,
+      (error: Error & { cause?: NodeJS.ErrnoException }) => error.cause?.code ?? error.message,
+    );
+    expect(refused).to.equal('ECONNREFUSED');
+
+    inFlight!.end(body.subarray(half));
+    const answer = await response;
+    expect(answer.status).to.equal(200);
+    expect((JSON.parse(answer.text) as { predictions: number[][] }).predictions[0]).to.have.length(7);
+    expect(answer.connection).to.equal('close');
+
+    const { code, at } = await runtime.exited;
+    expect(code).to.equal(0);
+    expect(at - signalledAt).to.be.lessThan(shutdownBoundMs);
+    const complete = runtime.lines.find((l) => l.event === 'shutdown_complete');
+    expect(complete).to.include({ forced: false });
+    agent.destroy();
+  });
+});

@@ -1,21 +1,44 @@
 /**
- * Starts the runtime's koa app with the vision router mounted, over a registry that serves the default pool.
+ * Starts the runtime's koa app with the vision router mounted, over the real model registry serving the
+ * built-in default pool (inference in worker threads, as in production).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultPool } from '../../../../inference-runtime/config/defaultPool.js';
+import type { BackendPreference } from '../../../../inference-runtime/config/types.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
-import { visionRouter } from '../../../../inference-runtime/vision/router.js';
 import type { VisionLimits } from '../../../../inference-runtime/vision/limits.js';
-import { loadDirectModels, type DirectRegistry } from './directModels.js';
+import { visionRouter } from '../../../../inference-runtime/vision/router.js';
 
 export interface VisionServer {
   url: string;
-  registry: DirectRegistry;
+  registry: PoolModelRegistry;
   close(): Promise<void>;
 }
 
-export async function startVisionServer(limits?: Partial<VisionLimits>): Promise<VisionServer> {
-  const registry = await loadDirectModels();
-  const app = createApp({ registry, routers: [visionRouter({ registry, limits })] });
+export interface VisionServerOptions {
+  limits?: Partial<VisionLimits>;
+  /** Inference worker threads (default 1: the test machines have two cores for everything). */
+  workers?: number;
+  /** Force one engine for every model of the pool (default: the pool's own choice). */
+  backend?: BackendPreference;
+}
+
+export async function startVisionServer(options: VisionServerOptions = {}): Promise<VisionServer> {
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-vision-cache-'));
+  const pool = defaultPool();
+  if (options.backend) for (const m of pool.models) m.backend = options.backend;
+  const registry = createModelRegistry(pool, { workers: options.workers ?? 1, benchmark: false, repository: { cacheDir } });
+  await registry.whenSettled();
+  const down = registry.list().filter((m) => m.state !== 'AVAILABLE');
+  if (down.length > 0) {
+    await registry.close();
+    throw new Error(`models not available: ${down.map((m) => `${m.name} ${m.state} ${m.reason ?? ''}`).join('; ')}`);
+  }
+  const app = createApp({ registry, routers: [visionRouter({ registry, limits: options.limits })] });
   const running: RunningServer = await startServer(app.callback(), { port: 0, host: '127.0.0.1' });
   return {
     url: running.url,
@@ -23,6 +46,7 @@ export async function startVisionServer(limits?: Partial<VisionLimits>): Promise
     close: async () => {
       await running.close();
       await registry.close();
+      rmSync(cacheDir, { recursive: true, force: true });
     },
   };
 }

@@ -9,16 +9,22 @@ export interface ModelSignature {
 
 /** The files of a model after the repository fetched and verified them. */
 export interface ModelFiles {
-  /** Absolute path of the entry file (model.json or model.onnx). */
+  /** Absolute path of the entry file (model.json or model.onnx), inside `dir`. */
   entryPath: string;
   /** sha256 of the entry file. */
   sha256: string;
   /**
    * Companion files (tfjs weight shards) by the relative path the entry file names them with, mapped to the
-   * absolute path of their verified copy. Cached files are stored by digest, so a loader must look shards up
-   * here instead of resolving them next to `entryPath`.
+   * absolute path of their verified copy (also inside `dir`, next to the entry file as model.json expects).
    */
   files: Record<string, string>;
+  /** Folder holding the entry file and its shards under their own names. Rebuilt on each start: read only. */
+  dir: string;
+  /**
+   * A folder in the model cache for what an engine derives from these exact files (a compiled ONNX model and
+   * its verification record). It persists across restarts; the engine creates it when it needs it.
+   */
+  workDir: string;
   /** Whether the files came from the source just now or from the cache of an earlier fetch. */
   origin: 'source' | 'cache';
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -35,6 +35,9 @@ export async function sha256File(file: string): Promise<string> {
  *
  *   blobs/sha256/<hex>           file contents, named by their digest
  *   manifests/<sha256(uri)>.json which blobs a source URI resolved to (entry + weight shards)
+ *   models/<model digest>/       the entry file and its shards under their own names (hard links to blobs),
+ *                                for loaders that look for shards next to model.json
+ *   derived/<model digest>/      what engines derive from a model (e.g. compiled ONNX), kept across restarts
  *   tmp/                         downloads in progress
  *
  * Every write is a temp file plus rename, so readers (another runtime sharing a hostPath cache included) see
@@ -64,6 +67,43 @@ export class ModelCache {
 
   manifestPath(uri: string): string {
     return path.join(this.dir, 'manifests', `${createHash('sha256').update(uri).digest('hex')}.json`);
+  }
+
+  /** One digest for a model's whole file set: the entry and every shard, with their names. */
+  static modelDigest(manifest: CacheManifest): string {
+    const h = createHash('sha256');
+    for (const f of [manifest.entry, ...[...manifest.files].sort((a, b) => a.path.localeCompare(b.path))]) h.update(`${f.path}\u0000${f.sha256}\n`);
+    return h.digest('hex');
+  }
+
+  derivedDir(manifest: CacheManifest): string {
+    return path.join(this.dir, 'derived', ModelCache.modelDigest(manifest));
+  }
+
+  /**
+   * Lays the files of a verified manifest out under their own names in `models/<model digest>/`. Built in
+   * tmp/ and renamed into place, so a reader sees a complete folder; rebuilt on every call, because only the
+   * blobs are verified. Hard links cost nothing; a filesystem without them gets copies.
+   */
+  async materialize(manifest: CacheManifest): Promise<string> {
+    const target = path.join(this.dir, 'models', ModelCache.modelDigest(manifest));
+    await mkdir(path.dirname(target), { recursive: true });
+    const staging = await mkdtemp(path.join(this.tmpDir, 'model-'));
+    try {
+      for (const f of [manifest.entry, ...manifest.files]) {
+        const dest = path.join(staging, f.path);
+        await mkdir(path.dirname(dest), { recursive: true });
+        await link(this.blobPath(f.sha256), dest).catch(() => copyFile(this.blobPath(f.sha256), dest));
+      }
+      await rm(target, { recursive: true, force: true });
+      await rename(staging, target).catch(async (err: NodeJS.ErrnoException) => {
+        // Another runtime sharing the cache laid out the same verified files a moment ago.
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      });
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    return target;
   }
 
   /** Moves a fully written temp file to its digest's place. */

@@ -1,4 +1,5 @@
 import { readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import type { ModelFiles } from '../backends/backend.js';
 import type { PoolModel } from '../config/types.js';
 import { ModelFetchError } from './fetchError.js';
@@ -78,7 +79,7 @@ export class ModelRepository {
     if (bad.length) {
       return { problem: `cached ${bad.map((b) => `${b.file.path} is ${b.problem}`).join(', ')}` };
     }
-    return { files: this.modelFiles(manifest, 'cache') };
+    return { files: await this.modelFiles(manifest, 'cache') };
   }
 
   private async fromSource(model: SourceModel, source: ResolvedSource, signal?: AbortSignal): Promise<ModelFiles> {
@@ -114,11 +115,14 @@ export class ModelRepository {
     return { path: name, sha256: t.sha256, size: t.size };
   }
 
-  private modelFiles(manifest: CacheManifest, origin: ModelFiles['origin']): ModelFiles {
+  private async modelFiles(manifest: CacheManifest, origin: ModelFiles['origin']): Promise<ModelFiles> {
+    const dir = await this.cache.materialize(manifest);
     return {
-      entryPath: this.cache.blobPath(manifest.entry.sha256),
+      entryPath: path.join(dir, manifest.entry.path),
       sha256: manifest.entry.sha256,
-      files: Object.fromEntries(manifest.files.map((f) => [f.path, this.cache.blobPath(f.sha256)])),
+      files: Object.fromEntries(manifest.files.map((f) => [f.path, path.join(dir, f.path)])),
+      dir,
+      workDir: this.cache.derivedDir(manifest),
       origin,
     };
   }

@@ -59,8 +59,15 @@ describe('model repository', () => {
       const files = await repo.fetch(model('npm:@vladmandic/human/models/emotion.json', { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } }));
       expect(files.sha256).to.equal(EMOTION_JSON);
       expect(files.origin).to.equal('source');
-      expect(files.entryPath).to.equal(path.join(cacheDir, 'blobs', 'sha256', EMOTION_JSON));
+      expect(sha256(await readFile(files.entryPath))).to.equal(EMOTION_JSON);
       expect(sha256(await readFile(files.files['emotion.bin']))).to.equal(EMOTION_BIN);
+      // Laid out under their own names, shards next to model.json, for loaders that expect that.
+      expect(path.dirname(files.entryPath)).to.equal(files.dir);
+      expect(files.files['emotion.bin']).to.equal(path.join(files.dir, 'emotion.bin'));
+      expect((await readdir(files.dir)).sort()).to.deep.equal(['emotion.bin', 'emotion.json']);
+      expect(files.dir.startsWith(path.join(cacheDir, 'models'))).to.equal(true);
+      expect(files.workDir.startsWith(path.join(cacheDir, 'derived'))).to.equal(true);
+      expect(await readdir(path.join(cacheDir, 'blobs', 'sha256'))).to.have.members([EMOTION_JSON, EMOTION_BIN]);
       await expectNoPartialFiles();
     });
 

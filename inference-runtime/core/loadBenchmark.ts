@@ -23,8 +23,10 @@ export interface BenchmarkTarget {
   backend: string;
   runtimeVersion: string;
   node: string;
-  /** Inference threads: the throughput run keeps this many requests in flight. */
+  /** Inference threads, as published. */
   threads: number;
+  /** Requests the throughput run keeps in flight (enough to keep every thread busy); default `threads`. */
+  concurrency?: number;
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -56,10 +58,10 @@ export async function benchmarkModel(target: BenchmarkTarget, options: Benchmark
 
   const batchSize = hasDynamicBatch(target.signature) ? Math.max(1, options.batchSize) : 1;
   const batch = exampleInputs(target.signature.inputs, batchSize, target.preprocessing, 11);
-  const streams = Math.max(1, target.threads);
+  const streams = Math.max(1, target.concurrency ?? target.threads);
   // Enough rounds for every thread to run a few times, fewer when one inference eats the budget.
   const perRun = percentile(latencies, 50) * batchSize;
-  const affordable = Math.floor((options.budgetMs / 2 / Math.max(perRun, 0.01)) * streams);
+  const affordable = Math.floor((options.budgetMs / 2 / Math.max(perRun, 0.01)) * Math.max(1, target.threads));
   const rounds = Math.max(streams * 2, Math.min(streams * 8, affordable));
   let started = 0;
   const t0 = performance.now();
@@ -82,6 +84,6 @@ export async function benchmarkModel(target: BenchmarkTarget, options: Benchmark
     latencyMs: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)) },
     batchSize,
     throughputPerSec: round((rounds * batchSize) / seconds, 1),
-    threads: streams,
+    threads: target.threads,
   };
 }

@@ -276,6 +276,8 @@ export class PoolModelRegistry implements ModelRegistry {
           runtimeVersion: runtimeVersion(),
           node: nodeName(),
           threads: this.executor.threads,
+          // Two per worker: the next input waits in the worker while the current one computes.
+          concurrency: this.executor.mode === 'worker-threads' ? this.executor.threads * 2 : 1,
         },
         options,
       );

@@ -162,6 +162,7 @@ export class Informer<T extends KubeObject> {
         if (!this.resourceVersion || Date.now() - lastList > this.opts.resyncMs) {
           await this.relist();
           lastList = Date.now();
+          this.failures = 0;
         }
         // The server ends a watch after timeoutSeconds; spreading it avoids every watch reconnecting at once.
         const timeoutSeconds = 240 + Math.floor(Math.random() * 120);

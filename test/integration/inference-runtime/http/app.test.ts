@@ -268,7 +268,7 @@ describe('runtime HTTP API over the real registry (facial-expression)', function
     });
 
     it('answers malformed requests with 4xx and keeps serving', async () => {
-      const bodies: Array<[string, string | Buffer]> = [
+      const bodies: Array<[string, string | Uint8Array<ArrayBuffer>]> = [
         ['application/json', ''],
         ['application/json', 'null'],
         ['application/json', '[]'],
@@ -278,7 +278,7 @@ describe('runtime HTTP API over the real registry (facial-expression)', function
         ['application/json', '{"inputs": {"__proto__": {"x": 1}}}'],
         ['application/json', `{"inputs": ${'['.repeat(5000)}1${']'.repeat(5000)}}`],
         ['application/json', '{"instances": [[[[1e40]]]]}'],
-        ['application/json', Buffer.from([0xc3, 0x28, 0xa0, 0xa1])],
+        ['application/json', new Uint8Array([0xc3, 0x28, 0xa0, 0xa1])],
         ['application/json; charset=utf-8', '{"instances": [[[["NaN"]]]]}'],
       ];
       for (const [type, body] of bodies) {

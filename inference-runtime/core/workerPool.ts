@@ -124,7 +124,13 @@ class WorkerLane implements Lane {
   async stop(): Promise<void> {
     this.stopping = true;
     this.alive = false;
-    await this.call({ op: 'close' }).catch(() => undefined);
+    // Let the worker dispose its models, but do not wait on one stuck in a computation.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 5000);
+    });
+    await Promise.race([this.call({ op: 'close' }).catch(() => undefined), bound]);
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 }

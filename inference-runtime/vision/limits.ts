@@ -9,7 +9,8 @@ export interface VisionLimits {
   /**
    * Longest side of the working copy the pipelines run on. Detectors see 256-512 px and expression crops
    * 64 px, so decoding a 12-megapixel photo at full size only costs time; boxes are still reported in the
-   * pixels of the image as sent.
+   * pixels of the image as sent. 960 is half of a 1920 px frame, which lets libjpeg decode it at half
+   * scale directly (shrink-on-load).
    */
   workingMaxSide: number;
 }
@@ -18,5 +19,5 @@ export const defaultVisionLimits: VisionLimits = {
   maxBodyBytes: 10 * 1024 * 1024,
   maxPixels: 40_000_000,
   minSide: 16,
-  workingMaxSide: 1024,
+  workingMaxSide: 960,
 };

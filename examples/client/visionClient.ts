@@ -27,11 +27,16 @@ export interface ModelInfo {
   backend: string;
 }
 
-/** Milliseconds per stage; `total` covers decode to response. */
+/**
+ * Milliseconds per stage: `decode` the image, `detect` faces or objects and `classify` expressions (each with
+ * its pre- and post-processing); `inference` is the part of detect + classify spent in the model engines
+ * (worker-pool queueing included); `total` runs from the start of decoding to the response.
+ */
 export interface Timing {
   decode: number;
   detect?: number;
   classify?: number;
+  inference: number;
   total: number;
 }
 

@@ -18,7 +18,7 @@ export interface ModelFiles {
    * absolute path of their verified copy (also inside `dir`, next to the entry file as model.json expects).
    */
   files: Record<string, string>;
-  /** Folder holding the entry file and its shards under their own names. Rebuilt on each start: read only. */
+  /** Folder holding the entry file and its shards under their own names (hard links to the verified blobs): read only. */
   dir: string;
   /**
    * A folder in the model cache for what an engine derives from these exact files (a compiled ONNX model and

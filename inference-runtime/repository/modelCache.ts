@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -81,12 +81,15 @@ export class ModelCache {
   }
 
   /**
-   * Lays the files of a verified manifest out under their own names in `models/<model digest>/`. Built in
-   * tmp/ and renamed into place, so a reader sees a complete folder; rebuilt on every call, because only the
-   * blobs are verified. Hard links cost nothing; a filesystem without them gets copies.
+   * Lays the files of a verified manifest out under their own names in `models/<model digest>/` and returns
+   * that folder. An intact folder (hard links to the verified blobs, or copies with the right digests) is
+   * reused, so models sharing files, and runtimes sharing the cache, never pull it from under each other.
+   * A new folder is built in tmp/ and renamed into place, so readers see a complete one. Hard links cost
+   * nothing; a filesystem without them gets copies.
    */
   async materialize(manifest: CacheManifest): Promise<string> {
     const target = path.join(this.dir, 'models', ModelCache.modelDigest(manifest));
+    if (await this.intact(target, manifest)) return target;
     await mkdir(path.dirname(target), { recursive: true });
     const staging = await mkdtemp(path.join(this.tmpDir, 'model-'));
     try {
@@ -95,15 +98,37 @@ export class ModelCache {
         await mkdir(path.dirname(dest), { recursive: true });
         await link(this.blobPath(f.sha256), dest).catch(() => copyFile(this.blobPath(f.sha256), dest));
       }
-      await rm(target, { recursive: true, force: true });
-      await rename(staging, target).catch(async (err: NodeJS.ErrnoException) => {
-        // Another runtime sharing the cache laid out the same verified files a moment ago.
-        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
-      });
+      try {
+        await rename(staging, target);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        // Someone else just built it, or a damaged folder is in the way: move the latter aside.
+        if (!(await this.intact(target, manifest))) {
+          const aside = path.join(this.tmpDir, `stale-${process.pid}-${randomBytes(6).toString('hex')}`);
+          await rename(target, aside);
+          await rename(staging, target);
+          await rm(aside, { recursive: true, force: true });
+        }
+      }
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
     return target;
+  }
+
+  /** Every file present with its digest's content: the blob itself (same inode), or a copy that hashes right. */
+  private async intact(dir: string, manifest: CacheManifest): Promise<boolean> {
+    for (const f of [manifest.entry, ...manifest.files]) {
+      try {
+        const [laid, blob] = await Promise.all([stat(path.join(dir, f.path)), stat(this.blobPath(f.sha256))]);
+        if (laid.ino === blob.ino && laid.dev === blob.dev) continue;
+        if (laid.size !== f.size || (await sha256File(path.join(dir, f.path))) !== f.sha256) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Moves a fully written temp file to its digest's place. */

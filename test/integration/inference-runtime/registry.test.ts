@@ -299,8 +299,10 @@ describe('model registry', function () {
     });
 
     it('finds models by name, version and task, and reports unknown ones', async () => {
+      // Two versions from the same file: their fetches share the cache folder without disturbing each other.
       const registry = start({ models: [{ ...AFFINE, version: '1' }, { ...AFFINE, version: '2' }] }, { workers: 0 });
       await registry.whenSettled();
+      expect(registry.list().map((s) => s.reason ?? s.state)).to.deep.equal(['AVAILABLE', 'AVAILABLE']);
       expect(registry.resolve('affine').version).to.equal('2');
       expect(registry.resolve('affine', '1').version).to.equal('1');
       expect(registry.forTask('test/affine').name).to.equal('affine');

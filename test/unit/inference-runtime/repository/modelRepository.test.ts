@@ -71,6 +71,14 @@ describe('model repository', () => {
       await expectNoPartialFiles();
     });
 
+    it('serves concurrent fetches of one source (two versions, two runtimes) from one intact folder', async () => {
+      const m = model('npm:@vladmandic/human/models/emotion.json', { sha256: EMOTION_JSON });
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => new ModelRepository({ cacheDir }).fetch({ ...m, name: `m${i}` })));
+      expect(new Set(results.map((r) => r.dir)).size).to.equal(1);
+      for (const r of results) expect(sha256(await readFile(r.files['emotion.bin']))).to.equal(EMOTION_BIN);
+      await expectNoPartialFiles();
+    });
+
     it('reads file:// sources, resolving shards next to model.json', async () => {
       const local = path.join(dir, 'models', 'emotion');
       await mkdir(local, { recursive: true });

@@ -148,6 +148,9 @@ export function deploymentFor(svc: MLService, models: MLModel[], defaults: Runti
                 { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                // One inference worker per CPU of the limit (rounded up; the node's CPUs without a limit): the
+                // runtime cannot see a CPU quota and would start a worker, with every model, per core of the node.
+                { name: 'MLOFFLOAD_WORKERS', valueFrom: { resourceFieldRef: { containerName: 'runtime', resource: 'limits.cpu', divisor: '1' } } },
               ],
               ports: [{ name: port, containerPort: servicePort(svc), protocol: 'TCP' }],
               // Fetching and warming models can take minutes on a slow uplink: the startup probe holds off

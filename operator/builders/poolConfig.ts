@@ -1,6 +1,6 @@
 /** The runtime's pool file rendered from the MLModels an MLService references, and its content hash. */
 import { createHash } from 'node:crypto';
-import yaml from 'js-yaml';
+import { dump } from 'js-yaml';
 import type { PoolConfig, PoolModel } from '../../inference-runtime/config/types.js';
 import type { MLModel, MLService } from '../api/types.js';
 
@@ -32,7 +32,7 @@ export function poolConfigFor(svc: MLService, models: MLModel[]): PoolConfig {
 }
 
 export function renderPool(pool: PoolConfig): string {
-  return yaml.dump(pool, { noRefs: true, lineWidth: 120 });
+  return dump(pool, { noRefs: true, lineWidth: 120 });
 }
 
 export function contentHash(text: string): string {

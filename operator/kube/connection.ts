@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import yaml from 'js-yaml';
+import { load } from 'js-yaml';
 
 export interface ClusterConnection {
   readonly server: string;
@@ -107,7 +107,7 @@ export async function loadConnection(kubeconfigPath = process.env.KUBECONFIG?.sp
     const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
     return staticConnection(server, { ca: fs.readFileSync(path.join(SA_DIR, 'ca.crt')) }, tokenReader(undefined, path.join(SA_DIR, 'token')));
   }
-  const raw = yaml.load(fs.readFileSync(file, 'utf8')) as RawKubeconfig;
+  const raw = load(fs.readFileSync(file, 'utf8')) as RawKubeconfig;
   const ctx = raw.contexts?.find((c) => c.name === raw['current-context'])?.context ?? raw.contexts?.[0]?.context;
   if (!ctx) throw new Error(`${file}: no context`);
   const cluster = raw.clusters?.find((c) => c.name === ctx.cluster)?.cluster;

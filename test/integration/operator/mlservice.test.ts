@@ -1,7 +1,7 @@
 // The operator against a real API server, scheduler and kwok edge nodes: children, placement, status,
 // rollouts on model changes, missing models, and drift correction.
 import { expect } from 'chai';
-import yaml from 'js-yaml';
+import { load } from 'js-yaml';
 import { controlPlaneStartTimeout, freshNamespace, useControlPlane } from '../../helpers/controlPlane.js';
 import { consistently, eventually } from '../../helpers/eventually.js';
 import type { PoolConfig } from '../../../inference-runtime/config/types.js';
@@ -73,7 +73,7 @@ describe('operator: MLService reconcile against a real control plane', function 
     for (const c of svc.status!.conditions!) expect(c.observedGeneration, c.type).to.equal(svc.metadata.generation);
 
     const cm = await mustRead<ConfigMap>(CONFIGMAPS, ns, 'faces');
-    const pool = yaml.load(cm.data['pool.yaml']!) as PoolConfig;
+    const pool = load(cm.data['pool.yaml']!) as PoolConfig;
     expect(pool.models.map((m) => [m.name, m.task, m.version])).to.deep.equal([
       ['face-detector', 'vision/face-detection', '0.9.0'],
       ['facial-expression', 'vision/facial-expression', '1.0.0'],
@@ -139,7 +139,7 @@ describe('operator: MLService reconcile against a real control plane', function 
       async () => {
         const dep = await mustRead<Deployment>(DEPLOYMENTS, ns, 'roll');
         expect(dep.spec.template.metadata.annotations[POOL_HASH]).to.not.equal(hash);
-        const pool = yaml.load((await mustRead<ConfigMap>(CONFIGMAPS, ns, 'roll')).data['pool.yaml']!) as PoolConfig;
+        const pool = load((await mustRead<ConfigMap>(CONFIGMAPS, ns, 'roll')).data['pool.yaml']!) as PoolConfig;
         expect(pool.models[0]!.version).to.equal('1.1.0');
       },
       { timeout: 30_000 },

@@ -1,7 +1,7 @@
 // The operator survives an API server outage: watches come back, failed reconciles are retried, and the
 // objects changed around the outage converge.
 import { expect } from 'chai';
-import yaml from 'js-yaml';
+import { load } from 'js-yaml';
 import { controlPlaneStartTimeout, freshNamespace, startApiServer, stopApiServer, useControlPlane } from '../../helpers/controlPlane.js';
 import { consistently, eventually } from '../../helpers/eventually.js';
 import type { PoolConfig } from '../../../inference-runtime/config/types.js';
@@ -59,7 +59,7 @@ describe('operator: API server outage', function () {
           const svc = await mustRead<MLService>(MLSERVICES, ns, name);
           expect(condition(svc, 'Ready')?.status, `${name}: ${JSON.stringify(svc.status?.conditions)}`).to.equal('True');
           expect(svc.status?.models?.[0]?.version).to.equal('2.0.0');
-          const pool = yaml.load((await mustRead<KubeObject & { data: Record<string, string> }>(CONFIGMAPS, ns, name)).data['pool.yaml']!) as PoolConfig;
+          const pool = load((await mustRead<KubeObject & { data: Record<string, string> }>(CONFIGMAPS, ns, name)).data['pool.yaml']!) as PoolConfig;
           expect(pool.models[0]!.version).to.equal('2.0.0');
         },
         { timeout: 90_000, interval: 500, message: `MLService ${name} did not converge after the outage` },

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import yaml from 'js-yaml';
+import { load } from 'js-yaml';
 import type { PoolConfig } from '../../../inference-runtime/config/types.js';
 import { configMapFor } from '../../../operator/builders/configMap.js';
 import { deploymentFor, poolHashFor } from '../../../operator/builders/deployment.js';
@@ -21,7 +21,7 @@ describe('operator builders', () => {
       expect(cm.metadata?.ownerReferences).to.deep.equal([
         { apiVersion: 'mloffload.io/v1alpha1', kind: 'MLService', name: 'faces', uid: 'uid-faces', controller: true, blockOwnerDeletion: true },
       ]);
-      const pool = yaml.load(cm.data!['pool.yaml']!) as PoolConfig;
+      const pool = load(cm.data!['pool.yaml']!) as PoolConfig;
       expect(pool.models.map((m) => m.name)).to.deep.equal(['face-detector', 'facial-expression']);
       expect(pool.models[1]).to.deep.include({ task: 'vision/facial-expression', framework: 'tfjs-graph', version: '1.0.0' });
       expect(pool.models[1]!.labels).to.have.length(7);

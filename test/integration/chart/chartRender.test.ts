@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import yaml from 'js-yaml';
+import { load } from 'js-yaml';
 import * as operatorResources from '../../../operator/kube/resources.js';
 import { repoRoot } from '../../env/cacheLayout.js';
 import {
@@ -51,7 +51,7 @@ describe('Helm chart charts/mloffload: lint and render', function () {
   });
 
   it('carries the package version as appVersion and default image tags', async () => {
-    const chart = yaml.load(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { appVersion: string; version: string };
+    const chart = load(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { appVersion: string; version: string };
     expect(chart.appVersion).to.equal(packageVersion);
     const manifests = await renderChart();
     expect(operatorContainer(manifests).image).to.equal(`mloffload/operator:${packageVersion}`);
@@ -134,7 +134,7 @@ describe('Helm chart charts/mloffload: lint and render', function () {
       const manifests = await renderChart({ release: 'edge', namespace: 'ops', values: { replicaCount: 2 } });
       const dep = findManifest(manifests, 'Deployment') as DeploymentManifest;
       expect(dep.spec.replicas).to.equal(2);
-      expect(dep.spec.strategy).to.equal(undefined);
+      expect(dep.spec.strategy).to.deep.equal({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
       expect(argsOf(manifests)).to.include.members(['--leader-elect', '--lease-namespace=ops', '--lease-name=edge-mloffload', '--lease-duration=15s', '--renew-deadline=10s', '--retry-period=2s']);
       const role = findManifest(manifests, 'Role', 'edge-mloffload-leader-election') as RoleManifest;
       expect(role.metadata.namespace).to.equal('ops');

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
+import { dump, loadAll } from 'js-yaml';
 import { ensureClientTools } from '../../env/build.js';
 import { cacheLayout, repoRoot } from '../../env/cacheLayout.js';
 
@@ -78,7 +78,7 @@ export async function templateChart(options: RenderOptions = {}): Promise<RunRes
     const args = ['template', options.release ?? 'mlo', chartDir, '--namespace', options.namespace ?? 'mloffload-system'];
     if (options.values) {
       const file = join(dir, 'values.yaml');
-      writeFileSync(file, yaml.dump(options.values));
+      writeFileSync(file, dump(options.values));
       args.push('--values', file);
     }
     if (options.includeCrds) args.push('--include-crds');
@@ -89,7 +89,7 @@ export async function templateChart(options: RenderOptions = {}): Promise<RunRes
 }
 
 export function parseManifests(text: string): Manifest[] {
-  return yaml.loadAll(text).filter((doc): doc is Manifest => typeof doc === 'object' && doc !== null);
+  return loadAll(text).filter((doc): doc is Manifest => typeof doc === 'object' && doc !== null);
 }
 
 export function findManifest(manifests: readonly Manifest[], kind: string, name?: string): Manifest {
@@ -129,7 +129,7 @@ export interface PodSpec {
 export interface DeploymentManifest extends Manifest {
   spec: {
     replicas?: number;
-    strategy?: { type?: string };
+    strategy?: { type?: string; rollingUpdate?: Record<string, unknown> };
     selector: { matchLabels: Record<string, string> };
     template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
   };

@@ -201,7 +201,11 @@ class TensorBuilder {
           `input '${this.spec.name}' (${where}): ragged nested lists: a list of ${value.length} at depth ${level + 1} where ${shape[level]} were expected from the first elements (shape [${shape.join(', ')}])`,
         );
       }
-      for (const item of value) this.fillLevel(item, shape, level + 1, where);
+      if (level === shape.length - 1 && this.spec.dtype === 'float32') {
+        this.putFloats(value, shape, level, where);
+      } else {
+        for (const item of value) this.fillLevel(item, shape, level + 1, where);
+      }
       return;
     }
     if (level !== shape.length) {
@@ -210,6 +214,24 @@ class TensorBuilder {
       );
     }
     this.put(value);
+  }
+
+  /** The innermost list of a float tensor, the bulk of every image request, without a call per value. */
+  private putFloats(values: unknown[], shape: readonly number[], level: number, where: string): void {
+    const data = this.data as Float32Array;
+    let offset = this.offset;
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k];
+      if (typeof v === 'number' && (v <= FLOAT32_MAX && v >= -FLOAT32_MAX)) {
+        data[offset++] = v;
+      } else {
+        // NaN, infinities, non-numbers and lists: the general path checks and reports them.
+        this.offset = offset;
+        this.fillLevel(v, shape, level + 1, where);
+        offset = this.offset;
+      }
+    }
+    this.offset = offset;
   }
 
   private put(value: unknown): void {

@@ -46,7 +46,7 @@ function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest
     const fields: Record<string, unknown> = {};
     const fileFields: string[] = [];
     let image: Buffer | undefined;
-    parser.on('file', (name, stream, info) => {
+    parser.on('file', (name, stream) => {
       fileFields.push(name);
       if (name !== 'image' || image !== undefined) {
         stream.resume();
@@ -56,7 +56,6 @@ function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         image = Buffer.concat(chunks);
-        fields['image.mimeType'] = info.mimeType;
       });
     });
     parser.on('field', (name, value) => {
@@ -70,7 +69,6 @@ function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest
         reject(new InvalidInput(`multipart body has no file field "image" (${found})`));
         return;
       }
-      delete fields['image.mimeType'];
       resolve({ bytes: image, fields });
     });
     parser.end(body);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import yaml from 'js-yaml';
+import { load } from 'js-yaml';
 import poolSchema from './pool.schema.json' with { type: 'json' };
 import type { PoolConfig } from './types.js';
 
@@ -123,7 +123,7 @@ function dedupe(issues: PoolConfigIssue[]): PoolConfigIssue[] {
 export function parsePoolConfig(text: string, origin = '<inline>'): PoolConfig {
   let value: unknown;
   try {
-    value = origin.toLowerCase().endsWith('.json') ? JSON.parse(text) : yaml.load(text, { filename: origin });
+    value = origin.toLowerCase().endsWith('.json') ? JSON.parse(text) : load(text, { filename: origin });
   } catch (err) {
     throw new PoolConfigError(origin, [{ path: '', message: `cannot parse: ${(err as Error).message}` }]);
   }

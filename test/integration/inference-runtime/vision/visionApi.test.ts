@@ -170,6 +170,18 @@ describe('vision task APIs (real models)', function () {
     });
   });
 
+  describe('metrics', () => {
+    it('counts task requests by route, answering model and status, and records their inference time', async () => {
+      await post<object>('/v1/vision/facial-expressions', jpeg(sample(3)), 'image/jpeg');
+      await post<object>('/v1/vision/facial-expressions', 'not an image', 'image/jpeg');
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const line = (pattern: RegExp) => text.split('\n').find((l) => pattern.test(l));
+      expect(line(/^mloffload_http_requests_total\{.*route="\/v1\/vision\/facial-expressions".*model="facial-expression".*code="200"/)).to.not.equal(undefined);
+      expect(line(/^mloffload_http_requests_total\{.*route="\/v1\/vision\/facial-expressions".*code="400"/)).to.not.equal(undefined);
+      expect(line(/^mloffload_inference_duration_seconds_count\{model="facial-expression",version="1"\} [1-9]/)).to.not.equal(undefined);
+    });
+  });
+
   describe('bad input', () => {
     const route = '/v1/vision/facial-expressions';
 

@@ -147,4 +147,12 @@ export function visionRouter(deps: VisionRouterDeps): Router<RequestState> {
   return router;
 }
 
+/**
+ * The demo page's URLs. They hold no data and run no model, so a runtime with API keys can leave them open:
+ * the page asks its user for a key and sends it with its API calls.
+ */
+export function demoPagePaths(): string[] {
+  return ['/demo', '/demo/', ...[...demoAssets().keys()].map((file) => `/demo/${file}`)];
+}
+
 export type { Expression, ExpressionLabel };

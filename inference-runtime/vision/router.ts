@@ -36,12 +36,14 @@ export function visionRouter(deps: VisionRouterDeps): Router<RequestState> {
   const router = new Router<RequestState>();
   const assets = demoAssets();
 
-  /** Reads the image and options of a request; the rest of the request runs under its deadline. */
+  /**
+   * Reads the image and options of a request. The timer starts once the body is in: upload time depends on
+   * the client's network and is not the runtime's to report.
+   */
   const begin = async (ctx: Context) => {
-    const timer = new StageTimer();
     const request = await readImageRequest(ctx, limits.maxBodyBytes, ctx.state.deadline as AbortSignal | undefined);
     const options = new OptionReader(ctx.query, request.fields);
-    return { timer, request, options };
+    return { timer: new StageTimer(), request, options };
   };
   const withinDeadline = <T>(ctx: Context, work: Promise<T>): Promise<T> => {
     const deadline = ctx.state.deadline as AbortSignal | undefined;

@@ -31,6 +31,9 @@ describe('demo page in headless Chromium', function () {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // A synthetic camera (a moving test pattern) that needs no permission prompt.
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
       ],
     });
   });
@@ -92,5 +95,26 @@ describe('demo page in headless Chromium', function () {
     await page.setInputFiles('#file', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a photo') });
     await page.waitForSelector('#status.error');
     expect(await page.textContent('#status')).to.match(/Could not analyse this file|answered 400/);
+  });
+
+  it('takes a picture with the camera and sends it to the API', async () => {
+    const page = await browser.newPage();
+    const posted: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/v1/vision/')) posted.push(`${r.method()} ${new URL(r.url()).pathname} ${r.headers()['content-type']}`);
+    });
+    await page.goto(`${server.url}/demo`);
+    await page.click('#camera');
+    await page.waitForSelector('#snap:not([hidden])');
+    await page.click('#snap');
+    // The synthetic camera shows no face: the API answers 200 with an empty list and the page says so.
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'No face found.', undefined, { timeout: 60_000 });
+    expect(posted).to.deep.equal(['POST /v1/vision/facial-expressions image/jpeg']);
+    const size = await page.evaluate(() => {
+      const c = document.getElementById('canvas') as HTMLCanvasElement;
+      return [c.width, c.height];
+    });
+    expect(size[0]).to.be.greaterThan(0);
+    expect(size[1]).to.be.greaterThan(0);
   });
 });

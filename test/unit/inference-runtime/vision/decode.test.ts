@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { InvalidInput, PayloadTooLarge, UnsupportedMediaType } from '../../../../inference-runtime/core/errors.js';
 import { decodeImage } from '../../../../inference-runtime/vision/decode.js';
 import { defaultVisionLimits } from '../../../../inference-runtime/vision/limits.js';
@@ -8,7 +8,7 @@ import { pngHeaderOnly } from './imageFixtures.js';
 const limits = defaultVisionLimits;
 
 /** A 60x40 image: left half red, right half blue. */
-async function halves(): Promise<sharp.Sharp> {
+async function halves(): Promise<Sharp> {
   const w = 60;
   const h = 40;
   const data = Buffer.alloc(w * h * 3);

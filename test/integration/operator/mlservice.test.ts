@@ -227,10 +227,13 @@ describe('operator: MLService reconcile against a real control plane', function 
 
     await remove(CONFIGMAPS, ns, 'drift');
     await eventually(async () => expect(await read(CONFIGMAPS, ns, 'drift')).to.not.equal(undefined), { timeout: 30_000 });
-    await patch(SERVICES, ns, 'drift', { spec: { ports: [{ name: 'http', port: 9999, targetPort: 'http', protocol: 'TCP' }] } });
-    await eventually(async () => expect((await mustRead<KubeObject & { spec: { ports: { port: number }[] } }>(SERVICES, ns, 'drift')).spec.ports.map((p) => p.port)).to.deep.equal([8080]), {
-      timeout: 30_000,
-    });
+    await patch(CONFIGMAPS, ns, 'drift', { data: { 'pool.yaml': 'models: []\n' } });
+    await eventually(async () => expect((await mustRead<ConfigMap>(CONFIGMAPS, ns, 'drift')).data['pool.yaml']).to.include('facial-expression'), { timeout: 30_000 });
+    await patch(SERVICES, ns, 'drift', { spec: { selector: { 'app.kubernetes.io/instance': 'someone-else' } } });
+    await eventually(
+      async () => expect((await mustRead<KubeObject & { spec: { selector: Record<string, string> } }>(SERVICES, ns, 'drift')).spec.selector['app.kubernetes.io/instance']).to.equal('drift'),
+      { timeout: 30_000 },
+    );
   });
 
   it('creates an HPA for autoscaling and removes it when autoscaling is dropped', async () => {

@@ -45,10 +45,33 @@ export interface EngineMemory {
   numDataBuffers?: number;
 }
 
+/**
+ * A tfjs graph model compiled to ONNX and verified against tfjs once, in the main thread. Inference threads
+ * receive this record and only open the file: they never compile, so they never race on the cache.
+ */
+export interface CompiledArtifact {
+  /** The compiled model in the model's `workDir`. */
+  onnxPath: string;
+  /** Its sha256 as verification recorded it; a thread refuses a file that no longer matches. */
+  onnxSha256: string;
+  compilerVersion: string;
+  /** Whether the compiled model takes any batch size (else batch 1, for `staticBatchReasons`). */
+  dynamicBatch: boolean;
+  staticBatchReasons: string[];
+}
+
+/** Which backend a thread loads a model on, decided once before the threads load it. */
+export interface LoadPlan {
+  kind: 'tfjs' | 'onnx' | 'compiled';
+  /** Set when `kind` is `compiled`. */
+  compiled?: CompiledArtifact;
+}
+
 export interface Backend {
   readonly name: string;
   supports(framework: Framework): boolean;
-  load(model: PoolModel, files: ModelFiles): Promise<LoadedModel>;
+  /** `plan` carries what the main thread prepared for this backend (the compiled file). */
+  load(model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<LoadedModel>;
   /** Memory held by the engine (all models loaded in it), when the engine can tell. */
   memory?(): EngineMemory;
 }

@@ -1,19 +1,19 @@
 import type { PoolModel } from '../config/types.js';
-import type { Backend, EngineMemory, LoadedModel, ModelFiles } from './backend.js';
+import type { Backend, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from './backend.js';
 
 /**
  * The engines a runtime (or one of its worker threads) can use:
  * - `tfjs`: tfjs graph/layers models (tfjs-node when installed, WASM otherwise);
  * - `onnx`: ONNX models on onnxruntime-node;
- * - `compiled`: tfjs graph models translated to ONNX and verified against tfjs (the compiler's backend; it
- *   plugs in here by providing a factory, and `auto` then prefers it, falling back to `tfjs`).
+ * - `compiled`: tfjs graph models translated to ONNX and verified against tfjs; `auto` prefers it and falls
+ *   back to `tfjs` (the registry decides once per model with `planEngine` and hands threads a LoadPlan).
  */
 export type BackendKind = 'tfjs' | 'onnx' | 'compiled';
 
 export type BackendFactory = () => Promise<Backend>;
 
 export interface BackendOptions {
-  /** Threads per onnxruntime session (1 in worker pools). */
+  /** Intra-op threads per onnxruntime session (`intraOpThreads(workers)`: cores shared among the workers). */
   onnxThreads?: number;
   /** Try @tensorflow/tfjs-node before WASM (default true). */
   allowTfjsNode?: boolean;
@@ -24,6 +24,7 @@ export function defaultBackendFactories(options: BackendOptions = {}): Partial<R
   return {
     tfjs: async () => (await import('./tfjsBackend.js')).TfjsBackend.create({ allowNode: options.allowTfjsNode }),
     onnx: async () => (await import('./onnxBackend.js')).OnnxBackend.create({ intraOpThreads: options.onnxThreads }),
+    compiled: async () => (await import('./compiledBackend.js')).CompiledBackend.create({ intraOpThreads: options.onnxThreads }),
   };
 }
 
@@ -74,7 +75,15 @@ export class BackendSet {
     return backend;
   }
 
-  async load(model: PoolModel, files: ModelFiles): Promise<SelectedModel> {
+  /**
+   * Loads on the plan's backend when one is given (the decision was made before the threads loaded), else
+   * on the first candidate backend that accepts the model.
+   */
+  async load(model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<SelectedModel> {
+    if (plan) {
+      const backend = await this.get(plan.kind);
+      return { loaded: await backend.load(model, files, plan) };
+    }
     const candidates = backendCandidates(model, this.kinds());
     const passedOver: string[] = [];
     for (const [i, kind] of candidates.entries()) {

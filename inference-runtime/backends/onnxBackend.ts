@@ -3,7 +3,8 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Framework, PoolModel } from '../config/types.js';
 import { InvalidInput } from '../core/errors.js';
 import type { DType, HostTensor, NamedTensors, TensorSpec } from '../core/tensor.js';
-import type { Backend, LoadedModel, ModelFiles, ModelSignature } from './backend.js';
+import type { Backend, EngineMemory, LoadedModel, ModelFiles, ModelSignature } from './backend.js';
+import { countInitializers } from './onnxWeights.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -18,11 +19,17 @@ export interface OnnxBackendOptions {
 /** ONNX models on onnxruntime-node (CPU execution provider). */
 export class OnnxBackend implements Backend {
   readonly name = 'onnx';
+  /** What the engine holds, for leak checks: weights of open sessions plus tensors of calls in progress. */
+  private readonly held: EngineMemory = { numTensors: 0, numBytes: 0 };
 
   private constructor(
     private readonly ort: Ort,
     private readonly options: OnnxBackendOptions,
   ) {}
+
+  memory(): EngineMemory {
+    return { ...this.held };
+  }
 
   /** Loads the native binding only when an ONNX model is actually served. */
   static async create(options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
@@ -54,7 +61,8 @@ export class OnnxBackend implements Backend {
         inputs: session.inputMetadata.map((m) => specOf(m, 'input')),
         outputs: session.outputMetadata.map((m) => specOf(m, 'output')),
       };
-      return new OnnxLoaded(this.ort, session, signature, backendName);
+      const weights = countInitializers(bytes);
+      return new OnnxLoaded(this.ort, session, signature, backendName, this.held, weights);
     } catch (err) {
       await session.release();
       throw err;
@@ -63,34 +71,63 @@ export class OnnxBackend implements Backend {
 }
 
 class OnnxLoaded implements LoadedModel {
+  private released = false;
+
   constructor(
     private readonly ort: Ort,
     private readonly session: InferenceSession,
     readonly signature: ModelSignature,
     readonly backendName: string,
-  ) {}
+    private readonly held: EngineMemory,
+    private readonly weights: EngineMemory,
+  ) {
+    held.numTensors += weights.numTensors;
+    held.numBytes += weights.numBytes;
+  }
 
   async infer(inputs: NamedTensors): Promise<NamedTensors> {
     const feeds: Record<string, OrtTensor> = {};
-    for (const spec of this.signature.inputs) {
-      const t = inputs[spec.name];
-      if (!t) throw new InvalidInput(`missing input ${spec.name}`);
-      feeds[spec.name] = new this.ort.Tensor(t.dtype, t.data, t.shape);
+    let results: InferenceSession.OnnxValueMapType | undefined;
+    try {
+      for (const spec of this.signature.inputs) {
+        const t = inputs[spec.name];
+        if (!t) throw new InvalidInput(`missing input ${spec.name}`);
+        feeds[spec.name] = this.track(new this.ort.Tensor(t.dtype, t.data, t.shape));
+      }
+      results = await this.session.run(feeds);
+      for (const r of Object.values(results)) this.track(r as OrtTensor);
+      const out: NamedTensors = {};
+      for (const spec of this.signature.outputs) out[spec.name] = toHost(spec.name, results[spec.name] as OrtTensor);
+      return out;
+    } finally {
+      for (const t of [...Object.values(feeds), ...Object.values(results ?? {})]) this.release(t as OrtTensor);
     }
-    const results = await this.session.run(feeds);
-    const out: NamedTensors = {};
-    for (const spec of this.signature.outputs) {
-      const r = results[spec.name];
-      out[spec.name] = toHost(spec.name, r);
-      r.dispose();
-    }
-    for (const t of Object.values(feeds)) t.dispose();
-    return out;
   }
 
   async dispose(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.held.numTensors -= this.weights.numTensors;
+    this.held.numBytes -= this.weights.numBytes;
     await this.session.release();
   }
+
+  private track(t: OrtTensor): OrtTensor {
+    this.held.numTensors++;
+    this.held.numBytes += byteSize(t);
+    return t;
+  }
+
+  private release(t: OrtTensor): void {
+    this.held.numTensors--;
+    this.held.numBytes -= byteSize(t);
+    t.dispose();
+  }
+}
+
+function byteSize(t: OrtTensor): number {
+  const data = t.data as ArrayBufferView | string[];
+  return ArrayBuffer.isView(data) ? data.byteLength : 0;
 }
 
 function specOf(m: InferenceSession.ValueMetadata, where: string): TensorSpec {

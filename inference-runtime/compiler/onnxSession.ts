@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { intraOpThreads } from '../backends/intraOpThreads.js';
 import type { DType, HostTensor, NamedTensors } from '../core/tensor.js';
 
 export interface OnnxSessionOptions {
@@ -14,9 +15,9 @@ export interface OnnxSessionOptions {
   concurrentSessions?: number;
 }
 
-/** Cores divided among the sessions that run at once, at least one thread each. */
+/** Cores divided among the sessions that run at once, at least one thread each (the runtime's rule). */
 export function chooseIntraOpThreads(concurrentSessions = 1, cores = os.availableParallelism()): number {
-  return Math.max(1, Math.floor(cores / Math.max(1, concurrentSessions)));
+  return intraOpThreads(concurrentSessions, cores);
 }
 
 export interface OnnxModelSession {

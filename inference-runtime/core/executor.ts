@@ -1,4 +1,4 @@
-import type { ModelFiles } from '../backends/backend.js';
+import type { LoadPlan, ModelFiles } from '../backends/backend.js';
 import type { PoolModel } from '../config/types.js';
 import { NotReady, Overloaded, RequestTimeout } from './errors.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
@@ -20,8 +20,8 @@ export interface InferenceExecutor {
   readonly mode: 'in-process' | 'worker-threads';
   /** Threads that run inference. */
   readonly threads: number;
-  /** Loads a model in every thread (with a warm-up run); all or nothing. */
-  load(key: string, model: PoolModel, files: ModelFiles): Promise<HostedModelInfo>;
+  /** Loads a model in every thread (with a warm-up run), on the plan's backend when given; all or nothing. */
+  load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo>;
   unload(key: string): Promise<void>;
   infer(key: string, inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors>;
   /** Engine memory per thread, for leak checks and diagnostics. */

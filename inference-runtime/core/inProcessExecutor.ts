@@ -1,6 +1,7 @@
 import { threadId } from 'node:worker_threads';
-import type { ModelFiles } from '../backends/backend.js';
+import type { LoadPlan, ModelFiles } from '../backends/backend.js';
 import { BackendSet, defaultBackendFactories, type BackendOptions } from '../backends/backendSelection.js';
+import { intraOpThreads } from '../backends/intraOpThreads.js';
 import type { PoolModel } from '../config/types.js';
 import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from './executor.js';
 import { ModelHost, type EngineStats, type HostedModelInfo } from './modelHost.js';
@@ -17,7 +18,9 @@ export class InProcessExecutor implements InferenceExecutor {
   private readonly dispatcher: Dispatcher;
 
   constructor(options: { maxQueue?: number; backends?: BackendSet; backendOptions?: BackendOptions } = {}) {
-    this.host = new ModelHost(options.backends ?? new BackendSet(defaultBackendFactories(options.backendOptions)));
+    // One inference at a time on this thread: its onnxruntime sessions may use every core.
+    const backendOptions: BackendOptions = { onnxThreads: intraOpThreads(1), ...options.backendOptions };
+    this.host = new ModelHost(options.backends ?? new BackendSet(defaultBackendFactories(backendOptions)));
     const host = this.host;
     const lane: Lane = {
       name: 'main',
@@ -29,8 +32,8 @@ export class InProcessExecutor implements InferenceExecutor {
     this.dispatcher = new Dispatcher([lane], options.maxQueue ?? 256);
   }
 
-  load(key: string, model: PoolModel, files: ModelFiles): Promise<HostedModelInfo> {
-    return this.host.load(key, model, files);
+  load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
+    return this.host.load(key, model, files, plan);
   }
 
   unload(key: string): Promise<void> {

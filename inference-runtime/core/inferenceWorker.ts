@@ -18,7 +18,7 @@ const host = new ModelHost(new BackendSet(defaultBackendFactories(init.backendOp
 async function handle(msg: WorkerRequest): Promise<WorkerResult> {
   switch (msg.op) {
     case 'load':
-      return host.load(msg.key, msg.model, msg.files);
+      return host.load(msg.key, msg.model, msg.files, msg.plan);
     case 'unload':
       await host.unload(msg.key);
       return null;

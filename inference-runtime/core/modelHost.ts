@@ -1,4 +1,4 @@
-import type { EngineMemory, LoadedModel, ModelFiles, ModelSignature } from '../backends/backend.js';
+import type { EngineMemory, LoadedModel, LoadPlan, ModelFiles, ModelSignature } from '../backends/backend.js';
 import { BackendSet } from '../backends/backendSelection.js';
 import type { PoolModel } from '../config/types.js';
 import { ModelNotFound } from './errors.js';
@@ -31,9 +31,10 @@ export class ModelHost {
 
   constructor(private readonly backends: BackendSet = new BackendSet()) {}
 
-  async load(key: string, model: PoolModel, files: ModelFiles): Promise<HostedModelInfo> {
+  /** Loads on the plan's backend when given (the registry's decision), else on the first that accepts it. */
+  async load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
     if (this.models.has(key)) await this.unload(key);
-    const { loaded, note } = await this.backends.load(model, files);
+    const { loaded, note } = await this.backends.load(model, files, plan);
     try {
       await loaded.infer(exampleInputs(loaded.signature.inputs, 1, model.preprocessing));
     } catch (err) {

@@ -1,7 +1,8 @@
 import os from 'node:os';
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelFiles, ModelSignature } from '../backends/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
-import type { PoolConfig, PoolModel } from '../config/types.js';
+import { planEngine, type CompilationStatus, type EnginePlan } from '../backends/enginePlan.js';
+import type { BackendPreference, PoolConfig, PoolModel } from '../config/types.js';
 import { ModelRepository, type RepositoryOptions } from '../repository/modelRepository.js';
 import { ModelNotFound, NotReady } from './errors.js';
 import { hasDynamicBatch } from './exampleInputs.js';
@@ -9,7 +10,7 @@ import type { InferenceExecutor, InferOptions } from './executor.js';
 import { InProcessExecutor } from './inProcessExecutor.js';
 import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from './loadBenchmark.js';
 import { MicroBatcher } from './microBatcher.js';
-import type { EngineStats } from './modelHost.js';
+import type { EngineStats, HostedModelInfo } from './modelHost.js';
 import type { ModelBenchmark, ModelRegistry, ModelState, ModelStatus, ServingModel } from './registry.js';
 import { nodeName, runtimeVersion } from './runtimeInfo.js';
 import { validateInputs } from './signatureValidation.js';
@@ -35,6 +36,13 @@ export interface RegistryOptions {
   /** Runs models instead of starting an executor from `workers` (tests, embedding). Closed with the registry. */
   executor?: InferenceExecutor;
   backendOptions?: BackendOptions;
+  /**
+   * Runtime-wide engine choice replacing the pool entries' `backend` where the framework allows it (`tfjs`
+   * for tfjs models, `onnx` for tfjs graph models); default `MLOFFLOAD_BACKEND`, else each entry's own.
+   */
+  backend?: BackendPreference;
+  /** Stand-in for planning (tests). */
+  planEngine?: typeof planEngine;
   /** Load-time benchmark settings, or false to skip it (status then carries no benchmark). */
   benchmark?: false | Partial<BenchmarkOptions>;
   logger?: RegistryLogger;
@@ -54,6 +62,14 @@ export function defaultWorkerCount(): number {
     return n;
   }
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** `MLOFFLOAD_BACKEND` (`auto`, `tfjs` or `onnx`), or undefined when unset. */
+export function defaultBackendOverride(): BackendPreference | undefined {
+  const env = process.env.MLOFFLOAD_BACKEND?.trim();
+  if (!env) return undefined;
+  if (env !== 'auto' && env !== 'tfjs' && env !== 'onnx') throw new RangeError(`MLOFFLOAD_BACKEND must be auto, tfjs or onnx, got ${env}`);
+  return env;
 }
 
 function defaultMaxQueue(): number {
@@ -84,6 +100,7 @@ class PoolEntry implements ServingModel {
   reason?: string;
   backend?: string;
   backendNote?: string;
+  compilation?: CompilationStatus;
   benchmark?: ModelBenchmark;
   sig?: ModelSignature;
   batcher?: MicroBatcher;
@@ -113,6 +130,7 @@ class PoolEntry implements ServingModel {
       ...(this.reason ? { reason: this.reason } : {}),
       ...(this.backend ? { backend: this.backend } : {}),
       ...(this.backendNote ? { backendNote: this.backendNote } : {}),
+      ...(this.compilation ? { compilation: this.compilation } : {}),
       ...(this.benchmark ? { benchmark: this.benchmark } : {}),
       ...(c.card ? { card: c.card } : {}),
       ...(c.labels ? { labels: c.labels } : {}),
@@ -150,6 +168,8 @@ export class PoolModelRegistry implements ModelRegistry {
   private readonly entries: PoolEntry[];
   private readonly logger: RegistryLogger;
   private readonly benchmark: BenchmarkOptions | false;
+  private readonly backendOverride?: BackendPreference;
+  private readonly plan: typeof planEngine;
   private readonly aborter = new AbortController();
   private readonly settled: Promise<void>;
   /** Loads and benchmarks run one model at a time: concurrent benchmarks would measure each other. */
@@ -164,6 +184,8 @@ export class PoolModelRegistry implements ModelRegistry {
     this.repository = options.repository instanceof ModelRepository ? options.repository : new ModelRepository(options.repository);
     this.executor = options.executor ?? createExecutor({ ...options, logger: this.logger });
     this.benchmark = options.benchmark === false ? false : { ...DEFAULT_BENCHMARK, ...options.benchmark };
+    this.backendOverride = options.backend ?? defaultBackendOverride();
+    this.plan = options.planEngine ?? planEngine;
     this.entries = pool.models.map((m) => new PoolEntry(m, `${m.name}@${m.version}`, this.executor));
     this.settled = Promise.all(this.entries.map((e) => this.bringUp(e))).then(() => undefined);
   }
@@ -235,10 +257,14 @@ export class PoolModelRegistry implements ModelRegistry {
       const files = await this.repository.fetch(config, this.aborter.signal);
       await this.serially(async () => {
         if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');
-        const info = await this.executor.load(entry.key, config, files);
+        const plan = await this.plan(config, files, { override: this.backendOverride });
+        if (plan.compilation) this.logger.info('model-compiled', { model: config.name, version: config.version, ...plan.compilation });
+        if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');
+        const { info, note, compiled } = await this.loadPlanned(entry, files, plan);
         entry.sig = info.signature;
         entry.backend = info.backend;
-        entry.backendNote = info.backendNote;
+        entry.backendNote = [note, info.backendNote].filter(Boolean).join('; ') || undefined;
+        entry.compilation = compiled ? plan.compilation : undefined;
         if (this.pool.batching && hasDynamicBatch(info.signature)) {
           entry.batcher = new MicroBatcher(entry.key, info.signature, this.pool.batching, (inputs, options) =>
             this.executor.infer(entry.key, inputs, options),
@@ -260,7 +286,26 @@ export class PoolModelRegistry implements ModelRegistry {
       entry.reason = (err as Error).message;
       entry.sig = undefined;
       entry.batcher = undefined;
+      entry.compilation = undefined;
       this.logger.warn('model-unavailable', { model: config.name, version: config.version, reason: entry.reason });
+    }
+  }
+
+  /** Loads in every thread on the planned engine, or on the fallback when the threads refuse the compiled model. */
+  private async loadPlanned(
+    entry: PoolEntry,
+    files: ModelFiles,
+    plan: EnginePlan,
+  ): Promise<{ info: HostedModelInfo; note?: string; compiled: boolean }> {
+    try {
+      const info = await this.executor.load(entry.key, entry.config, files, plan.plan);
+      return { info, note: plan.note, compiled: plan.plan.kind === 'compiled' };
+    } catch (err) {
+      if (!plan.fallback) throw err;
+      const note = `${plan.fallback.note}: ${(err as Error).message}`;
+      this.logger.warn('model-engine-fallback', { model: entry.name, version: entry.version, reason: note });
+      const info = await this.executor.load(entry.key, entry.config, files, plan.fallback.plan);
+      return { info, note, compiled: false };
     }
   }
 

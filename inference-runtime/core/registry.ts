@@ -1,5 +1,6 @@
 import type { PoolModel } from '../config/types.js';
 import type { ModelSignature } from '../backends/backend.js';
+import type { CompilationStatus } from '../backends/enginePlan.js';
 import type { NamedTensors } from './tensor.js';
 import type { InferOptions } from './executor.js';
 
@@ -37,8 +38,13 @@ export interface ModelStatus {
   reason?: string;
   /** Which engine serves it, e.g. `tfjs-wasm` or `onnx (compiled from tfjs-graph)`. */
   backend?: string;
-  /** Why the preferred engine was not used (e.g. an op the ONNX compiler does not support). */
+  /**
+   * Why the preferred engine was not used (e.g. an op the ONNX compiler does not support), or what limits
+   * the chosen one (a compiled model whose batch stays fixed at 1).
+   */
   backendNote?: string;
+  /** For a model served compiled from tfjs-graph: what verification against tfjs measured. */
+  compilation?: CompilationStatus;
   benchmark?: ModelBenchmark;
   card?: PoolModel['card'];
   labels?: string[];

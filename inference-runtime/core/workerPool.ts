@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ModelFiles } from '../backends/backend.js';
+import type { LoadPlan, ModelFiles } from '../backends/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
+import { intraOpThreads } from '../backends/intraOpThreads.js';
 import type { PoolModel } from '../config/types.js';
 import { findPackageDir } from '../repository/npmPackage.js';
 import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from './executor.js';
@@ -145,14 +146,15 @@ export class WorkerPoolExecutor implements InferenceExecutor {
   readonly threads: number;
   private readonly lanes: WorkerLane[];
   private readonly dispatcher: Dispatcher;
-  private readonly models = new Map<string, { model: PoolModel; files: ModelFiles }>();
+  private readonly models = new Map<string, { model: PoolModel; files: ModelFiles; plan?: LoadPlan }>();
   private readonly restarts: number[] = [];
   private closed = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError(`worker pool size must be >= 1, got ${options.size}`);
     this.threads = options.size;
-    const backendOptions: BackendOptions = { onnxThreads: 1, ...options.backendOptions };
+    // Each worker runs one inference at a time: the cores are shared among the workers.
+    const backendOptions: BackendOptions = { onnxThreads: intraOpThreads(options.size), ...options.backendOptions };
     this.lanes = Array.from(
       { length: options.size },
       (_, i) =>
@@ -165,17 +167,17 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     this.dispatcher = new Dispatcher(this.lanes, options.maxQueue ?? 256);
   }
 
-  async load(key: string, model: PoolModel, files: ModelFiles): Promise<HostedModelInfo> {
+  async load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
     const lanes = this.lanes.filter((l) => l.alive);
     if (!lanes.length) throw new Error('no inference worker is running');
-    const results = await Promise.allSettled(lanes.map((l) => l.call({ op: 'load', key, model, files }) as Promise<HostedModelInfo>));
+    const results = await Promise.allSettled(lanes.map((l) => l.call({ op: 'load', key, model, files, plan }) as Promise<HostedModelInfo>));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       // All or nothing: a model half the workers hold would fail every other request.
       await Promise.allSettled(lanes.map((l) => l.call({ op: 'unload', key })));
       throw failed.reason;
     }
-    this.models.set(key, { model, files });
+    this.models.set(key, { model, files, plan });
     return (results[0] as PromiseFulfilledResult<HostedModelInfo>).value;
   }
 
@@ -219,7 +221,7 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     lane.start();
     void (async () => {
       try {
-        for (const [key, { model, files }] of this.models) await lane.call({ op: 'load', key, model, files });
+        for (const [key, { model, files, plan }] of this.models) await lane.call({ op: 'load', key, model, files, plan });
         if (this.closed) return;
         lane.alive = true;
         this.dispatcher.pump();

@@ -1,4 +1,4 @@
-import type { ModelFiles } from '../backends/backend.js';
+import type { LoadPlan, ModelFiles } from '../backends/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
 import type { PoolModel } from '../config/types.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
@@ -7,7 +7,7 @@ import type { WireError } from './wireErrors.js';
 
 /** Messages between the worker pool (main thread) and an inference worker. */
 export type WorkerRequest =
-  | { id: number; op: 'load'; key: string; model: PoolModel; files: ModelFiles }
+  | { id: number; op: 'load'; key: string; model: PoolModel; files: ModelFiles; plan?: LoadPlan }
   | { id: number; op: 'unload'; key: string }
   | { id: number; op: 'infer'; key: string; inputs: NamedTensors }
   | { id: number; op: 'stats' }

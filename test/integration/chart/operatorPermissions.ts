@@ -1,5 +1,5 @@
 // What the operator does with the API, read from operator/: informers list+watch, children are written
-// with server-side apply (PATCH), status with a merge patch on /status, stale HPAs are deleted, pods are
+// with server-side apply (PATCH; create when the apply creates the object), status with a merge patch on /status, stale HPAs are deleted, pods are
 // listed to explain a stuck rollout, Events are created, and the leader-election Lease is read, created and
 // replaced. blockOwnerDeletion on the children's owner references needs update on mlservices/finalizers.
 // The chart's RBAC must grant exactly this; the cluster test checks it with `kubectl auth can-i`.
@@ -16,10 +16,11 @@ export const watchedNamespacePermissions: readonly Permission[] = [
   { group: 'mloffload.io', resource: 'mlmodels/status', verbs: ['patch'] },
   { group: 'mloffload.io', resource: 'mlservices/status', verbs: ['patch'] },
   { group: 'mloffload.io', resource: 'mlservices/finalizers', verbs: ['update'] },
-  { group: '', resource: 'configmaps', verbs: ['list', 'watch', 'patch'] },
-  { group: '', resource: 'services', verbs: ['list', 'watch', 'patch'] },
-  { group: 'apps', resource: 'deployments', verbs: ['list', 'watch', 'patch'] },
-  { group: 'autoscaling', resource: 'horizontalpodautoscalers', verbs: ['list', 'watch', 'patch', 'delete'] },
+  // Server-side apply is a PATCH, but one that creates the object is also authorised as create.
+  { group: '', resource: 'configmaps', verbs: ['list', 'watch', 'create', 'patch'] },
+  { group: '', resource: 'services', verbs: ['list', 'watch', 'create', 'patch'] },
+  { group: 'apps', resource: 'deployments', verbs: ['list', 'watch', 'create', 'patch'] },
+  { group: 'autoscaling', resource: 'horizontalpodautoscalers', verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { group: '', resource: 'pods', verbs: ['list'] },
   { group: '', resource: 'events', verbs: ['create'] },
 ];

@@ -73,8 +73,9 @@ async function failure(p: Promise<unknown>): Promise<Error> {
   );
 }
 
+/** Tensors held per thread, over every engine it runs (tfjs-wasm, onnxruntime). */
 const tensorCounts = async (registry: PoolModelRegistry) =>
-  (await registry.engineStats()).map((s) => ({ thread: s.thread, tensors: s.memory['tfjs-wasm']?.numTensors }));
+  (await registry.engineStats()).map((s) => ({ thread: s.thread, tensors: Object.values(s.memory).reduce((n, m) => n + m.numTensors, 0) }));
 
 describe('model registry', function () {
   this.timeout(180_000);
@@ -145,7 +146,8 @@ describe('model registry', function () {
       expect(registry.isReady(), 'not every model is loaded').to.equal(false);
 
       const status = registry.resolve('facial-expression').status();
-      expect(status).to.include({ backend: 'tfjs-wasm', task: 'vision/facial-expression' });
+      expect(status).to.include({ backend: 'onnx (compiled from tfjs-graph)', task: 'vision/facial-expression' });
+      expect(status.compilation?.maxAbsDiff.Identity).to.be.below(1e-5);
       expect(status.labels).to.have.length(7);
       expect(status.card?.license).to.equal('MIT');
 
@@ -273,7 +275,7 @@ describe('model registry', function () {
         const registry = start({ models: [FACIAL_EXPRESSION] }, { workers: 0, benchmark: { iterations: 5, batchSize: 4, budgetMs: 3000 } });
         await registry.whenSettled();
         const bench = registry.resolve('facial-expression').status().benchmark;
-        expect(bench).to.include({ backend: 'tfjs-wasm', runtimeVersion: '0.1.0', node: 'edge-node-7', batchSize: 4, threads: 1, iterations: 5 });
+        expect(bench).to.include({ backend: 'onnx (compiled from tfjs-graph)', runtimeVersion: '0.1.0', node: 'edge-node-7', batchSize: 4, threads: 1, iterations: 5 });
         expect(bench!.latencyMs.p50).to.be.greaterThan(0);
         expect(bench!.latencyMs.p95).to.be.at.least(bench!.latencyMs.p50);
         expect(bench!.throughputPerSec).to.be.greaterThan(0);

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import type { Backend, LoadedModel, ModelFiles } from '../../../../inference-runtime/backends/backend.js';
 import { backendCandidates, BackendSet } from '../../../../inference-runtime/backends/backendSelection.js';
+import { effectivePreference, planEngine } from '../../../../inference-runtime/backends/enginePlan.js';
+import { intraOpThreads } from '../../../../inference-runtime/backends/intraOpThreads.js';
 import { OnnxBackend } from '../../../../inference-runtime/backends/onnxBackend.js';
 import { TfjsBackend } from '../../../../inference-runtime/backends/tfjsBackend.js';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
@@ -176,6 +178,37 @@ describe('backends', function () {
       } finally {
         await loaded.dispose();
       }
+    });
+
+    it('lets a runtime-wide choice override the pool where the framework allows it', () => {
+      expect(effectivePreference({ framework: 'tfjs-graph', backend: 'onnx' }, 'tfjs')).to.equal('tfjs');
+      expect(effectivePreference({ framework: 'tfjs-graph', backend: 'tfjs' }, 'onnx')).to.equal('onnx');
+      expect(effectivePreference({ framework: 'tfjs-layers', backend: 'tfjs' }, 'onnx')).to.equal('tfjs');
+      expect(effectivePreference({ framework: 'onnx' }, 'tfjs')).to.equal('auto');
+      expect(effectivePreference({ framework: 'tfjs-graph', backend: 'tfjs' }, undefined)).to.equal('tfjs');
+    });
+
+    it('plans tfjs with the reason when compilation is rejected, and refuses when onnx was required', async () => {
+      const files: ModelFiles = await repo.fetch(FACIAL_EXPRESSION);
+      const compile = async () => ({ verified: false as const, reason: 'outside tolerance: output Identity differs by 3.0e-2 (allowed 1.1e-3)', fromCache: false });
+      const auto = await planEngine(FACIAL_EXPRESSION, files, { compile });
+      expect(auto).to.deep.equal({
+        plan: { kind: 'tfjs' },
+        note: 'onnx (compiled from tfjs-graph) not used: outside tolerance: output Identity differs by 3.0e-2 (allowed 1.1e-3)',
+      });
+      const forced = planEngine({ ...FACIAL_EXPRESSION, backend: 'onnx' }, files, { compile });
+      await forced.then(
+        () => expect.fail('expected a refusal'),
+        (err: Error) => expect(err.message).to.equal('backend onnx: no verified compiled model: outside tolerance: output Identity differs by 3.0e-2 (allowed 1.1e-3)'),
+      );
+      expect(await planEngine({ ...FACIAL_EXPRESSION, backend: 'tfjs' }, files, { compile })).to.deep.equal({ plan: { kind: 'tfjs' } });
+    });
+
+    it('gives each onnxruntime session the cores divided among the workers, at least one', () => {
+      expect(intraOpThreads(1, 2)).to.equal(2);
+      expect(intraOpThreads(2, 2)).to.equal(1);
+      expect(intraOpThreads(3, 2)).to.equal(1);
+      expect(intraOpThreads(2, 8)).to.equal(4);
     });
   });
 });

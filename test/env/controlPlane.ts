@@ -73,6 +73,9 @@ const disabledAdmissionPlugins = [
   'CertificateSigning',
   'CertificateSubjectRestriction',
   'ClusterTrustBundleAttest',
+  // It taints every new node node.kubernetes.io/not-ready:NoSchedule, and only the node-lifecycle controller
+  // (not run here) lifts that taint once the node is Ready: nothing would ever schedule.
+  'TaintNodesByCondition',
 ];
 
 const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';

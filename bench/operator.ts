@@ -4,7 +4,7 @@
 //
 //   npx tsx bench/operator.ts                          # starts its own control plane (20 edge nodes)
 //   MLOFFLOAD_KUBECONFIG=<path> npx tsx bench/operator.ts   # reuse `npm run cluster:up -- --edge-nodes 20`
-//   options: --services 300 --models 3 --edge-nodes 20 --workers 4 --timeout 300
+//   options: --services 300 --models 3 --edge-nodes 20 --workers 8 --timeout 300
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +24,7 @@ const { values } = parseArgs({
     services: { type: 'string', default: '300' },
     models: { type: 'string', default: '3' },
     'edge-nodes': { type: 'string', default: '20' },
-    workers: { type: 'string', default: '4' },
+    workers: { type: 'string', default: '8' },
     timeout: { type: 'string', default: '300' },
   },
 });
@@ -48,6 +48,12 @@ function buildOperator(): string {
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(out, 'node_modules'));
   fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({ name: 'mloffload', version: JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version, type: 'module' }));
   return path.join(out, 'operator/main.js');
+}
+
+/** CPU seconds (user + system) the process has used. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function rssMiB(pid: number): { rss: number; hwm: number } {
@@ -174,6 +180,7 @@ async function main(): Promise<void> {
 
   let ready = 0;
   let allReadyAt = 0;
+  let lastProgress = Date.now();
   while (Date.now() - started < TIMEOUT_MS) {
     const { items } = await client.list<MLService>(collectionPath(MLSERVICES, ns));
     ready = items.filter((s) => s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
@@ -181,11 +188,17 @@ async function main(): Promise<void> {
       allReadyAt = Date.now() - started;
       break;
     }
+    if (Date.now() - lastProgress > 10_000) {
+      lastProgress = Date.now();
+      const deployments = (await client.list<{ status?: { readyReplicas?: number } }>(`/apis/apps/v1/namespaces/${ns}/deployments`)).items;
+      log(`${((Date.now() - started) / 1000).toFixed(0)} s: ${deployments.length} Deployments (${deployments.filter((d) => d.status?.readyReplicas).length} with a ready pod), ${ready} MLServices Ready`);
+    }
     await sleep(500);
   }
   const samples = parseMetrics(await (await fetch(metricsUrl())).text());
   clearInterval(sampler);
   const final = rssMiB(op.pid!);
+  const cpu = cpuSeconds(op.pid!);
   const sum = (name: string, filter: (s: Sample) => boolean = () => true) => samples.filter((s) => s.name === name && filter(s)).reduce((a, s) => a + s.value, 0);
   const elapsed = (allReadyAt || Date.now() - started) / 1000;
   const reconciles = sum('reconcile_total');
@@ -205,6 +218,8 @@ async function main(): Promise<void> {
     p50ReconcileMs: { mlservice: +(histogramQuantile(samples, 'reconcile_time_seconds', 0.5, 'mlservice') * 1000).toFixed(1) },
     errorsByKind,
     writes: sum('apply_writes_total'),
+    operatorCpuSeconds: +cpu.toFixed(1),
+    loadAverage: os.loadavg().map((l) => +l.toFixed(1)),
     rssMiB: { idle: +idle.rss.toFixed(1), peak: +Math.max(peakRss, final.hwm).toFixed(1), end: +final.rss.toFixed(1) },
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   };

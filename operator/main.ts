@@ -19,7 +19,7 @@ const USAGE = `usage: mloffload-operator [options]
   --lease-duration <dur>      e.g. 15s (default 15s); --renew-deadline (10s), --retry-period (2s)
   --runtime-image <image>     inference-runtime image (default mloffload/inference-runtime:<version>;
                               env MLOFFLOAD_RUNTIME_IMAGE)
-  --workers <n>               concurrent reconciles per controller (default 4)
+  --workers <n>               concurrent reconciles per controller (default 8)
   --log-level <level>         debug | info | warn | error (default info)
   --help`;
 

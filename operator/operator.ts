@@ -45,7 +45,7 @@ export interface OperatorOptions {
   runtimeImage?: string;
   imagePullPolicy?: RuntimeDefaults['imagePullPolicy'];
   runtimeCommand?: string[];
-  /** Concurrent reconciles per controller. */
+  /** Concurrent reconciles per controller (default 8: a reconcile mostly waits for the API server). */
   workers?: number;
   resyncMs?: number;
   drainTimeoutMs?: number;
@@ -117,7 +117,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   const enqueueService = (key: string) => controllers?.service.enqueue(key);
   const enqueueModel = (key: string) => controllers?.model.enqueue(key);
   const newController = (name: string, reconcile: Reconcile) =>
-    new Controller(name, reconcile, { workers: opts.workers ?? 4, metrics, logger, queue: new WorkQueue(defaultRateLimiter(opts.rateLimit)) });
+    new Controller(name, reconcile, { workers: opts.workers ?? 8, metrics, logger, queue: new WorkQueue(defaultRateLimiter(opts.rateLimit)) });
 
   let syncedAll = false;
   const waitForSync = () => Promise.all(informers.map((i) => i.waitForSync())).then(() => undefined);

@@ -89,13 +89,16 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
     let serviceExists = ownedBy(ctx.k8sServices.get(ns, name), svc);
 
     if (!blocked) {
-      await apply(ctx.configMaps, CONFIGMAPS, configMapFor(svc, usable), ns, name);
-      deployment = await apply(ctx.deployments, DEPLOYMENTS, deploymentFor(svc, usable, ctx.runtime), ns, name);
-      await apply(ctx.k8sServices, SERVICES, serviceFor(svc), ns, name);
-      serviceExists = true;
+      // The children do not depend on each other (a pod waits for its ConfigMap anyway): write them at once.
       const hpa = hpaFor(svc);
-      if (hpa) await apply(ctx.hpas, HPAS, hpa, ns, name);
-      else if (ownedBy(ctx.hpas.get(ns, name), svc)) await ctx.client.delete(objectPath(HPAS, ns, name));
+      const [, dep] = await Promise.all([
+        apply(ctx.configMaps, CONFIGMAPS, configMapFor(svc, usable), ns, name),
+        apply(ctx.deployments, DEPLOYMENTS, deploymentFor(svc, usable, ctx.runtime), ns, name),
+        apply(ctx.k8sServices, SERVICES, serviceFor(svc), ns, name),
+        hpa ? apply(ctx.hpas, HPAS, hpa, ns, name) : ownedBy(ctx.hpas.get(ns, name), svc) ? ctx.client.delete(objectPath(HPAS, ns, name)) : undefined,
+      ]);
+      deployment = dep;
+      serviceExists = true;
     }
     if (deployment && !ownedBy(deployment, svc)) deployment = undefined;
 

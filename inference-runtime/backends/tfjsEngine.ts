@@ -32,6 +32,7 @@ async function start(allowNode: boolean): Promise<TfjsEngine> {
     const node = await tryTfjsNode();
     if (node) return node;
   }
+  const restoreProcessHandlers = keepProcessHandlers();
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   wasm.setWasmPaths(wasmDistDir());
   let ok = false;
@@ -39,12 +40,32 @@ async function start(allowNode: boolean): Promise<TfjsEngine> {
     ok = await tfjs.setBackend('wasm');
   } catch (err) {
     throw new Error(`tfjs WASM backend failed to start: ${(err as Error).message}`, { cause: err });
+  } finally {
+    restoreProcessHandlers();
   }
   if (!ok || tfjs.getBackend() !== 'wasm') {
     throw new Error(`tfjs WASM backend failed to start (active backend: ${tfjs.getBackend() ?? 'none'}); refusing the cpu backend`);
   }
   tfjs.enableProdMode();
   return { tf: tfjs, name: 'tfjs-wasm', version: tfjs.version_core };
+}
+
+/**
+ * The Emscripten glue of the WASM backend installs process-wide `uncaughtException` and
+ * `unhandledRejection` listeners that rethrow, which would turn any stray rejection in the server (a client
+ * hanging up mid-response, say) into a crash of the whole process. Remove whatever listeners its start-up
+ * added; the server's own error handling stays in charge.
+ */
+function keepProcessHandlers(): () => void {
+  const events = ['uncaughtException', 'unhandledRejection'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  return () => {
+    for (const e of events) {
+      for (const listener of process.listeners(e)) {
+        if (!before.get(e)?.has(listener)) process.removeListener(e, listener as (...args: unknown[]) => void);
+      }
+    }
+  };
 }
 
 /** tfjs-node is optional (native, large): it is used when present and skipped silently otherwise. */

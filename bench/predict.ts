@@ -3,7 +3,7 @@
  * (registry.infer on a fresh tensor), at several concurrencies, in one run; then the server's RSS over
  * 10,000 requests after warm-up, and start-up to ready of `main` with a warm model cache.
  *
- *   npx tsx bench/predict.ts [--duration <s>] [--requests <n>] [--skip-startup]
+ *   npx tsx bench/predict.ts [--backend auto|tfjs] [--duration <s per segment>] [--rounds <n>] [--requests <n>] [--skip-startup]
  */
 import autocannon from 'autocannon';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -15,14 +15,25 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import { createModelRegistry } from '../inference-runtime/core/modelRegistry.js';
+import type { BackendPreference } from '../inference-runtime/config/types.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, requests: { type: 'string', default: '10000' }, 'skip-startup': { type: 'boolean', default: false } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    requests: { type: 'string', default: '10000' },
+    'skip-startup': { type: 'boolean', default: false },
+    /** Engine preference of the model: `auto` (the compiled ONNX model when verified) or `tfjs`. */
+    backend: { type: 'string', default: 'auto' },
+  },
 });
+/** Each point alternates in-process and HTTP segments, so load from other processes drifts over both alike. */
 const DURATION_S = Number(values.duration);
+const ROUNDS = Number(values.rounds);
+const BACKEND = values.backend as BackendPreference;
 const RSS_REQUESTS = Number(values.requests);
 const CONCURRENCIES = [1, 4, 16];
 
@@ -38,6 +49,14 @@ interface Run {
   p99: number;
   count: number;
   errors: number;
+}
+
+function merge(runs: Array<{ latencies: number[]; seconds: number; errors: number }>): Run {
+  return summarise(
+    runs.flatMap((r) => r.latencies),
+    runs.reduce((t, r) => t + r.seconds, 0),
+    runs.reduce((t, r) => t + r.errors, 0),
+  );
 }
 
 function summarise(latencies: number[], seconds: number, errors: number): Run {
@@ -59,6 +78,36 @@ function machine(): Record<string, string> {
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) * 1024;
+}
+
+/** CPU time (user + system, all threads) of a process, in ms. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat; fields[0] here is field 3.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = 100;
+
+function selfCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** CPU ms per request of the run `work`, by process. */
+async function cpuPerRequest<T extends Segment>(pids: { server?: number }, work: () => Promise<T>): Promise<T & { cpuMs: { self: number; server?: number } }> {
+  const self0 = selfCpuMs();
+  const server0 = pids.server ? processCpuMs(pids.server) : 0;
+  const segment = await work();
+  const n = segment.latencies.length;
+  return {
+    ...segment,
+    cpuMs: {
+      self: (selfCpuMs() - self0) / n,
+      ...(pids.server ? { server: (processCpuMs(pids.server) - server0) / n } : {}),
+    },
+  };
 }
 
 function lines(child: ChildProcess, onLine: (line: Record<string, unknown>) => void): void {
@@ -90,7 +139,13 @@ const BODY = JSON.stringify({ instances: [ROWS] });
 
 // ---------------------------------------------------------------------------------------------- runs
 
-async function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, inputName: string, concurrency: number, seconds: number): Promise<Run> {
+interface Segment {
+  latencies: number[];
+  seconds: number;
+  errors: number;
+}
+
+async function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, inputName: string, concurrency: number, seconds: number): Promise<Segment> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + seconds * 1000;
@@ -108,10 +163,10 @@ async function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>,
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return summarise(latencies, (performance.now() - t0) / 1000, errors);
+  return { latencies, seconds: (performance.now() - t0) / 1000, errors };
 }
 
-async function overHttp(url: string, concurrency: number, options: { seconds?: number; amount?: number }): Promise<Run> {
+async function overHttp(url: string, concurrency: number, options: { seconds?: number; amount?: number }): Promise<Segment> {
   const latencies: number[] = [];
   let errors = 0;
   const t0 = performance.now();
@@ -134,18 +189,44 @@ async function overHttp(url: string, concurrency: number, options: { seconds?: n
     });
   });
   const seconds = (performance.now() - t0) / 1000;
-  return summarise(latencies, seconds, errors + result.errors + result.timeouts);
+  return { latencies, seconds, errors: errors + result.errors + result.timeouts };
 }
 
-async function startBenchServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
+interface ServerTime {
+  count: number;
+  httpSeconds: number;
+  inferenceSeconds: number;
+}
+
+/** The server's own account of predict requests: time from arrival to response, and the part spent in inference. */
+async function serverTime(url: string): Promise<ServerTime> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? 0);
+  return {
+    count: value(/^mloffload_http_request_duration_seconds_count\{method="POST",route="[^"]*predict",model="facial-expression"\} (\S+)$/m),
+    httpSeconds: value(/^mloffload_http_request_duration_seconds_sum\{method="POST",route="[^"]*predict",model="facial-expression"\} (\S+)$/m),
+    inferenceSeconds: value(/^mloffload_inference_duration_seconds_sum\{model="facial-expression",version="1"\} (\S+)$/m),
+  };
+}
+
+function perRequest(before: ServerTime, after: ServerTime): ServerTime {
+  const n = after.count - before.count;
+  return {
+    count: n,
+    httpSeconds: ((after.httpSeconds - before.httpSeconds) / n) * 1000,
+    inferenceSeconds: ((after.inferenceSeconds - before.inferenceSeconds) / n) * 1000,
+  };
+}
+
+async function startBenchServer(): Promise<{ child: ChildProcess; url: string; backend: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, BACKEND], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     lines(child, (line) => {
-      if (line.event === 'ready') resolve(line.url as string);
+      if (line.event === 'ready') resolve(line);
     });
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
-  return { child, url };
+  return { child, url: ready.url as string, backend: String(ready.backend) };
 }
 
 async function startupToReady(): Promise<{ ms: number; models: unknown }> {
@@ -193,49 +274,73 @@ async function main(): Promise<void> {
   const env = machine();
   console.log(JSON.stringify({ event: 'machine', ...env }));
 
-  const registry = createModelRegistry({ models: [FACIAL_EXPRESSION] }, { repository: { cacheDir: CACHE_DIR } });
+  const registry = createModelRegistry({ models: [{ ...FACIAL_EXPRESSION, backend: BACKEND }] }, { repository: { cacheDir: CACHE_DIR } });
   await registry.whenSettled();
   if (!registry.isReady()) throw new Error(JSON.stringify(registry.list()));
   const model = registry.resolve('facial-expression');
   const inputName = model.signature().inputs[0]!.name;
   const infer = (inputs: NamedTensors) => model.infer(inputs, { transfer: true });
   const server = await startBenchServer();
+  const backends = { inProcess: registry.list()[0]!.backend, server: server.backend, threads: registry.executor.threads };
+  console.log(JSON.stringify({ event: 'backends', ...backends }));
 
   // Warm-up both paths.
   await inProcess(infer, inputName, 4, 2);
   await overHttp(server.url, 4, { seconds: 2 });
 
-  const rows: Array<{ concurrency: number; inProcess: Run; http: Run }> = [];
+  const rows: Array<{ concurrency: number; inProcess: Run; http: Run; serverMs: ServerTime; cpuMs: { inProcess: number; server: number; client: number } }> = [];
   for (const concurrency of CONCURRENCIES) {
-    const local = await inProcess(infer, inputName, concurrency, DURATION_S);
-    const remote = await overHttp(server.url, concurrency, { seconds: DURATION_S });
-    rows.push({ concurrency, inProcess: local, http: remote });
-    console.log(JSON.stringify({ event: 'point', concurrency, inProcess: local, http: remote }));
+    const local: Array<Segment & { cpuMs: { self: number } }> = [];
+    const remote: Array<Segment & { cpuMs: { self: number; server?: number } }> = [];
+    const before = await serverTime(server.url);
+    for (let round = 0; round < ROUNDS; round++) {
+      local.push(await cpuPerRequest({}, () => inProcess(infer, inputName, concurrency, DURATION_S)));
+      remote.push(await cpuPerRequest({ server: server.child.pid }, () => overHttp(server.url, concurrency, { seconds: DURATION_S })));
+    }
+    const after = await serverTime(server.url);
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const cpu = {
+      inProcess: mean(local.map((r) => r.cpuMs.self)),
+      server: mean(remote.map((r) => r.cpuMs.server!)),
+      client: mean(remote.map((r) => r.cpuMs.self)),
+    };
+    const point = { concurrency, inProcess: merge(local), http: merge(remote), serverMs: perRequest(before, after), cpuMs: cpu };
+    rows.push(point);
+    console.log(JSON.stringify({ event: 'point', ...point }));
   }
   await registry.close();
 
   // RSS of the server over RSS_REQUESTS requests after warm-up.
   await overHttp(server.url, 4, { amount: 1_000 });
   const rssBefore = rssBytes(server.child.pid!);
-  const long = await overHttp(server.url, 4, { amount: RSS_REQUESTS });
+  const long = merge([await overHttp(server.url, 4, { amount: RSS_REQUESTS })]);
   const rssAfter = rssBytes(server.child.pid!);
   server.child.kill('SIGTERM');
   await new Promise((resolve) => server.child.once('exit', resolve));
 
   const startup = values['skip-startup'] ? undefined : await startupToReady();
 
-  console.log('\n| concurrency | in-process req/s | HTTP req/s | HTTP / in-process | in-process p50 ms | HTTP p50 ms | added p50 ms | HTTP p99 ms | errors |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
-  for (const { concurrency, inProcess: a, http: b } of rows) {
+  console.log(
+    '\n| concurrency | in-process req/s | HTTP req/s | HTTP / in-process | in-process p50 ms | HTTP p50 ms | added p50 ms | HTTP p99 ms | server: HTTP work per request ms | errors |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const { concurrency, inProcess: a, http: b, serverMs } of rows) {
     console.log(
-      `| ${concurrency} | ${fmt(a.throughput, 1)} | ${fmt(b.throughput, 1)} | ${fmt((100 * b.throughput) / a.throughput, 1)}% | ${fmt(a.p50)} | ${fmt(b.p50)} | ${fmt(b.p50 - a.p50)} | ${fmt(b.p99)} | ${a.errors + b.errors} |`,
+      `| ${concurrency} | ${fmt(a.throughput, 1)} | ${fmt(b.throughput, 1)} | ${fmt((100 * b.throughput) / a.throughput, 1)}% | ${fmt(a.p50)} | ${fmt(b.p50)} | ${fmt(b.p50 - a.p50)} | ${fmt(b.p99)} | ${fmt(serverMs.httpSeconds - serverMs.inferenceSeconds)} | ${a.errors + b.errors} |`,
     );
+  }
+  console.log('\nCPU time per request (all threads of each process; less sensitive to other load on the machine than wall-clock figures):');
+  console.log('| concurrency | in-process ms | HTTP server ms | HTTP client (autocannon) ms | server / in-process |');
+  console.log('|---|---|---|---|---|');
+  for (const { concurrency, cpuMs } of rows) {
+    console.log(`| ${concurrency} | ${fmt(cpuMs.inProcess)} | ${fmt(cpuMs.server)} | ${fmt(cpuMs.client)} | ${fmt(cpuMs.server / cpuMs.inProcess)}x |`);
   }
   const mb = (n: number): string => fmt(n / 2 ** 20, 1);
   console.log(
     `\nRSS of the server: ${mb(rssBefore)} MiB after warm-up, ${mb(rssAfter)} MiB after ${long.count} more requests (${fmt((100 * (rssAfter - rssBefore)) / rssBefore, 1)}%, ${long.errors} errors, ${fmt(long.throughput, 1)} req/s)`,
   );
   if (startup) console.log(`Start-up to ready (built-in pool, warm cache, node dist/inference-runtime/main.js): ${fmt(startup.ms / 1000, 2)} s; ${JSON.stringify(startup.models)}`);
+  console.log(`Engines: in-process ${backends.inProcess}, server ${backends.server}, ${backends.threads} inference threads each`);
   console.log(`Machine: ${env.nproc} cores (nproc), ${env.cpu}, Node ${env.node}, load average at start ${env.loadavg}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 

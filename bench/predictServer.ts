@@ -7,9 +7,11 @@ import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import { createModelRegistry } from '../inference-runtime/core/modelRegistry.js';
 import { createApp } from '../inference-runtime/http/app.js';
 import { startServer } from '../inference-runtime/server.js';
+import type { BackendPreference } from '../inference-runtime/config/types.js';
 
 const cacheDir = process.argv[2];
-const registry = createModelRegistry({ models: [FACIAL_EXPRESSION] }, { repository: cacheDir ? { cacheDir } : undefined });
+const backend = (process.argv[3] ?? 'auto') as BackendPreference;
+const registry = createModelRegistry({ models: [{ ...FACIAL_EXPRESSION, backend }] }, { repository: cacheDir ? { cacheDir } : undefined });
 const app = createApp({ registry, metrics: new Registry(), queueDepth: () => registry.queueDepth() });
 const server = await startServer(app.callback(), { port: 0, host: '127.0.0.1' });
 await registry.whenSettled();
@@ -19,7 +21,7 @@ if (!registry.isReady()) {
   await server.close();
   await registry.close();
 } else {
-  process.stdout.write(`${JSON.stringify({ event: 'ready', url: server.url, threads: registry.executor.threads })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', url: server.url, threads: registry.executor.threads, backend: registry.list()[0]!.backend })}\n`);
   process.once('SIGTERM', () => {
     void server.close().then(() => registry.close());
   });

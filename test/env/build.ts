@@ -67,7 +67,7 @@ function checkGo(): string {
 
 function explainGoFailure(what: string, output: string): Error {
   const proxy = spawnSync('go', ['env', 'GOPROXY'], { encoding: 'utf8', env: goEnv() }).stdout?.trim() || 'unset';
-  if (/dial tcp|no such host|connection refused|i\/o timeout|TLS handshake|proxyconnect|403 Forbidden|410 Gone/.test(output)) {
+  if (/module lookup disabled|dial tcp|no such host|connection refused|i\/o timeout|TLS handshake|proxyconnect|403 Forbidden|410 Gone/.test(output)) {
     return new BuildPrerequisiteError(
       `Cannot build ${what}: the Go module proxy could not be reached (GOPROXY=${proxy}) and the modules ` +
         `are not in the module cache (${spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).stdout?.trim()}).\n${tail(output)}`,

@@ -41,12 +41,15 @@ async function up(edgeNodes: number): Promise<void> {
   const existing = currentStateDir(undefined);
   if (existing && existsSync(ControlPlane.stateFile(existing))) {
     const plane = ControlPlane.fromStateDir(existing);
-    if (plane.deadComponents().length === 0) {
-      log(`a control plane is already running (state in ${existing}); \`npm run cluster:down\` stops it`);
+    const dead = plane.deadComponents();
+    if (dead.length < componentNames.length) {
+      // Partly running may mean a test is restarting the API server right now: never tear it down here.
+      const note = dead.length === 0 ? '' : ` (not running now: ${dead.join(', ')})`;
+      log(`a control plane is already running${note}; state in ${existing}; \`npm run cluster:down\` stops it`);
       console.log(plane.kubeconfig);
       return;
     }
-    log(`stopping the remains of an earlier control plane in ${existing}`);
+    log(`removing the remains of a stopped control plane in ${existing}`);
     await plane.stop();
   }
   const layout = await ensureBuilt(log);

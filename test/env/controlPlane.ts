@@ -53,6 +53,9 @@ const controllers = [
   'serviceaccount-token-controller',
   'root-ca-certificate-publisher-controller',
   'namespace-controller',
+  // Lifts the not-ready taint that admission puts on new nodes once kwok reports them Ready, and marks
+  // nodes NotReady when kwok stops renewing their Leases, as for an edge node that lost its link.
+  'node-lifecycle-controller',
   'garbage-collector-controller',
   'deployment-controller',
   'replicaset-controller',
@@ -205,15 +208,22 @@ export class ControlPlane {
     return { status: res.status, body: res.status === 200 ? (JSON.parse(res.body) as T) : undefined };
   }
 
-  /** Simulated nodes that are not (yet) Ready. */
+  /** Simulated nodes that are not (yet) Ready, or still carry the not-ready taint that keeps pods away. */
   async notReadyNodes(): Promise<string[]> {
-    type NodeList = { items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] };
+    type NodeList = {
+      items: {
+        metadata: { name: string };
+        spec?: { taints?: { key: string }[] };
+        status?: { conditions?: { type: string; status: string }[] };
+      }[];
+    };
     const expected = [...this.state.nodes.cloud, ...this.state.nodes.edge];
     try {
       const { body } = await this.apiGet<NodeList>('/api/v1/nodes');
       const ready = new Set(
         (body?.items ?? [])
           .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+          .filter((n) => !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'))
           .map((n) => n.metadata.name),
       );
       return expected.filter((n) => !ready.has(n));

@@ -15,9 +15,25 @@ export const EMOTION_LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surp
 
 let crds: Promise<void> | undefined;
 
+/**
+ * Removes the `node.kubernetes.io/not-ready:NoSchedule` taint from nodes that report Ready. The API server
+ * puts it on every new node and the node-lifecycle controller removes it once the node is Ready; a test
+ * control plane that does not run that controller leaves it on, and no pod would ever be scheduled.
+ */
+async function untaintReadyNodes(): Promise<void> {
+  const out = await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.taints[*].key} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
+  const stuck = out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 1 && f.includes('node.kubernetes.io/not-ready') && f.at(-1) === 'True')
+    .map((f) => f[0]!);
+  if (stuck.length) await kubectl(['taint', 'nodes', ...stuck, 'node.kubernetes.io/not-ready:NoSchedule-']);
+}
+
 /** Applies crds/ and waits until the API server serves both kinds. */
 export function installCrds(): Promise<void> {
   crds ??= (async () => {
+    await untaintReadyNodes();
     await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(repoRoot, 'crds')]);
     await kubectl(['wait', '--for', 'condition=Established', '--timeout', '60s', 'crd/mlmodels.mloffload.io', 'crd/mlservices.mloffload.io']);
   })();

@@ -57,12 +57,14 @@ async function start(allowNode: boolean): Promise<TfjsEngine> {
  * added; the server's own error handling stays in charge.
  */
 function keepProcessHandlers(): () => void {
-  const events = ['uncaughtException', 'unhandledRejection'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const events: ('uncaughtException' | 'unhandledRejection')[] = ['uncaughtException', 'unhandledRejection'];
+  type Listener = (...args: unknown[]) => void;
+  const listeners = (e: string): Listener[] => (process as NodeJS.EventEmitter).listeners(e) as Listener[];
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
   return () => {
     for (const e of events) {
-      for (const listener of process.listeners(e)) {
-        if (!before.get(e)?.has(listener)) process.removeListener(e, listener as (...args: unknown[]) => void);
+      for (const listener of listeners(e)) {
+        if (!before.get(e)?.has(listener)) process.removeListener(e, listener);
       }
     }
   };

@@ -2,24 +2,28 @@
  * The reference side of verification: the source model run by tfjs on the WASM backend, exactly as the
  * runtime's tfjs backend would run it (never the pure-JS cpu backend: it is far slower and not what serves).
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { tfjsEngine } from '../backends/tfjsEngine.js';
 import type { HostTensor, NamedTensors } from '../core/tensor.js';
 import type { TfjsModelJson } from './tfjsModel.js';
 
 let wasmReady: Promise<void> | undefined;
 
-/** Selects tfjs's WASM backend once per process (idempotent; safe when the runtime already did). */
+/**
+ * Selects tfjs's WASM backend once per process (idempotent; safe when the runtime already did). It starts
+ * through the runtime's engine start-up, which also removes the rethrowing process error listeners the WASM
+ * glue installs: verification runs in the serving process's main thread.
+ */
 export function ensureWasmBackend(): Promise<void> {
   wasmReady ??= (async () => {
     if (tf.getBackend() === 'wasm') return;
-    const require = createRequire(import.meta.url);
-    setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}${path.sep}`);
-    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs WASM backend failed to initialise');
+    const engine = await tfjsEngine({ allowNode: false });
+    if (engine.name !== 'tfjs-wasm' || tf.getBackend() !== 'wasm') throw new Error(`tfjs reference needs the WASM backend, this thread runs ${engine.name}`);
     await tf.ready();
-  })();
+  })().catch((err: unknown) => {
+    wasmReady = undefined;
+    throw err;
+  });
   return wasmReady;
 }
 

@@ -155,7 +155,7 @@ async function deleteFreshNamespaces(): Promise<void> {
   const names = namespacesToDelete.splice(0);
   if (names.length === 0 || !starting) return;
   // A fault test that failed midway must not leave the next test without an API server.
-  if (ownedPlane && !ownedPlane.isRunning('kube-apiserver')) await ownedPlane.startComponent('kube-apiserver');
+  if (plane && !plane.isRunning('kube-apiserver')) await plane.startComponent('kube-apiserver');
   const core = (await starting).kubeConfig.makeApiClient(CoreV1Api);
   // Deletion finishes in the background (namespace controller, kwok); tests never reuse a name.
   await Promise.all(names.map((name) => core.deleteNamespace({ name }).catch(() => undefined)));

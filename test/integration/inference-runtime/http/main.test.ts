@@ -136,10 +136,15 @@ describe('runtime process (main)', function () {
     const signalledAt = Date.now();
     child.kill('SIGTERM');
     await runtime.event('shutdown_started', 10_000);
-    const refused = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      (r) => `answered ${r.status}`,
-      (error: Error & { cause?: NodeJS.ErrnoException }) => error.cause?.code ?? error.message,
-    );
+    // A new connection (not fetch's pooled keep-alive socket, which the server closes as idle).
+    const refused = await new Promise<string>((resolve) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (r) => {
+          r.resume();
+          resolve(`answered ${r.statusCode}`);
+        })
+        .on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
     expect(refused).to.equal('ECONNREFUSED');
 
     inFlight!.end(body.subarray(half));

@@ -8,7 +8,7 @@ import { createApp } from './http/app.js';
 import { jsonLineLogger, type Logger } from './http/logger.js';
 import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/runtimeArgs.js';
 import { startServer, type RunningServer, type TlsFiles } from './server.js';
-import { visionRouter } from './vision/router.js';
+import { demoPagePaths, visionRouter } from './vision/router.js';
 
 /**
  * The runtime process: reads its options, starts loading the pool, serves HTTP(S) at once (`/readyz` says
@@ -65,7 +65,9 @@ async function main(): Promise<void> {
       requestTimeoutMs: args.requestTimeoutMs,
     },
     metrics: new Registry(),
-    routers: [visionRouter({ registry })],
+    routers: [visionRouter({ registry, limits: { maxBodyBytes: args.maxBodyBytes } })],
+    // The demo page asks for the key itself and sends it with its API calls.
+    publicPaths: demoPagePaths(),
     draining: draining.signal,
     queueDepth: () => registry.queueDepth(),
     log,

@@ -22,6 +22,8 @@ export interface AppDeps {
    * deadline and metrics, and record `ctx.state.model` / `inferenceSeconds` like the built-in routes.
    */
   routers?: ReadonlyArray<Router<RequestState>>;
+  /** Paths served without an API key besides the probes: static pages that carry no data (the demo page). */
+  publicPaths?: readonly string[];
   /** Aborted when the server starts draining: `/readyz` turns 503 so traffic moves elsewhere. */
   draining?: AbortSignal;
   /** Inference requests waiting for a thread, exported as `mloffload_inference_queue_depth`. */
@@ -38,7 +40,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // Errors are mapped and logged by errorResponse; koa's default handler would print them a second time.
   app.silent = true;
 
-  const open = new Set<string>(PROBE_PATHS);
+  const open = new Set<string>([...PROBE_PATHS, ...(deps.publicPaths ?? [])]);
   if (!options.protectMetrics) open.add(METRICS_PATH);
 
   app.use(new HttpMetrics(metrics, deps.queueDepth).middleware());

@@ -11,6 +11,7 @@ import { createModelRegistry, type PoolModelRegistry } from '../../../../inferen
 import type { HostTensor } from '../../../../inference-runtime/core/tensor.js';
 import { createApp, type AppDeps } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
+import { demoPagePaths, visionRouter } from '../../../../inference-runtime/vision/router.js';
 
 const MODEL = FACIAL_EXPRESSION.name;
 const CACHE_DIR = path.join(tmpdir(), 'mloffload-http-test-cache');
@@ -317,6 +318,15 @@ describe('runtime HTTP API over the real registry (facial-expression)', function
       expect((await call(guarded, '/metrics')).status).to.equal(401);
       expect((await call(guarded, '/metrics', { headers: { authorization: 'Bearer k' } })).status).to.equal(200);
       expect((await call(guarded, '/readyz')).status).to.equal(200);
+    });
+
+    it('serves the public paths it is given without a key, and nothing else', async () => {
+      const withPage = await serve({ options: { apiKeys: ['k'] }, routers: [visionRouter({ registry })], publicPaths: demoPagePaths() });
+      const page = await call(withPage, '/demo');
+      expect(page.status).to.equal(200);
+      expect(page.headers.get('content-type')).to.match(/^text\/html/);
+      expect((await call(withPage, '/v1/vision/facial-expressions', { json: { image: { b64: '' } } })).status).to.equal(401);
+      expect((await call(withPage, '/v1/models')).status).to.equal(401);
     });
   });
 

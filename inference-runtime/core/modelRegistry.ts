@@ -41,8 +41,6 @@ export interface RegistryOptions {
    * for tfjs models, `onnx` for tfjs graph models); default `MLOFFLOAD_BACKEND`, else each entry's own.
    */
   backend?: BackendPreference;
-  /** Stand-in for planning (tests). */
-  planEngine?: typeof planEngine;
   /** Load-time benchmark settings, or false to skip it (status then carries no benchmark). */
   benchmark?: false | Partial<BenchmarkOptions>;
   logger?: RegistryLogger;
@@ -169,7 +167,6 @@ export class PoolModelRegistry implements ModelRegistry {
   private readonly logger: RegistryLogger;
   private readonly benchmark: BenchmarkOptions | false;
   private readonly backendOverride?: BackendPreference;
-  private readonly plan: typeof planEngine;
   private readonly aborter = new AbortController();
   private readonly settled: Promise<void>;
   /** Loads and benchmarks run one model at a time: concurrent benchmarks would measure each other. */
@@ -185,7 +182,6 @@ export class PoolModelRegistry implements ModelRegistry {
     this.executor = options.executor ?? createExecutor({ ...options, logger: this.logger });
     this.benchmark = options.benchmark === false ? false : { ...DEFAULT_BENCHMARK, ...options.benchmark };
     this.backendOverride = options.backend ?? defaultBackendOverride();
-    this.plan = options.planEngine ?? planEngine;
     this.entries = pool.models.map((m) => new PoolEntry(m, `${m.name}@${m.version}`, this.executor));
     this.settled = Promise.all(this.entries.map((e) => this.bringUp(e))).then(() => undefined);
   }
@@ -257,7 +253,8 @@ export class PoolModelRegistry implements ModelRegistry {
       const files = await this.repository.fetch(config, this.aborter.signal);
       await this.serially(async () => {
         if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');
-        const plan = await this.plan(config, files, { override: this.backendOverride });
+        // The engine is chosen (and a tfjs graph compiled and verified) here, once, before any thread loads it.
+        const plan = await planEngine(config, files, { override: this.backendOverride });
         if (plan.compilation) this.logger.info('model-compiled', { model: config.name, version: config.version, ...plan.compilation });
         if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');
         const { info, note, compiled } = await this.loadPlanned(entry, files, plan);

@@ -11,10 +11,12 @@
  *   onnx-2w      auto, 2 workers, both cores
  * One-worker servers are pinned so that "one core" is what they get: the runtime then also sizes
  * onnxruntime's intra-op threads for one core (floor(cores / workers) = 1). Latency is measured with one
- * client (closed loop), throughput with 4. Every configuration gets the same number of short windows, taken
+ * client (closed loop), throughput with 4. The CPU time each server process got (from /proc) is reported
+ * next to it: on a shared machine, throughput follows the cores the scheduler hands out. Every configuration gets the same number of short windows, taken
  * in turn, so a change in what else runs on the machine hits all of them alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -86,10 +88,21 @@ interface Window {
   latencies: number[];
   timings: Timing[];
   seconds: number;
+  /** CPU seconds the server process (all its threads) got during the window. */
+  cpuSeconds: number;
 }
 
-async function run(url: string, image: Uint8Array<ArrayBuffer>, concurrency: number, ms: number): Promise<Window> {
-  const w: Window = { latencies: [], timings: [], seconds: 0 };
+/** User + system CPU time of a process, in seconds (Linux /proc; clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function run(server: Server, image: Uint8Array<ArrayBuffer>, concurrency: number, ms: number): Promise<Window> {
+  const { url } = server;
+  const w: Window = { latencies: [], timings: [], seconds: 0, cpuSeconds: 0 };
+  const cpuBefore = cpuSecondsOf(server.child.pid!);
   const started = performance.now();
   const deadline = started + ms;
   await Promise.all(
@@ -102,6 +115,7 @@ async function run(url: string, image: Uint8Array<ArrayBuffer>, concurrency: num
     }),
   );
   w.seconds = (performance.now() - started) / 1000;
+  w.cpuSeconds = cpuSecondsOf(server.child.pid!) - cpuBefore;
   return w;
 }
 
@@ -156,7 +170,7 @@ const cells = servers.flatMap((server) => [1, 4].map((concurrency) => ({ server,
 try {
   for (const s of servers) for (let i = 0; i < 10; i++) await post(s.url, image);
   for (let round = 0; round < rounds; round++) {
-    for (const c of cells) c.windows.push(await run(c.server.url, image, c.concurrency, (seconds * 1000) / rounds));
+    for (const c of cells) c.windows.push(await run(c.server, image, c.concurrency, (seconds * 1000) / rounds));
     process.stderr.write(`round ${round + 1}/${rounds}, load ${os.loadavg()[0].toFixed(1)}\n`);
   }
 } finally {
@@ -168,12 +182,15 @@ const rows = cells.map((c) => {
   const latencies = c.windows.flatMap((w) => w.latencies);
   const timings = c.windows.flatMap((w) => w.timings);
   const secs = c.windows.reduce((n, w) => n + w.seconds, 0);
+  const cpu = c.windows.reduce((n, w) => n + w.cpuSeconds, 0);
   return {
     server: c.server.name,
     backends: c.server.backends.join(', '),
     concurrency: c.concurrency,
     requests: latencies.length,
     perSecond: latencies.length / secs,
+    cores: cpu / secs,
+    perCpuSecond: latencies.length / Math.max(cpu, 1e-9),
     p50: median(latencies),
     p95: percentile(latencies, 95),
     decode: mean(timings.map((t) => t.decode)),
@@ -193,14 +210,14 @@ const lines = [
   '|---|---:|---:|',
   ...engines.map((e) => `| ${e.model} | 1 | ${r2(e.ms)} |`),
   '',
-  '| server | engine | clients | requests | req/s | p50 ms | p95 ms | decode ms | detect ms | classify ms | of which inference ms |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| server | engine | clients | requests | req/s | cores used | req per CPU-s | p50 ms | p95 ms | decode ms | detect ms | classify ms | of which inference ms |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
     (r) =>
-      `| ${r.server} | ${r.backends} | ${r.concurrency} | ${r.requests} | ${r2(r.perSecond)} | ${r1(r.p50)} | ${r1(r.p95)} | ${r1(r.decode)} | ${r1(r.detect)} | ${r1(r.classify)} | ${r1(r.inference)} |`,
+      `| ${r.server} | ${r.backends} | ${r.concurrency} | ${r.requests} | ${r2(r.perSecond)} | ${r2(r.cores)} | ${r1(r.perCpuSecond)} | ${r1(r.p50)} | ${r1(r.p95)} | ${r1(r.decode)} | ${r1(r.detect)} | ${r1(r.classify)} | ${r1(r.inference)} |`,
   ),
   '',
   `Flagship p50, one client, one core: tfjs-wasm ${r1(at('tfjs-1w', 1).p50)} ms, compiled ${r1(at('onnx-1w', 1).p50)} ms (${r2(at('tfjs-1w', 1).p50 / at('onnx-1w', 1).p50)}x).`,
-  `Throughput, 4 clients, compiled: 1 worker ${r2(at('onnx-1w', 4).perSecond)}/s, 2 workers ${r2(at('onnx-2w', 4).perSecond)}/s (${r2(at('onnx-2w', 4).perSecond / at('onnx-1w', 4).perSecond)}x).`,
+  `Throughput, 4 clients, compiled: 1 worker ${r2(at('onnx-1w', 4).perSecond)}/s, 2 workers ${r2(at('onnx-2w', 4).perSecond)}/s (${r2(at('onnx-2w', 4).perSecond / at('onnx-1w', 4).perSecond)}x); CPU the server got: ${r2(at('onnx-1w', 4).cores)} vs ${r2(at('onnx-2w', 4).cores)} cores.`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

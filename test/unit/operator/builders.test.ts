@@ -29,6 +29,17 @@ describe('operator builders', () => {
       expect(pool.batching).to.deep.equal({ maxBatchSize: 8, maxDelayMs: 5 });
     });
 
+    it('carries source digests (entry file and weight shards) and preprocessing into the pool file', () => {
+      const digest = 'a'.repeat(64);
+      const pinned = model('facial-expression', {
+        source: { uri: 'npm:@vladmandic/human/models/emotion.json', sha256: digest, shards: { 'emotion.bin': 'b'.repeat(64) } },
+        preprocessing: { width: 64, height: 64, colour: 'grayscale', range: [-1, 1], grayscaleWeights: [0.2989, 0.587, 0.114] },
+      });
+      const pool = load(configMapFor(service('faces', { models: [{ name: 'facial-expression' }] }), [pinned]).data!['pool.yaml']!) as PoolConfig;
+      expect(pool.models[0]!.source).to.deep.equal({ uri: 'npm:@vladmandic/human/models/emotion.json', sha256: digest, shards: { 'emotion.bin': 'b'.repeat(64) } });
+      expect(pool.models[0]!.preprocessing?.grayscaleWeights).to.deep.equal([0.2989, 0.587, 0.114]);
+    });
+
     it('refuses to render a pool with a model it was not given', () => {
       expect(() => configMapFor(service('x', { models: [{ name: 'missing' }] }), models)).to.throw(/missing/);
     });

@@ -30,7 +30,7 @@ export class CompiledBackend implements Backend {
   async load(model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<LoadedModel> {
     if (model.framework !== 'tfjs-graph') throw new Error(`only tfjs-graph models are compiled, not ${model.framework}`);
     // Without a plan (a ModelHost used on its own), compile and verify here; the registry never does this.
-    const artifact = plan?.compiled ?? (await compileHere(model, files));
+    const artifact = plan?.compiled ?? (await compileHere(files));
     const bytes = await readFile(artifact.onnxPath);
     const digest = createHash('sha256').update(bytes).digest('hex');
     if (digest !== artifact.onnxSha256) {
@@ -40,8 +40,8 @@ export class CompiledBackend implements Backend {
   }
 }
 
-async function compileHere(model: PoolModel, files: ModelFiles): Promise<CompiledArtifact> {
-  const result = await compileVerified(model, files);
+async function compileHere(files: ModelFiles): Promise<CompiledArtifact> {
+  const result = await compileVerified(files);
   if (!result.verified) throw new Error(result.reason);
   return artifactOf(result);
 }

@@ -39,7 +39,7 @@ export interface PlanOptions {
   /** Runtime-wide choice (`MLOFFLOAD_BACKEND`) that replaces the pool's where the model's framework allows it. */
   override?: BackendPreference;
   /** Stand-in for `compileAndVerify` (tests). */
-  compile?: (model: PoolModel, files: ModelFiles) => Promise<CompileAndVerifyResult>;
+  compile?: (files: ModelFiles) => Promise<CompileAndVerifyResult>;
 }
 
 /**
@@ -65,7 +65,7 @@ export async function planEngine(model: PoolModel, files: ModelFiles, options: P
 
   let result: CompileAndVerifyResult;
   try {
-    result = await (options.compile ?? compileVerified)(model, files);
+    result = await (options.compile ?? compileVerified)(files);
   } catch (err) {
     // The source could not be read as a tfjs graph, or onnxruntime is missing: not a verdict to cache.
     result = { verified: false, reason: `compilation failed: ${(err as Error).message}`, fromCache: false };

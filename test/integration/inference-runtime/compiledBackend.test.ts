@@ -169,9 +169,9 @@ describe('model registry: tfjs graph models compiled to ONNX', function () {
     await registry.whenSettled();
 
     const fallback = registry.resolve('cumsum').status();
-    expect(fallback).to.include({ state: 'AVAILABLE', backend: 'tfjs-wasm', backendNote: `${COMPILED_BACKEND_NAME} not used: unsupported op Cumsum in cumsum` });
+    expect(fallback).to.include({ state: 'AVAILABLE', backend: 'tfjs-wasm', backendNote: `${COMPILED_BACKEND_NAME} not used: unsupported op Cumsum in model` });
     const forced = registry.resolve('cumsum-onnx').status();
-    expect(forced).to.include({ state: 'UNAVAILABLE', reason: 'backend onnx: no verified compiled model: unsupported op Cumsum in cumsum' });
+    expect(forced).to.include({ state: 'UNAVAILABLE', reason: 'backend onnx: no verified compiled model: unsupported op Cumsum in model' });
 
     // y = cumsum(x W) along the row: with x = [1, 0, 0, 0] the row of W, summed up.
     const weights = new Float32Array((await readFile(path.join(path.dirname(cumsumModel), 'weights.bin'))).buffer.slice(0, 48));

@@ -107,15 +107,18 @@ function handleSignals(server: RunningServer, registry: PoolModelRegistry, drain
     }
     stopping = true;
     const began = performance.now();
-    log.info('shutdown_started', { signal, boundMs });
     draining.abort();
+    // The listening socket is closed before the event is logged: whoever reads `shutdown_started` can count
+    // on new connections being refused.
+    const closed = server.close();
+    log.info('shutdown_started', { signal, boundMs });
     // Whatever hangs (a model still loading, a stuck socket), the process leaves shortly after the bound.
     setTimeout(() => {
       log.error('shutdown_timed_out', { boundMs });
       process.exit(1);
     }, boundMs + 5_000).unref();
     void (async () => {
-      const { forced } = await server.close();
+      const { forced } = await closed;
       await registry.close();
       log.info('shutdown_complete', { forced, ms: Math.round(performance.now() - began) });
       process.exit(forced ? 1 : 0);

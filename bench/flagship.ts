@@ -18,13 +18,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { samplePath } from '../test/helpers/samplePhotos.js';
 import { createOnnxSession } from '../inference-runtime/compiler/onnxSession.js';
 import { compileAndVerify, randomInputs } from '../inference-runtime/compiler/verify.js';
 
@@ -32,12 +32,6 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 
-const require = createRequire(import.meta.url);
-function sampleFile(n: number): string {
-  let dir = path.dirname(require.resolve('@vladmandic/face-api'));
-  while (path.basename(dir) !== 'face-api') dir = path.dirname(dir);
-  return path.join(dir, 'demo', `sample${n}.jpg`);
-}
 
 interface Server {
   name: string;
@@ -160,7 +154,7 @@ async function engineLatencies(): Promise<{ model: string; ms: number }[]> {
 }
 
 const image: Uint8Array<ArrayBuffer> = new Uint8Array(
-  await sharp(await readFile(sampleFile(1))).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer(),
+  await sharp(await readFile(samplePath(1))).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer(),
 );
 const loadBefore = os.loadavg();
 const engines = await engineLatencies();

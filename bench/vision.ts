@@ -11,12 +11,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { samplePath } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,12 +32,6 @@ const rounds = Number(values.rounds);
 const workerCounts = values.workers.split(',').map(Number);
 const concurrencies = values.concurrency.split(',').map(Number);
 
-const require = createRequire(import.meta.url);
-function sampleFile(n: number): string {
-  let dir = path.dirname(require.resolve('@vladmandic/face-api'));
-  while (path.basename(dir) !== 'face-api') dir = path.dirname(dir);
-  return path.join(dir, 'demo', `sample${n}.jpg`);
-}
 
 interface Workload {
   name: string;
@@ -152,10 +146,10 @@ function summarise(ms: Measurement[]): Omit<Row, 'backend' | 'workers' | 'worklo
   };
 }
 
-const singleFace = await sharp(readFileSync(sampleFile(1))).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer();
+const singleFace = await sharp(readFileSync(samplePath(1))).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer();
 const workloads: Workload[] = [
   { name: '640x480, 1 face', images: [singleFace] },
-  { name: 'samples 1-6 (1920 px, 3-5 faces)', images: [1, 2, 3, 4, 5, 6].map((n) => readFileSync(sampleFile(n))) },
+  { name: 'samples 1-6 (1920 px, 3-5 faces)', images: [1, 2, 3, 4, 5, 6].map((n) => readFileSync(samplePath(n))) },
 ];
 
 // Every configuration gets the same number of short windows, taken in turn (round robin), so a change in

@@ -1,20 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { sample } from '../../../helpers/samplePhotos.js';
 
-const require = createRequire(import.meta.url);
-
-/** face-api's demo photos (1920 px wide group photos). */
-export function samplePath(n: number): string {
-  const main = require.resolve('@vladmandic/face-api');
-  let dir = path.dirname(main);
-  while (path.basename(dir) !== 'face-api') dir = path.dirname(dir);
-  return path.join(dir, 'demo', `sample${n}.jpg`);
-}
-
-export function sample(n: number): Buffer {
-  return readFileSync(samplePath(n));
-}
+export { sample, samplePath } from '../../../helpers/samplePhotos.js';
 
 /** Faces a person sees in each photo (looked at one by one): every face is clearly visible. */
 export const visibleFaces: Record<number, number> = { 1: 3, 2: 3, 3: 3, 4: 4, 5: 5, 6: 4 };

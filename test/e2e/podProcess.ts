@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { availableParallelism } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import type { V1Container, V1Deployment, V1Pod, V1ResourceFieldSelector, V1Volume } from '@kubernetes/client-node';
+import { terminate } from '../helpers/childProcess.js';
 
 export interface ImageSpec {
   entrypoint: string[];
@@ -216,15 +217,6 @@ export function spawnContainer(argv: string[], options: { cwd: string; env: Reco
         });
       });
     },
-    async stop(timeoutMs = 20_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    stop: (timeoutMs = 20_000) => terminate(child, exited, timeoutMs),
   };
 }

@@ -8,6 +8,7 @@ import { dump, load } from 'js-yaml';
 import { repoRoot } from '../../env/cacheLayout.js';
 import type { TestControlPlane } from '../../helpers/controlPlane.js';
 import { run } from './chartTools.js';
+import { terminate } from '../../helpers/childProcess.js';
 
 interface RawKubeconfig {
   clusters: { name: string; cluster: Record<string, unknown> }[];
@@ -98,15 +99,6 @@ export async function startOperatorProcess(args: readonly string[], env: NodeJS.
     child,
     port,
     logs: () => [...lines],
-    async stop(timeoutMs = 40_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    stop: (timeoutMs = 40_000) => terminate(child, exited, timeoutMs),
   };
 }

@@ -1,5 +1,5 @@
 import type { Preprocessing } from '../config/types.js';
-import { elementCount, type DType, type HostTensor, type NamedTensors, type TensorData, type TensorSpec } from './tensor.js';
+import { allocateData, elementCount, type DType, type HostTensor, type NamedTensors, type TensorData, type TensorSpec } from './tensor.js';
 
 /**
  * A concrete shape for a declared one: the batch dimension becomes `batch`, other unknown dimensions of an
@@ -30,15 +30,8 @@ export function filledData(dtype: DType, n: number, seed: number): TensorData {
       }
       return a;
     }
-    case 'int32':
-      return new Int32Array(n);
-    case 'int64':
-      return new BigInt64Array(n);
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(n);
-    case 'string':
-      return new Array<string>(n).fill('');
+    default:
+      return allocateData(dtype, n);
   }
 }
 

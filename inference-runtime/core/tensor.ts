@@ -26,6 +26,23 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
 
+/** Zeroed storage for `count` values of a dtype (empty strings for `string`). */
+export function allocateData(dtype: DType, count: number): TensorData {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(count);
+    case 'int32':
+      return new Int32Array(count);
+    case 'int64':
+      return new BigInt64Array(count);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(count);
+    case 'string':
+      return new Array<string>(count).fill('');
+  }
+}
+
 export function float32(shape: number[], data: Float32Array): HostTensor {
   if (data.length !== elementCount(shape)) {
     throw new RangeError(`float32 tensor of shape [${shape.join(', ')}] needs ${elementCount(shape)} values, got ${data.length}`);

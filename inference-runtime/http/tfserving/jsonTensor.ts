@@ -1,5 +1,5 @@
 import { InvalidInput } from '../../core/errors.js';
-import { elementCount, type DType, type HostTensor, type NamedTensors, type TensorData, type TensorSpec } from '../../core/tensor.js';
+import { allocateData, elementCount, type DType, type HostTensor, type NamedTensors, type TensorData, type TensorSpec } from '../../core/tensor.js';
 import { NAN_SENTINEL } from './jsonText.js';
 
 /**
@@ -182,7 +182,7 @@ class TensorBuilder {
         `input '${spec.name}': ragged nested lists: the first elements claim shape [${shape.join(', ')}] (${count} values) but the body holds fewer values`,
       );
     }
-    this.data = allocate(spec.dtype, count);
+    this.data = allocateData(spec.dtype, count);
   }
 
   fill(value: unknown, shape: readonly number[], where: string): void {
@@ -288,22 +288,6 @@ class TensorBuilder {
 
   finish(): HostTensor {
     return { dtype: this.spec.dtype, shape: this.shape, data: this.data };
-  }
-}
-
-function allocate(dtype: DType, count: number): TensorData {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(count);
-    case 'int32':
-      return new Int32Array(count);
-    case 'int64':
-      return new BigInt64Array(count);
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(count);
-    case 'string':
-      return new Array<string>(count).fill('');
   }
 }
 

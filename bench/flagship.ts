@@ -24,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import type { Timing } from '../examples/client/visionClient.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
 import { createOnnxSession } from '../inference-runtime/compiler/onnxSession.js';
 import { compileAndVerify, randomInputs } from '../inference-runtime/compiler/verify.js';
@@ -61,13 +62,6 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-interface Timing {
-  decode: number;
-  detect?: number;
-  classify?: number;
-  inference?: number;
-  total: number;
-}
 
 async function post(url: string, image: Uint8Array<ArrayBuffer>): Promise<{ ms: number; timing: Timing }> {
   const t0 = performance.now();

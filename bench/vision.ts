@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import type { Timing } from '../examples/client/visionClient.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({
@@ -38,13 +39,6 @@ interface Workload {
   images: Buffer[];
 }
 
-interface Timing {
-  decode: number;
-  detect?: number;
-  classify?: number;
-  inference?: number;
-  total: number;
-}
 
 interface Row {
   backend: string;

@@ -6,12 +6,25 @@ import { Unauthorized } from '../core/errors.js';
 /**
  * Checks presented API keys against the configured ones in constant time: both sides are hashed to
  * fixed-length digests (so lengths leak nothing) and every configured key is compared on every request.
+ * The key set can be replaced while serving (a rotated Secret); each request sees one whole set.
  */
 export class ApiKeyCheck {
-  private readonly digests: Buffer[];
+  private digests: readonly Buffer[];
 
   constructor(keys: readonly string[]) {
     this.digests = keys.map(digest);
+  }
+
+  /** Swaps in a new key set. An empty one is refused: it would turn a protected API into an open one. */
+  replace(keys: readonly string[]): void {
+    if (keys.length === 0) throw new RangeError('refusing an empty API key set: it would open the API');
+    this.digests = keys.map(digest);
+  }
+
+  /** Whether the request presents a valid key (false when none is configured, as nothing can match). */
+  authorizes(headers: Record<string, string | string[] | undefined>): boolean {
+    const key = presentedKey(headers);
+    return key !== undefined && this.matches(key);
   }
 
   get enabled(): boolean {
@@ -21,7 +34,8 @@ export class ApiKeyCheck {
   matches(candidate: string): boolean {
     const presented = digest(candidate);
     let found = false;
-    for (const known of this.digests) {
+    const digests = this.digests;
+    for (const known of digests) {
       // Evaluate the comparison first so no key is skipped once one matched.
       found = timingSafeEqual(known, presented) || found;
     }
@@ -48,10 +62,7 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
 /** 401 unless a valid key is presented; paths in `open` (probes) never need one. */
 export function requireApiKey(check: ApiKeyCheck, open: ReadonlySet<string>): Middleware {
   return async (ctx, next) => {
-    if (check.enabled && !open.has(ctx.path)) {
-      const key = presentedKey(ctx.headers);
-      if (key === undefined || !check.matches(key)) throw new Unauthorized();
-    }
+    if (check.enabled && !open.has(ctx.path) && !check.authorizes(ctx.headers)) throw new Unauthorized();
     await next();
   };
 }

@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Middleware } from 'koa';
 import { Unauthorized } from '../core/errors.js';
 
@@ -67,15 +66,15 @@ export function requireApiKey(check: ApiKeyCheck, open: ReadonlySet<string>): Mi
   };
 }
 
-/** Keys from a file (one per line; blank lines and `#` comments skipped). */
-export async function readApiKeysFile(file: string): Promise<string[]> {
-  return parseApiKeys(await readFile(file, 'utf8'));
-}
-
-/** Keys separated by newlines or commas, as in the MLOFFLOAD_API_KEYS variable. */
+/**
+ * Keys separated by newlines or commas, as in the MLOFFLOAD_API_KEYS variable. A `#` line is a comment as a
+ * whole: it is dropped before splitting on commas, so `# rotated, see ticket` yields no key named `see ticket`.
+ */
 export function parseApiKeys(text: string): string[] {
   return text
-    .split(/[\n,]/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+    .split(/\r?\n/)
+    .filter((line) => !line.trim().startsWith('#'))
+    .flatMap((line) => line.split(','))
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
 }

@@ -5,7 +5,7 @@ import { Unauthorized } from '../core/errors.js';
 /**
  * Checks presented API keys against the configured ones in constant time: both sides are hashed to
  * fixed-length digests (so lengths leak nothing) and every configured key is compared on every request.
- * The key set can be replaced while serving (a rotated Secret); each request sees one whole set.
+ * The key set can be replaced while serving (a rotated Secret); a check runs synchronously against one set.
  */
 export class ApiKeyCheck {
   private digests: readonly Buffer[];
@@ -33,8 +33,7 @@ export class ApiKeyCheck {
   matches(candidate: string): boolean {
     const presented = digest(candidate);
     let found = false;
-    const digests = this.digests;
-    for (const known of digests) {
+    for (const known of this.digests) {
       // Evaluate the comparison first so no key is skipped once one matched.
       found = timingSafeEqual(known, presented) || found;
     }

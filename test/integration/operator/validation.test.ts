@@ -46,6 +46,7 @@ describe('operator: validation of MLModel and MLService', function () {
       ['an unsupported URI scheme', { source: { uri: 's3://bucket/model.json' } }, /spec\.source\.uri/],
       ['a malformed sha256', { source: { uri: 'https://h/model.json', sha256: 'ABC' } }, /spec\.source\.sha256/],
       ['plain http without a digest (CEL)', { source: { uri: 'http://h/model.json' } }, /an http:\/\/ source must carry a sha256 digest/],
+      ['a redirect host given as a URL', { source: { uri: 'https://h/model.json', allowedRedirectHosts: ['https://objects.example.net/'] } }, /spec\.source\.allowedRedirectHosts\[0\]/],
       ['an inverted preprocessing range (CEL)', { preprocessing: { width: 64, height: 64, colour: 'grayscale', range: [1, -1] } }, /range\[0\] must be less than range\[1\]/],
     ];
     for (const [what, spec, message] of modelCases) {

@@ -115,8 +115,9 @@ function checkRelative(relative: string, uri: string): void {
   if (
     relative.length === 0 ||
     relative.length > 1024 ||
-    // Whitespace and control characters are silently dropped or rewritten by URL parsers.
-    /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/u.test(relative) ||
+    // Printable ASCII only: whitespace and control characters are silently dropped or rewritten by URL
+    // parsers, and look-alikes (fullwidth dots and slashes) are folded into `.` and `/` by some servers.
+    /[^\x21-\x7e]/.test(relative) ||
     /[\\?#:]/.test(relative) ||
     relative.startsWith('/') ||
     ENCODED_SPECIAL.test(relative) ||

@@ -87,6 +87,8 @@ describe('weight shard paths from a remote model.json', () => {
       'a//b.bin',
       '.\n./secret.bin',
       '%252e%252e/secret.bin',
+      '\uff0e\uff0e\uff0fsecret.bin',
+      'caf\u00e9.bin',
     ]) {
       expect(() => shardUrl(trick, ENTRY, ENTRY.href), JSON.stringify(trick)).to.throw(ModelFetchError, /must be a plain relative path|resolves outside/);
     }

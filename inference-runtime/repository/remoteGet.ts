@@ -54,7 +54,10 @@ function refuseUnlessAllowed(next: URL, source: URL, allowed: ReadonlySet<string
   if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new ModelFetchError(`${at}: redirect to ${to} refused: not http(s)`);
   if (source.protocol === 'https:' && next.protocol !== 'https:') throw new ModelFetchError(`${at}: redirect to ${to} refused: https must not turn into http`);
   if (next.origin === source.origin) return;
-  if (allowed.has(next.host.toLowerCase()) || allowed.has(next.hostname.toLowerCase())) return;
+  const hostname = next.hostname.toLowerCase();
+  // `host:443` in the list names https://host/ too (URL.host leaves a scheme's default port out).
+  const port = next.port || (next.protocol === 'https:' ? '443' : '80');
+  if (allowed.has(hostname) || allowed.has(`${hostname}:${port}`)) return;
   throw new ModelFetchError(`${at}: redirect to ${to} refused: another origin (list its host in source.allowedRedirectHosts to allow it)`);
 }
 

@@ -74,6 +74,12 @@ describe('operator: validation of MLModel and MLService', function () {
       });
     }
 
+    it('keeps a valid redirect host list (not pruned by the schema)', async () => {
+      const hosts = ['objects.example.net', '127.0.0.1:9000'];
+      const created = await create<MLModel>(MLMODELS, emotionModel(ns, 'redirects', { source: { uri: 'https://models.example.org/emotion/model.json', allowedRedirectHosts: hosts } }));
+      expect(created.spec.source.allowedRedirectHosts).to.deep.equal(hosts);
+    });
+
     it('fills in the defaults', async () => {
       const svc = await create<MLService>(MLSERVICES, { apiVersion: 'mloffload.io/v1alpha1', kind: 'MLService', metadata: { name: 'defaults', namespace: ns }, spec: { models: [{ name: 'm' }] } });
       expect(svc.spec).to.deep.include({ replicas: 1, port: 8080, placement: { edgeOnly: true }, modelCache: { hostPath: { path: '/var/lib/mloffload/models' } } });

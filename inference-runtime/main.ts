@@ -1,13 +1,15 @@
 import { readFile } from 'node:fs/promises';
+import type https from 'node:https';
 import { Registry } from 'prom-client';
 import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
 import { createModelRegistry, type PoolModelRegistry } from './core/modelRegistry.js';
-import { parseApiKeys, readApiKeysFile } from './http/apiKeys.js';
+import { ApiKeyCheck, parseApiKeys } from './http/apiKeys.js';
 import { createApp } from './http/app.js';
 import { jsonLineLogger, type Logger } from './http/logger.js';
 import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/runtimeArgs.js';
-import { startServer, type RunningServer, type TlsFiles } from './server.js';
+import { reloadSecretsOnChange } from './http/secretReload.js';
+import { startServer, type RunningServer } from './server.js';
 import { demoPagePaths, visionRouter } from './vision/router.js';
 
 /**
@@ -32,15 +34,16 @@ async function main(): Promise<void> {
   const started = performance.now();
 
   const pool: PoolConfig = args.poolConfig ? await loadPool(args.poolConfig) : defaultPool();
-  const apiKeys = [
-    ...(args.apiKeysFile ? await readApiKeysFile(args.apiKeysFile) : []),
-    ...(args.apiKeys ? parseApiKeys(args.apiKeys) : []),
-  ];
+  const keysFileContent = args.apiKeysFile ? await readFile(args.apiKeysFile) : undefined;
+  const envKeys = args.apiKeys ? parseApiKeys(args.apiKeys) : [];
+  const apiKeys = [...(keysFileContent ? parseApiKeys(keysFileContent.toString('utf8')) : []), ...envKeys];
   if (args.apiKeysFile && apiKeys.length === 0) {
     throw new Error(`the API keys file ${args.apiKeysFile} holds no keys; refusing to serve an open API by mistake`);
   }
-  const tls: TlsFiles | undefined =
+  const tls: { cert: Buffer; key: Buffer } | undefined =
     args.tlsCert && args.tlsKey ? { cert: await readFile(args.tlsCert), key: await readFile(args.tlsKey) } : undefined;
+  // One live key set: the reload below replaces it in place, and every request reads it.
+  const keyCheck = new ApiKeyCheck(apiKeys);
 
   log.info('starting', {
     pool: args.poolConfig ?? 'built-in',
@@ -59,7 +62,6 @@ async function main(): Promise<void> {
   const app = createApp({
     registry,
     options: {
-      apiKeys,
       protectMetrics: args.protectMetrics,
       maxBodyBytes: args.maxBodyBytes,
       requestTimeoutMs: args.requestTimeoutMs,
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
     draining: draining.signal,
     queueDepth: () => registry.queueDepth(),
     log,
+    apiKeys: keyCheck,
   });
 
   let server: RunningServer;
@@ -81,6 +84,13 @@ async function main(): Promise<void> {
     throw error;
   }
   log.info('listening', { url: server.url, port: server.port });
+  const secrets = reloadSecretsOnChange({
+    intervalMs: args.secretReloadMs,
+    log,
+    apiKeys: args.apiKeysFile && keysFileContent ? { file: args.apiKeysFile, initial: keysFileContent, check: keyCheck, extra: envKeys } : undefined,
+    tls: tls && args.tlsCert && args.tlsKey ? { certFile: args.tlsCert, keyFile: args.tlsKey, initial: tls, server: server.server as https.Server } : undefined,
+  });
+  draining.signal.addEventListener('abort', () => secrets.close(), { once: true });
   handleSignals(server, registry, draining, args.shutdownTimeoutMs, log);
 
   void registry.whenSettled().then(() => {

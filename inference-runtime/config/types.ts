@@ -11,13 +11,21 @@ export type BackendPreference = 'auto' | 'tfjs' | 'onnx';
 export interface ModelSource {
   /** `https://`, `http://`, `file://` or `npm:<package>/<path>`; the entry file (model.json, model.onnx). */
   uri: string;
-  /** Hex sha256 of the entry file; tfjs weight shards are covered by the digests the cache records. */
+  /**
+   * Hex sha256 of the entry file. A pinned tfjs model.json must have every weight shard it names pinned
+   * in `shards` too: a pin that covers the entry but not its weights would promise an integrity it lacks.
+   */
   sha256?: string;
   /**
    * Hex sha256 of tfjs weight shards, keyed by their path as written in `weightsManifest[].paths`. Shards
    * listed here are verified on every fetch; others are recorded on first fetch and verified from then on.
    */
   shards?: Record<string, string>;
+  /**
+   * Hosts (`host` or `host:port`) a redirect of an http(s) source may lead to besides the source's own
+   * origin, e.g. the object store a CDN redirects to. Absent: redirects stay on the source's origin.
+   */
+  allowedRedirectHosts?: string[];
 }
 
 export interface Preprocessing {

@@ -4,6 +4,7 @@ import type { BackendOptions } from '../backends/backendSelection.js';
 import { planEngine, type CompilationStatus, type EnginePlan } from '../backends/enginePlan.js';
 import type { BackendPreference, PoolConfig, PoolModel } from '../config/types.js';
 import { ModelRepository, type RepositoryOptions } from '../repository/modelRepository.js';
+import { redactText } from '../repository/redact.js';
 import { ModelNotFound, NotReady } from './errors.js';
 import { hasDynamicBatch } from './exampleInputs.js';
 import type { InferenceExecutor, InferOptions } from './executor.js';
@@ -48,7 +49,7 @@ export interface RegistryOptions {
 
 const quietLogger: RegistryLogger = {
   info: () => undefined,
-  warn: (event, fields) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', event, ...fields })}\n`),
+  warn: (event, fields) => process.stderr.write(`${redactText(JSON.stringify({ time: new Date().toISOString(), level: 'warn', event, ...fields }))}\n`),
 };
 
 /** `MLOFFLOAD_WORKERS` or the available cores; 0 means in-process. */
@@ -280,7 +281,8 @@ export class PoolModelRegistry implements ModelRegistry {
       });
     } catch (err) {
       entry.state = 'UNAVAILABLE';
-      entry.reason = (err as Error).message;
+      // The reason is published (/readyz, /v1/models, TF Serving status): an engine's message may quote a URL too.
+      entry.reason = redactText((err as Error).message);
       entry.sig = undefined;
       entry.batcher = undefined;
       entry.compilation = undefined;

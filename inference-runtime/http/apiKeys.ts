@@ -1,17 +1,29 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Middleware } from 'koa';
 import { Unauthorized } from '../core/errors.js';
 
 /**
  * Checks presented API keys against the configured ones in constant time: both sides are hashed to
  * fixed-length digests (so lengths leak nothing) and every configured key is compared on every request.
+ * The key set can be replaced while serving (a rotated Secret); a check runs synchronously against one set.
  */
 export class ApiKeyCheck {
-  private readonly digests: Buffer[];
+  private digests: readonly Buffer[];
 
   constructor(keys: readonly string[]) {
     this.digests = keys.map(digest);
+  }
+
+  /** Swaps in a new key set. An empty one is refused: it would turn a protected API into an open one. */
+  replace(keys: readonly string[]): void {
+    if (keys.length === 0) throw new RangeError('refusing an empty API key set: it would open the API');
+    this.digests = keys.map(digest);
+  }
+
+  /** Whether the request presents a valid key (false when none is configured, as nothing can match). */
+  authorizes(headers: Record<string, string | string[] | undefined>): boolean {
+    const key = presentedKey(headers);
+    return key !== undefined && this.matches(key);
   }
 
   get enabled(): boolean {
@@ -48,23 +60,20 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
 /** 401 unless a valid key is presented; paths in `open` (probes) never need one. */
 export function requireApiKey(check: ApiKeyCheck, open: ReadonlySet<string>): Middleware {
   return async (ctx, next) => {
-    if (check.enabled && !open.has(ctx.path)) {
-      const key = presentedKey(ctx.headers);
-      if (key === undefined || !check.matches(key)) throw new Unauthorized();
-    }
+    if (check.enabled && !open.has(ctx.path) && !check.authorizes(ctx.headers)) throw new Unauthorized();
     await next();
   };
 }
 
-/** Keys from a file (one per line; blank lines and `#` comments skipped). */
-export async function readApiKeysFile(file: string): Promise<string[]> {
-  return parseApiKeys(await readFile(file, 'utf8'));
-}
-
-/** Keys separated by newlines or commas, as in the MLOFFLOAD_API_KEYS variable. */
+/**
+ * Keys separated by newlines or commas, as in the MLOFFLOAD_API_KEYS variable. A `#` line is a comment as a
+ * whole: it is dropped before splitting on commas, so `# rotated, see ticket` yields no key named `see ticket`.
+ */
 export function parseApiKeys(text: string): string[] {
   return text
-    .split(/[\n,]/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+    .split(/\r?\n/)
+    .filter((line) => !line.trim().startsWith('#'))
+    .flatMap((line) => line.split(','))
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
 }

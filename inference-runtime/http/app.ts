@@ -29,6 +29,8 @@ export interface AppDeps {
   /** Inference requests waiting for a thread, exported as `mloffload_inference_queue_depth`. */
   queueDepth?: () => number;
   log?: Logger;
+  /** The live API key check, when keys are reloaded while serving; built from `options.apiKeys` if absent. */
+  apiKeys?: ApiKeyCheck;
 }
 
 /** Builds the runtime's koa app without listening (`server.ts` listens). */
@@ -49,9 +51,13 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     ctx.state.deadline = AbortSignal.timeout(options.requestTimeoutMs);
     await next();
   });
-  app.use(requireApiKey(new ApiKeyCheck(options.apiKeys), open));
+  const keys = deps.apiKeys ?? new ApiKeyCheck(options.apiKeys);
+  app.use(requireApiKey(keys, open));
 
-  const routers = [probeRouter(deps.registry, metrics, deps.draining), poolRouter(deps.registry), tfServingRouter(deps.registry, options), ...(deps.routers ?? [])];
+  // With keys configured, /readyz tells an anonymous caller only whether it is ready (model names and
+  // failure reasons are for key holders); an open API shows them to all, as /v1/models does.
+  const readyzDetails = (ctx: { headers: Record<string, string | string[] | undefined> }): boolean => !keys.enabled || keys.authorizes(ctx.headers);
+  const routers = [probeRouter(deps.registry, metrics, deps.draining, readyzDetails), poolRouter(deps.registry), tfServingRouter(deps.registry, options), ...(deps.routers ?? [])];
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());

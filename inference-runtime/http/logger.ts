@@ -1,8 +1,9 @@
 import type { Writable } from 'node:stream';
+import { redactText } from '../repository/redact.js';
 
 export type LogFields = Record<string, unknown>;
 
-/** Structured events, one JSON object per line. */
+/** Structured events, one JSON object per line, with every URL in it redacted (tokens, passwords). */
 export interface Logger {
   info(event: string, fields?: LogFields): void;
   warn(event: string, fields?: LogFields): void;
@@ -11,7 +12,8 @@ export interface Logger {
 
 export function jsonLineLogger(stream: Writable = process.stdout): Logger {
   const write = (level: string, event: string, fields: LogFields = {}): void => {
-    stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }, errorAware)}\n`);
+    // Redacting the finished line covers every field, nested errors and causes included.
+    stream.write(`${redactText(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }, errorAware))}\n`);
   };
   return {
     info: (event, fields) => write('info', event, fields),

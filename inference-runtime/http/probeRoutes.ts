@@ -8,9 +8,15 @@ export const METRICS_PATH = '/metrics';
 
 /**
  * `/healthz` answers while the process serves HTTP; `/readyz` only when every configured model is loaded
- * and warmed up and the server is not draining, with each model's state so a failing probe explains itself.
+ * and warmed up and the server is not draining, with each model's state so a failing probe explains itself
+ * to whoever `showDetails` lets see them (everyone by default); others get `{ ready }` and the status code.
  */
-export function probeRouter(registry: ModelRegistry, metrics: Registry, draining: AbortSignal | undefined): Router<RequestState> {
+export function probeRouter(
+  registry: ModelRegistry,
+  metrics: Registry,
+  draining: AbortSignal | undefined,
+  showDetails: (ctx: { headers: Record<string, string | string[] | undefined> }) => boolean = () => true,
+): Router<RequestState> {
   const router = new Router<RequestState>();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
@@ -19,6 +25,10 @@ export function probeRouter(registry: ModelRegistry, metrics: Registry, draining
     const isDraining = draining?.aborted ?? false;
     const ready = !isDraining && registry.isReady();
     ctx.status = ready ? 200 : 503;
+    if (!showDetails(ctx)) {
+      ctx.body = { ready };
+      return;
+    }
     ctx.body = {
       ready,
       ...(isDraining ? { draining: true } : {}),

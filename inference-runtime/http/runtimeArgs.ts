@@ -17,8 +17,13 @@ export interface RuntimeArgs {
   maxBodyBytes: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** How often the API-keys file and the TLS files are re-read to pick up a rotated Secret. */
+  secretReloadMs: number;
   help: boolean;
 }
+
+/** A few small reads per period; the kubelet itself takes up to a minute or more to update a Secret volume. */
+export const DEFAULT_SECRET_RELOAD_MS = 2_000;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -38,6 +43,7 @@ export const USAGE = `Usage: mloffload-runtime [options]
   --max-body-bytes <n>       largest request body (MLOFFLOAD_MAX_BODY_BYTES, default ${DEFAULT_HTTP_OPTIONS.maxBodyBytes})
   --request-timeout-ms <n>   time budget of a request (MLOFFLOAD_REQUEST_TIMEOUT_MS, default ${DEFAULT_HTTP_OPTIONS.requestTimeoutMs})
   --shutdown-timeout-ms <n>  how long SIGTERM waits for in-flight requests (MLOFFLOAD_SHUTDOWN_TIMEOUT_MS, default 10000)
+  --secret-reload-ms <n>     how often the keys file and TLS files are re-read for rotation (MLOFFLOAD_SECRET_RELOAD_MS, default ${DEFAULT_SECRET_RELOAD_MS})
   --help                     this text
 `;
 
@@ -61,6 +67,7 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
         'max-body-bytes': { type: 'string' },
         'request-timeout-ms': { type: 'string' },
         'shutdown-timeout-ms': { type: 'string' },
+        'secret-reload-ms': { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -96,6 +103,7 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       1,
     ),
     shutdownTimeoutMs: integer('--shutdown-timeout-ms', text(values['shutdown-timeout-ms'], 'MLOFFLOAD_SHUTDOWN_TIMEOUT_MS'), 10_000, 0),
+    secretReloadMs: integer('--secret-reload-ms', text(values['secret-reload-ms'], 'MLOFFLOAD_SECRET_RELOAD_MS'), DEFAULT_SECRET_RELOAD_MS, 100),
     help: values.help ?? false,
   };
   const workers = text(values.workers, 'MLOFFLOAD_WORKERS');

@@ -4,6 +4,8 @@ import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ModelFetchError } from './fetchError.js';
 import type { FileLocation } from './modelSource.js';
+import { redactUrl } from './redact.js';
+import { remoteGet, type RedirectPolicy } from './remoteGet.js';
 
 export interface TransferLimits {
   /** Largest file accepted; bigger ones (by Content-Length or by counting) fail without filling the disk. */
@@ -11,6 +13,8 @@ export interface TransferLimits {
   /** Deadline for one file, connection to last byte. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Where redirects may lead (same origin only by default) and how many are followed. */
+  redirects?: RedirectPolicy;
 }
 
 /** A fully received file in the cache's temp folder, not yet visible under its digest. */
@@ -65,11 +69,11 @@ async function copyLocal(file: string, fh: FileHandle, limits: TransferLimits): 
 async function download(url: URL, fh: FileHandle, limits: TransferLimits): Promise<{ sha256: string; size: number }> {
   const timeout = AbortSignal.timeout(limits.timeoutMs);
   const signal = limits.signal ? AbortSignal.any([timeout, limits.signal]) : timeout;
-  const where = url.href;
+  const where = redactUrl(url);
   let received = 0;
   let expected: number | undefined;
   try {
-    const res = await fetch(url, { signal, redirect: 'follow' });
+    const res = await remoteGet(url, signal, limits.redirects);
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => undefined);
       throw new ModelFetchError(`GET ${where}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);

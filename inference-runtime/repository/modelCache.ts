@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { redactUrl } from './redact.js';
 
 /** One file of a cached model. */
 export interface CachedFile {
@@ -147,8 +148,8 @@ export class ModelCache {
     }
     try {
       const m = JSON.parse(text) as CacheManifest;
-      if (m.uri !== uri || !m.entry || !Array.isArray(m.files)) return undefined;
-      return m;
+      if (m.uri !== redactUrl(uri) || !m.entry || !Array.isArray(m.files)) return undefined;
+      return { ...m, uri };
     } catch {
       return undefined;
     }
@@ -158,7 +159,8 @@ export class ModelCache {
     const target = this.manifestPath(manifest.uri);
     const temp = path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.manifest`);
     try {
-      await writeFile(temp, JSON.stringify(manifest, null, 2));
+      // The file is named by the URI's hash; its text keeps no token (a hostPath cache outlives the pod).
+      await writeFile(temp, JSON.stringify({ ...manifest, uri: redactUrl(manifest.uri) }, null, 2));
       await rename(temp, target);
     } catch (err) {
       await unlink(temp).catch(() => undefined);

@@ -75,6 +75,7 @@ export class ModelRepository {
       const cached = manifest.files.find((f) => f.path === p);
       if (!cached || cached.sha256 !== digest.toLowerCase()) return {};
     }
+    if (model.framework === 'tfjs-graph' || model.framework === 'tfjs-layers') requireShardPins(model, manifest.files.map((f) => f.path));
     const bad = await this.cache.verify(manifest);
     if (bad.length) {
       return { problem: `cached ${bad.map((b) => `${b.file.path} is ${b.problem}`).join(', ')}` };
@@ -83,7 +84,7 @@ export class ModelRepository {
   }
 
   private async fromSource(model: SourceModel, source: ResolvedSource, signal?: AbortSignal): Promise<ModelFiles> {
-    const limits = { ...this.limits, signal };
+    const limits: TransferLimits = { ...this.limits, signal, redirects: { allowedRedirectHosts: model.source.allowedRedirectHosts } };
     const entryName = entryFileName(source.entry);
     const entry = await this.bring(source.entry, entryName, model.source.sha256, limits);
 
@@ -91,6 +92,7 @@ export class ModelRepository {
     if (model.framework === 'tfjs-graph' || model.framework === 'tfjs-layers') {
       const pinnedShards = new Map(Object.entries(model.source.shards ?? {}).map(([p, d]) => [p, d.toLowerCase()]));
       const shardPaths = await weightPaths(this.cache.blobPath(entry.sha256), source.uri);
+      requireShardPins(model, shardPaths);
       for (const p of shardPaths) {
         files.push(await this.bring(source.sibling(p), p, pinnedShards.get(p), limits));
         pinnedShards.delete(p);
@@ -126,6 +128,22 @@ export class ModelRepository {
       origin,
     };
   }
+}
+
+/**
+ * A pinned entry file fixes which shards a tfjs model names, not what they contain: every one of them must
+ * be pinned as well, or the model is refused (UNAVAILABLE) rather than served with half an integrity check.
+ */
+function requireShardPins(model: SourceModel, shardPaths: readonly string[]): void {
+  if (!model.source.sha256) return;
+  const pinned = model.source.shards ?? {};
+  const unpinned = shardPaths.filter((p) => !Object.hasOwn(pinned, p));
+  if (unpinned.length === 0) return;
+  const shown = unpinned.slice(0, 5).map((p) => JSON.stringify(p)).join(', ');
+  const more = unpinned.length > 5 ? ` and ${unpinned.length - 5} more` : '';
+  throw new ModelFetchError(
+    `source.sha256 pins the entry file but its weight shards ${shown}${more} have no digest in source.shards: pin each of them there`,
+  );
 }
 
 function entryFileName(loc: FileLocation): string {

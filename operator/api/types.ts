@@ -52,7 +52,7 @@ export interface MLModelSpec {
   task: string;
   framework: Framework;
   version: string;
-  source: { uri: string; sha256?: string; shards?: Record<string, string> };
+  source: { uri: string; sha256?: string; shards?: Record<string, string>; allowedRedirectHosts?: string[] };
   labels?: string[];
   preprocessing?: Preprocessing;
   card?: ModelCard;

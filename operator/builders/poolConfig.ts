@@ -11,6 +11,7 @@ export function poolModelFor(model: MLModel): PoolModel {
   const entry: PoolModel = { name: model.metadata.name, task: s.task, framework: s.framework, version: s.version, source: { uri: s.source.uri } };
   if (s.source.sha256) entry.source.sha256 = s.source.sha256;
   if (s.source.shards) entry.source.shards = { ...s.source.shards };
+  if (s.source.allowedRedirectHosts) entry.source.allowedRedirectHosts = [...s.source.allowedRedirectHosts];
   if (s.labels) entry.labels = [...s.labels];
   if (s.preprocessing) entry.preprocessing = s.preprocessing;
   if (s.card) entry.card = s.card;

@@ -1,6 +1,7 @@
 /**
  * Checks of an MLModel spec that the CRD schema cannot express. Each problem names the field and what to do.
  */
+import { redactText } from '../../inference-runtime/repository/redact.js';
 import type { MLModelSpec } from '../api/types.js';
 
 export interface SpecProblem {
@@ -26,7 +27,8 @@ function entryExtension(framework: MLModelSpec['framework']): string {
 
 function checkSource(spec: MLModelSpec): SpecProblem[] {
   const uri = spec.source.uri;
-  const problem = (message: string): SpecProblem[] => [{ reason: 'InvalidSource', field: 'spec.source.uri', message }];
+  // Messages become conditions and Events, which more people may read than the spec: no token, no password.
+  const problem = (message: string): SpecProblem[] => [{ reason: 'InvalidSource', field: 'spec.source.uri', message: redactText(message) }];
   let entryPath: string;
   if (uri.startsWith('npm:')) {
     const rest = uri.slice(4);

@@ -223,7 +223,7 @@ describe('model registry', function () {
   describe('in-process', () => {
     it('serves from the cache on a second start while the source is unreachable', async () => {
       const source = await new ModelFileServer(humanModels).start();
-      const remote: PoolModel = { ...FACIAL_EXPRESSION, source: { uri: source.url('emotion.json'), sha256: FACIAL_EXPRESSION.source.sha256 } };
+      const remote: PoolModel = { ...FACIAL_EXPRESSION, source: { ...FACIAL_EXPRESSION.source, uri: source.url('emotion.json') } };
       const first = start({ models: [remote] }, { workers: 0 });
       await first.whenSettled();
       expect(first.resolve(remote.name).status().state).to.equal('AVAILABLE');

@@ -46,6 +46,7 @@ describe('operator: validation of MLModel and MLService', function () {
       ['an unsupported URI scheme', { source: { uri: 's3://bucket/model.json' } }, /spec\.source\.uri/],
       ['a malformed sha256', { source: { uri: 'https://h/model.json', sha256: 'ABC' } }, /spec\.source\.sha256/],
       ['plain http without a digest (CEL)', { source: { uri: 'http://h/model.json' } }, /an http:\/\/ source must carry a sha256 digest/],
+      ['a redirect host given as a URL', { source: { uri: 'https://h/model.json', allowedRedirectHosts: ['https://objects.example.net/'] } }, /spec\.source\.allowedRedirectHosts\[0\]/],
       ['an inverted preprocessing range (CEL)', { preprocessing: { width: 64, height: 64, colour: 'grayscale', range: [1, -1] } }, /range\[0\] must be less than range\[1\]/],
     ];
     for (const [what, spec, message] of modelCases) {
@@ -72,6 +73,12 @@ describe('operator: validation of MLModel and MLService', function () {
         expect(err.message).to.match(message);
       });
     }
+
+    it('keeps a valid redirect host list (not pruned by the schema)', async () => {
+      const hosts = ['objects.example.net', '127.0.0.1:9000'];
+      const created = await create<MLModel>(MLMODELS, emotionModel(ns, 'redirects', { source: { uri: 'https://models.example.org/emotion/model.json', allowedRedirectHosts: hosts } }));
+      expect(created.spec.source.allowedRedirectHosts).to.deep.equal(hosts);
+    });
 
     it('fills in the defaults', async () => {
       const svc = await create<MLService>(MLSERVICES, { apiVersion: 'mloffload.io/v1alpha1', kind: 'MLService', metadata: { name: 'defaults', namespace: ns }, spec: { models: [{ name: 'm' }] } });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { load } from 'js-yaml';
+import { validatePoolConfig } from '../../../inference-runtime/config/poolConfig.js';
 import type { PoolConfig } from '../../../inference-runtime/config/types.js';
 import { configMapFor } from '../../../operator/builders/configMap.js';
 import { deploymentFor, poolHashFor } from '../../../operator/builders/deployment.js';
@@ -38,6 +39,15 @@ describe('operator builders', () => {
       const pool = load(configMapFor(service('faces', { models: [{ name: 'facial-expression' }] }), [pinned]).data!['pool.yaml']!) as PoolConfig;
       expect(pool.models[0]!.source).to.deep.equal({ uri: 'npm:@vladmandic/human/models/emotion.json', sha256: digest, shards: { 'emotion.bin': 'b'.repeat(64) } });
       expect(pool.models[0]!.preprocessing?.grayscaleWeights).to.deep.equal([0.2989, 0.587, 0.114]);
+    });
+
+    it('carries the redirect host allow-list into the pool file, in the shape the pool schema accepts', () => {
+      const remote = model('facial-expression', {
+        source: { uri: 'https://models.example.org/emotion/model.json', allowedRedirectHosts: ['objects.example.net', 'cdn.example.org:8443'] },
+      });
+      const pool = load(configMapFor(service('faces', { models: [{ name: 'facial-expression' }] }), [remote]).data!['pool.yaml']!) as PoolConfig;
+      expect(pool.models[0]!.source.allowedRedirectHosts).to.deep.equal(['objects.example.net', 'cdn.example.org:8443']);
+      expect(() => validatePoolConfig(pool)).not.to.throw();
     });
 
     it('refuses to render a pool with a model it was not given', () => {

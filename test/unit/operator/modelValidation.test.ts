@@ -27,7 +27,11 @@ describe('MLModel validation beyond the schema', () => {
   }
 
   it('refuses URLs with credentials and entry files the framework cannot load', () => {
-    expect(problems({ source: { uri: 'https://user:pw@host/model.json' } })[0]?.message).to.match(/credentials/);
+    const withCredentials = problems({ source: { uri: 'https://user:SECRET@host/model.json?token=SECRET' } })[0]?.message;
+    expect(withCredentials).to.match(/credentials/);
+    // The refusal becomes a condition and an Event: it names the URL without what made it secret.
+    expect(withCredentials).to.contain('https://***@host/model.json?***').and.not.contain('SECRET');
+    expect(problems({ source: { uri: 'https://host/model.onnx?X-Amz-Signature=SECRET' } })[0]?.message).not.to.contain('SECRET');
     expect(problems({ source: { uri: 'https://host/model.onnx' } })[0]?.message).to.match(/tfjs-graph loads a \.json entry file/);
   });
 

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
 import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
 import type { HostTensor } from '../../../../inference-runtime/core/tensor.js';
+import { ApiKeyCheck } from '../../../../inference-runtime/http/apiKeys.js';
 import { createApp, type AppDeps } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
 import { demoPagePaths, visionRouter } from '../../../../inference-runtime/vision/router.js';
@@ -318,6 +319,30 @@ describe('runtime HTTP API over the real registry (facial-expression)', function
       expect((await call(guarded, '/metrics')).status).to.equal(401);
       expect((await call(guarded, '/metrics', { headers: { authorization: 'Bearer k' } })).status).to.equal(200);
       expect((await call(guarded, '/readyz')).status).to.equal(200);
+    });
+
+    it('tells an anonymous /readyz only ready or not; a key holder gets the models and reasons', async () => {
+      const anonymous = await call(url, '/readyz');
+      expect(anonymous.status).to.equal(200);
+      expect(anonymous.json).to.deep.equal({ ready: true });
+      const wrongKey = await call(url, '/readyz', { headers: { authorization: 'Bearer nope' } });
+      expect(wrongKey.json).to.deep.equal({ ready: true });
+      const holder = await call(url, '/readyz', { headers: { 'x-api-key': 'second-key' } });
+      expect(holder.json).to.deep.include({ ready: true });
+      expect((holder.json.models as Array<{ name: string }>).map((m) => m.name)).to.deep.equal([MODEL]);
+      // An open API (no keys) shows the same details to everyone, as its /v1/models does.
+      expect((await call(base, '/readyz')).json).to.have.property('models');
+    });
+
+    it('takes a replaced key set on the next request, and refuses an empty one', async () => {
+      const keys = new ApiKeyCheck(['old-key']);
+      const live = await serve({ apiKeys: keys });
+      expect((await call(live, '/v1/models', { headers: { authorization: 'Bearer old-key' } })).status).to.equal(200);
+      keys.replace(['new-key']);
+      expect((await call(live, '/v1/models', { headers: { authorization: 'Bearer old-key' } })).status).to.equal(401);
+      expect((await call(live, '/v1/models', { headers: { authorization: 'Bearer new-key' } })).status).to.equal(200);
+      expect(() => keys.replace([])).to.throw(RangeError);
+      expect((await call(live, '/v1/models')).status).to.equal(401);
     });
 
     it('serves the public paths it is given without a key, and nothing else', async () => {

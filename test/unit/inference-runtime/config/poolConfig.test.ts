@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { load } from 'js-yaml';
 import { defaultPool } from '../../../../inference-runtime/config/defaultPool.js';
 import { loadPoolConfig, parsePoolConfig, PoolConfigError, validatePoolConfig } from '../../../../inference-runtime/config/poolConfig.js';
 import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
@@ -155,5 +156,30 @@ describe('default pool', () => {
     const a = defaultPool();
     a.models[0].labels = ['changed'];
     expect(defaultPool().models[0].labels).to.equal(undefined);
+  });
+});
+
+describe('pool config: source.allowedRedirectHosts', () => {
+  const withHosts = (hosts: unknown) => ({ models: [{ ...good, source: { uri: 'https://models.example.org/m/model.json', allowedRedirectHosts: hosts } }] });
+
+  it('accepts host names, IPs and host:port, and refuses URLs, paths and wildcards', () => {
+    expect(() => validatePoolConfig(withHosts(['objects.example.net', '127.0.0.1:9000', '[::1]:8443']))).not.to.throw();
+    for (const bad of ['https://objects.example.net', 'objects.example.net/path', '*.example.net', ' objects.example.net', 'user@host']) {
+      expect(errorOf(() => validatePoolConfig(withHosts([bad]))).message, bad).to.match(/models\[0\]\.source\.allowedRedirectHosts\[0\]: must match pattern/);
+    }
+  });
+
+  it('has the same rule in the MLModel CRD (the operator renders the pool file from it)', async () => {
+    const schema = JSON.parse(await readFile(new URL('../../../../inference-runtime/config/pool.schema.json', import.meta.url), 'utf8')) as {
+      $defs: { source: { properties: { allowedRedirectHosts: { maxItems: number; items: { pattern: string; maxLength: number } } } } };
+    };
+    const crd = load(await readFile(new URL('../../../../crds/mlmodels.mloffload.io.yaml', import.meta.url), 'utf8')) as {
+      spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: { properties: { source: { properties: Record<string, unknown> } } } } } } }> };
+    };
+    const inPool = schema.$defs.source.properties.allowedRedirectHosts;
+    const inCrd = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.source.properties.allowedRedirectHosts as typeof inPool;
+    expect(inCrd.items.pattern).to.equal(inPool.items.pattern);
+    expect(inCrd.items.maxLength).to.equal(inPool.items.maxLength);
+    expect(inCrd.maxItems).to.equal(inPool.maxItems);
   });
 });

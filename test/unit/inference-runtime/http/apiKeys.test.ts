@@ -27,5 +27,11 @@ describe('API keys', () => {
   it('parses key files and the environment variable, skipping blanks and comments', () => {
     expect(parseApiKeys('# keys for the demo\nfirst\n\n  second  \n')).to.deep.equal(['first', 'second']);
     expect(parseApiKeys('one,two, three')).to.deep.equal(['one', 'two', 'three']);
+    expect(parseApiKeys('a,b\r\nc\r\n')).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('treats a comment line as a comment even when it holds a comma (no stray key from prose)', () => {
+    expect(parseApiKeys('# rotated by hand, see the ticket\n  # old, keep\n')).to.deep.equal([]);
+    expect(parseApiKeys('# new key below, the old one went\nkey-1\n')).to.deep.equal(['key-1']);
   });
 });

@@ -28,4 +28,10 @@ describe('runtime command line', () => {
     expect(() => parseRuntimeArgs(['--workers', '-1'], {})).to.throw(UsageError, '--workers');
     expect(parseRuntimeArgs(['--workers', '0'], {}).workers).to.equal(0);
   });
+  it('re-reads mounted secrets every 2 s unless told otherwise, and not more often than every 100 ms', () => {
+    expect(parseRuntimeArgs([], {}).secretReloadMs).to.equal(2000);
+    expect(parseRuntimeArgs([], { MLOFFLOAD_SECRET_RELOAD_MS: '500' }).secretReloadMs).to.equal(500);
+    expect(parseRuntimeArgs(['--secret-reload-ms', '250'], { MLOFFLOAD_SECRET_RELOAD_MS: '500' }).secretReloadMs).to.equal(250);
+    expect(() => parseRuntimeArgs(['--secret-reload-ms', '10'], {})).to.throw(UsageError, '--secret-reload-ms');
+  });
 });

@@ -72,7 +72,7 @@ describe('model repository', () => {
     });
 
     it('serves concurrent fetches of one source (two versions, two runtimes) from one intact folder', async () => {
-      const m = model('npm:@vladmandic/human/models/emotion.json', { sha256: EMOTION_JSON });
+      const m = model('npm:@vladmandic/human/models/emotion.json', { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } });
       const results = await Promise.all(Array.from({ length: 6 }, (_, i) => new ModelRepository({ cacheDir }).fetch({ ...m, name: `m${i}` })));
       expect(new Set(results.map((r) => r.dir)).size).to.equal(1);
       for (const r of results) expect(sha256(await readFile(r.files['emotion.bin']))).to.equal(EMOTION_BIN);
@@ -84,7 +84,7 @@ describe('model repository', () => {
       await mkdir(local, { recursive: true });
       await copyFile(path.join(humanModels, 'emotion.json'), path.join(local, 'model.json'));
       await copyFile(path.join(humanModels, 'emotion.bin'), path.join(local, 'emotion.bin'));
-      const files = await new ModelRepository({ cacheDir }).fetch(model(pathToFileURL(path.join(local, 'model.json')).href, { sha256: EMOTION_JSON }));
+      const files = await new ModelRepository({ cacheDir }).fetch(model(pathToFileURL(path.join(local, 'model.json')).href, { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } }));
       expect(files.sha256).to.equal(EMOTION_JSON);
       expect(Object.keys(files.files)).to.deep.equal(['emotion.bin']);
     });
@@ -109,7 +109,7 @@ describe('model repository', () => {
 
   describe('http sources and the cache', () => {
     it('downloads once, then serves from the cache with the source unreachable', async () => {
-      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } });
       const first = await new ModelRepository({ cacheDir }).fetch(m);
       expect(first.origin).to.equal('source');
       expect(server.requests.get('emotion.json')).to.equal(1);
@@ -123,7 +123,7 @@ describe('model repository', () => {
     });
 
     it('detects a corrupted cached shard by its digest and downloads it again', async () => {
-      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } });
       const first = await new ModelRepository({ cacheDir }).fetch(m);
       await writeFile(first.files['emotion.bin'], 'bit rot');
 
@@ -134,7 +134,7 @@ describe('model repository', () => {
     });
 
     it('reports a corrupted cache file when the source cannot be reached', async () => {
-      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } });
       const first = await new ModelRepository({ cacheDir }).fetch(m);
       await writeFile(first.files['emotion.bin'], 'bit rot');
       await server.stop();
@@ -190,12 +190,129 @@ describe('model repository', () => {
 
     it('fetches again when the pinned digest changes', async () => {
       const other = new TextEncoder().encode(JSON.stringify({ weightsManifest: [] }));
-      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } });
       await new ModelRepository({ cacheDir }).fetch(m);
       server.behaviours.set('emotion.json', { kind: 'body', body: other });
       const updated = await new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'), { sha256: sha256(other) }));
       expect(updated.origin).to.equal('source');
       expect(updated.sha256).to.equal(sha256(other));
+    });
+  });
+
+  describe('pins', () => {
+    it('refuses a pinned model.json whose weight shards are not all pinned, naming them', async () => {
+      const m = model(server.url('emotion.json'), { sha256: EMOTION_JSON });
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(m));
+      expect(err).to.be.instanceOf(ModelFetchError);
+      expect(err.message).to.contain('source.sha256 pins the entry file but its weight shards "emotion.bin" have no digest in source.shards');
+      // Refused before any shard was downloaded, and nothing recorded for a later start to trust.
+      expect(server.requests.get('emotion.bin')).to.equal(undefined);
+      expect(await readdir(path.join(cacheDir, 'manifests'))).to.deep.equal([]);
+    });
+
+    it('refuses the same model from the cache, where an older release may have put it', async () => {
+      const pinned = model(server.url('emotion.json'), { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } });
+      await new ModelRepository({ cacheDir }).fetch(pinned);
+      await server.stop();
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'), { sha256: EMOTION_JSON })));
+      expect(err.message).to.contain('have no digest in source.shards');
+    });
+
+    it('leaves an unpinned model to trust on first fetch', async () => {
+      const files = await new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json')));
+      expect(sha256(await readFile(files.files['emotion.bin']))).to.equal(EMOTION_BIN);
+    });
+  });
+
+  describe('redirects', () => {
+    let other: ModelFileServer;
+    beforeEach(async () => {
+      other = await new ModelFileServer(humanModels).start();
+    });
+    afterEach(() => other.stop());
+
+    it('follows a redirect within the same origin', async () => {
+      server.behaviours.set('old/emotion.json', { kind: 'redirect', location: '/emotion.json', status: 301 });
+      // Shards are named relative to the URL the pool gives (as tfjs does), then redirected on their own.
+      server.behaviours.set('old/emotion.bin', { kind: 'redirect', location: `${server.baseUrl}/emotion.bin`, status: 308 });
+      const files = await new ModelRepository({ cacheDir }).fetch(model(server.url('old/emotion.json'), { sha256: EMOTION_JSON, shards: { 'emotion.bin': EMOTION_BIN } }));
+      expect(files.sha256).to.equal(EMOTION_JSON);
+      expect(server.requests.get('emotion.json')).to.equal(1);
+      expect(server.requests.get('emotion.bin')).to.equal(1);
+    });
+
+    it('refuses a redirect to another origin (another port) and fetches nothing from it', async () => {
+      server.behaviours.set('emotion.bin', { kind: 'redirect', location: other.url('emotion.bin') });
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'))));
+      expect(err.message).to.equal(
+        `GET ${server.url('emotion.bin')}: redirect to ${other.url('emotion.bin')} refused: another origin (list its host in source.allowedRedirectHosts to allow it)`,
+      );
+      expect(other.requests.size).to.equal(0);
+      await expectNoPartialFiles();
+    });
+
+    it('follows a redirect to a host the pool file allows, without the source credentials', async () => {
+      server.behaviours.set('emotion.bin', { kind: 'redirect', location: other.url('emotion.bin'), status: 307 });
+      const uri = server.url('emotion.json').replace('http://', 'http://reader:s3cret@');
+      const files = await new ModelRepository({ cacheDir }).fetch(model(uri, { allowedRedirectHosts: [`127.0.0.1:${other.port}`] }));
+      expect(sha256(await readFile(files.files['emotion.bin']))).to.equal(EMOTION_BIN);
+      expect(server.authorizations.get('emotion.json')).to.deep.equal([`Basic ${Buffer.from('reader:s3cret').toString('base64')}`]);
+      expect(other.authorizations.get('emotion.bin')).to.deep.equal([undefined]);
+    });
+
+    it('stops after a bounded number of redirects', async () => {
+      server.behaviours.set('loop.json', { kind: 'redirect', location: '/loop.json' });
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(model(server.url('loop.json'))));
+      expect(err.message).to.equal(`GET ${server.url('loop.json')}: more than 5 redirects`);
+      expect(server.requests.get('loop.json')).to.equal(6);
+    });
+
+    it('refuses a redirect to a non-http scheme', async () => {
+      server.behaviours.set('emotion.json', { kind: 'redirect', location: 'file:///etc/passwd' });
+      const err = await rejection(new ModelRepository({ cacheDir }).fetch(model(server.url('emotion.json'), {}, 'onnx')));
+      expect(err.message).to.contain('refused: not http(s)');
+    });
+  });
+
+  describe('secrets in source URLs', () => {
+    const SECRET = 'SECRET';
+    const presigned = (file: string) => `${server.url(file)}?X-Amz-Signature=${SECRET}&token=${SECRET}`;
+    const withUserInfo = (file: string) => server.url(file).replace('http://', `http://user:${SECRET}@`);
+
+    it('keeps tokens and passwords out of every fetch error (404, digest mismatch, bad shard path, unreachable)', async () => {
+      const messages: string[] = [];
+      const fail = async (m: PoolModel) => messages.push((await rejection(new ModelRepository({ cacheDir, fetchTimeoutMs: 5000 }).fetch(m))).message);
+
+      server.behaviours.set('missing.json', { kind: 'status', status: 404 });
+      await fail(model(presigned('missing.json')));
+      await fail(model(withUserInfo('missing.json')));
+      await fail(model(presigned('emotion.json'), { sha256: '0'.repeat(64) }));
+      await fail(model(withUserInfo('emotion.json'), { sha256: '0'.repeat(64) }));
+      server.behaviours.set('evil.json', { kind: 'body', body: new TextEncoder().encode(JSON.stringify({ weightsManifest: [{ paths: ['%2e%2e/x.bin'], weights: [] }] })) });
+      await fail(model(presigned('evil.json')));
+      await fail(model(withUserInfo('evil.json')));
+      await fail(model(presigned('emotion.json'), { sha256: EMOTION_JSON }));
+      await server.stop();
+      await fail(model(presigned('emotion.json')));
+      await fail(model(withUserInfo('emotion.json')));
+
+      expect(messages).to.have.length(9);
+      for (const m of messages) expect(m).not.to.contain(SECRET);
+      // What stays is enough to tell which file failed.
+      expect(messages[0]).to.equal(`GET ${server.url('missing.json')}?***: HTTP 404 Not Found`);
+      expect(messages[1]).to.equal(`GET ${server.url('missing.json').replace('http://', 'http://***@')}: HTTP 404 Not Found`);
+      expect(messages[2]).to.contain(`sha256 mismatch for ${server.url('emotion.json')}?***`);
+      expect(messages[4]).to.contain('"%2e%2e/x.bin"');
+    });
+
+    it('writes no token into the cache folder', async () => {
+      await new ModelRepository({ cacheDir }).fetch(model(presigned('emotion.json')));
+      for (const name of await readdir(path.join(cacheDir, 'manifests'))) {
+        expect(await readFile(path.join(cacheDir, 'manifests', name), 'utf8')).not.to.contain(SECRET);
+      }
+      // And the redacted manifest still serves a restart with the source gone.
+      await server.stop();
+      expect((await new ModelRepository({ cacheDir }).fetch(model(presigned('emotion.json')))).origin).to.equal('cache');
     });
   });
 });

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { terminate } from './childProcess.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface LogLine {
+  event: string;
+  [field: string]: unknown;
+}
+
+/**
+ * The runtime as a real process (`inference-runtime/main.ts`), with every line it writes captured: JSON log
+ * lines parsed for `event()`, and the raw text of stdout and stderr kept for assertions on what was logged.
+ */
+export class RuntimeProcess {
+  readonly lines: LogLine[] = [];
+  /** Everything written to stdout and stderr, line by line, parsed or not. */
+  readonly rawLines: string[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+
+  private constructor(readonly child: ChildProcess) {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (text) => this.take(text));
+    }
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Starts `main.ts` with these arguments; PORT and MLOFFLOAD_* variables of the test's environment are cleared. */
+  static start(args: readonly string[], env: NodeJS.ProcessEnv = {}): RuntimeProcess {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PORT' && !k.startsWith('MLOFFLOAD_')));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'inference-runtime/main.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...clean, ...env },
+    });
+    return new RuntimeProcess(child);
+  }
+
+  /** Resolves with the first line of this event (already seen or to come); rejects at the deadline or on exit. */
+  event(name: string, timeoutMs: number, match: (l: LogLine) => boolean = () => true): Promise<LogLine> {
+    const seen = this.lines.find((l) => l.event === name && match(l));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${name}" event within ${timeoutMs} ms; log: ${this.rawLines.join('\n').slice(-3000)}`)), timeoutMs);
+      this.waiters.push({
+        match: (l) => l.event === name && match(l),
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`runtime exited (${code}) before "${name}"; log: ${this.rawLines.join('\n').slice(-3000)}`));
+      });
+    });
+  }
+
+  /** SIGTERM, then SIGKILL after the bound. */
+  stop(timeoutMs = 15_000): Promise<number | null> {
+    return terminate(this.child, this.exited, timeoutMs);
+  }
+
+  private take(text: string): void {
+    this.rawLines.push(text);
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      return;
+    }
+    if (typeof line?.event !== 'string') return;
+    this.lines.push(line);
+    for (const w of [...this.waiters]) {
+      if (w.match(line)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  }
+}

@@ -3,7 +3,7 @@
 // minutes the first time on a machine (the base and Node are then cached under ~/.cache/mloffload/images).
 //
 //   before(async function () { this.timeout(imageBuildTimeout); image = await imageOrSkip(this, 'inference-runtime'); });
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { V1Container, V1PodSecurityContext, V1PodSpec, V1SecurityContext } from '@kubernetes/client-node';
@@ -66,15 +66,21 @@ async function prepare(name: ImageName): Promise<TestImage> {
   return { manifest, engine, config };
 }
 
-/** The image, built or reused; skips the calling suite with the reason when podman cannot run here. */
+/** The image, built or reused, in podman's store; undefined when podman cannot run here. */
+export async function useImage(name: ImageName): Promise<TestImage | undefined> {
+  if (await containerEngineMissing()) return undefined;
+  if (!ready.has(name)) ready.set(name, prepare(name));
+  return ready.get(name)!;
+}
+
+/** As useImage, but skips the calling suite, saying why, when podman cannot run here. */
 export async function imageOrSkip(ctx: Context, name: ImageName): Promise<TestImage> {
   const missing = await containerEngineMissing();
   if (missing) {
     process.stderr.write(`      skipped: the ${name} image tests need podman and buildah: ${missing}\n`);
     ctx.skip();
   }
-  if (!ready.has(name)) ready.set(name, prepare(name));
-  return ready.get(name)!;
+  return (await useImage(name))!;
 }
 
 /** A free TCP port on loopback, to publish a container port on. */
@@ -158,6 +164,7 @@ export function kubeletFlags(options: {
   const sc = { ...pod.securityContext, ...container.securityContext } as V1PodSecurityContext & V1SecurityContext;
   const flags: string[] = [];
   if (sc.runAsUser !== undefined) flags.push('--user', `${sc.runAsUser}:${sc.runAsGroup ?? sc.runAsUser}`);
+  if (pod.securityContext?.fsGroup !== undefined) flags.push('--group-add', String(pod.securityContext.fsGroup));
   if (sc.readOnlyRootFilesystem) flags.push('--read-only', '--read-only-tmpfs=false');
   for (const cap of sc.capabilities?.drop ?? []) flags.push('--cap-drop', cap);
   for (const cap of sc.capabilities?.add ?? []) flags.push('--cap-add', cap);
@@ -170,4 +177,27 @@ export function kubeletFlags(options: {
   for (const e of container.env ?? []) flags.push('--env', `${e.name}=${env[e.name]}`);
   for (const p of container.ports ?? []) flags.push('--publish', `127.0.0.1:${hostPort}:${p.containerPort}/${(p.protocol ?? 'TCP').toLowerCase()}`);
   return flags;
+}
+
+/**
+ * Gives the materialised volumes the ownership a pod sees: Secret and ConfigMap files group-owned by the
+ * pod's fsGroup (the kubelet does this, so a 0440 Secret is readable by the runtime user), emptyDirs open to
+ * all, and other writable volumes (the model cache's hostPath) owned by the runtime user, as the
+ * cache-preparing init container leaves them.
+ */
+export function ownVolumesAsKubelet(pod: V1PodSpec, container: V1Container, mounts: Map<string, string>): void {
+  const uid = pod.securityContext?.runAsUser ?? 0;
+  const gid = pod.securityContext?.fsGroup ?? pod.securityContext?.runAsGroup ?? 0;
+  const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
+  const chownTree = (path: string, owner: number, group: number): void => {
+    chownSync(path, owner, group);
+    if (statSync(path).isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), owner, group);
+  };
+  for (const mount of container.volumeMounts ?? []) {
+    const local = mounts.get(mount.mountPath)!;
+    const volume = volumes.get(mount.name);
+    if (volume?.secret || volume?.configMap) chownTree(local, 0, gid);
+    else if (volume?.emptyDir) chmodSync(local, 0o1777);
+    else chownTree(local, uid, gid);
+  }
 }

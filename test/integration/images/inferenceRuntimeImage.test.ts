@@ -2,19 +2,18 @@
 // operator generates: its uid, read-only root, dropped capabilities, volumes, environment and arguments. It
 // must answer like the runtime started from this repository, carry no shell or package manager, and stop
 // cleanly on SIGTERM within the pod's grace period.
-import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { loadAll } from 'js-yaml';
-import { RUNTIME_UID } from '../../../deploy/images/debianBase.js';
 import { NODE_PATH } from '../../../deploy/images/nodeBinary.js';
 import type { MLModel, MLService } from '../../../operator/api/types.js';
 import { configMapFor } from '../../../operator/builders/configMap.js';
 import { deploymentFor } from '../../../operator/builders/deployment.js';
 import { prepareContainer, spawnContainer, type RunningContainer } from '../../e2e/podProcess.js';
 import { repoRoot } from '../../env/cacheLayout.js';
-import { type RunningImage, type TestImage, freeLoopbackPort, imageBuildTimeout, imageOrSkip, kubeletFlags, runImage, scratchDir } from '../../helpers/containerImages.js';
+import { type RunningImage, type TestImage, freeLoopbackPort, imageBuildTimeout, imageOrSkip, kubeletFlags, ownVolumesAsKubelet, runImage, scratchDir } from '../../helpers/containerImages.js';
 import { eventually } from '../../helpers/eventually.js';
 import { sample } from '../../helpers/samplePhotos.js';
 
@@ -86,13 +85,7 @@ describe('inference-runtime image (podman)', function () {
         },
       },
     });
-    // What the kubelet and the cache-preparing init container leave: the model cache owned by the runtime
-    // user, an empty /tmp anyone may write to.
-    for (const mount of spec.volumeMounts ?? []) {
-      const local = prepared.mounts.get(mount.mountPath)!;
-      if (mount.mountPath === '/tmp') chmodSync(local, 0o1777);
-      else if (!mount.readOnly) chownSync(local, RUNTIME_UID, RUNTIME_UID);
-    }
+    ownVolumesAsKubelet(podSpec, spec, prepared.mounts);
     const port = await freeLoopbackPort();
     expect(spec.command, 'the Deployment relies on the image ENTRYPOINT').to.equal(undefined);
     started = performance.now();

@@ -15,8 +15,12 @@ export const APP_DIR = '/app';
 export interface AppContents {
   /** Compiled files under dist/: a whole folder, or the static import graph of an entry file. */
   dist: { tree: string } | { entryGraph: string };
-  /** package.json `dependencies` (all of them), or the packages the compiled files import statically. */
-  packages: 'dependencies' | 'imported';
+  /**
+   * Which packages go in: those the shipped files import, statically only (a package imported only with
+   * `import()` is then an optional feature left out) or dynamically too; plus `extra` packages that no code
+   * imports (model weights read as files).
+   */
+  packages: { imports: 'static' | 'static-and-dynamic'; extra: string[] };
   /** Repository folders copied next to the compiled code: [from (repo), to (under /app)]. */
   assets: [string, string][];
   /** Empty folders owned by the runtime user, e.g. mount points a plain `podman run` writes to. */
@@ -26,7 +30,7 @@ export interface AppContents {
 export interface StagedApp {
   /** Lockfile keys and entries of the packages shipped. */
   packages: [string, LockPackage][];
-  /** Bare imports of the shipped code that are deliberately not shipped (optional features). */
+  /** package.json dependencies this image does without (another image's, or imported on demand only). */
   leftOut: string[];
   pruned: PruneReport[];
 }
@@ -40,12 +44,12 @@ function bareName(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-/** Files reachable from `entry` by relative imports (static and dynamic), and the packages imported. */
-export function importGraph(entry: string): { files: string[]; staticPackages: string[]; dynamicPackages: string[] } {
+/** Files reachable from `entries` by relative imports (static and dynamic), and the packages they import. */
+export function importGraph(entries: string[]): { files: string[]; staticPackages: string[]; dynamicPackages: string[] } {
   const files = new Set<string>();
   const staticPackages = new Set<string>();
   const dynamicPackages = new Set<string>();
-  const queue = [resolve(entry)];
+  const queue = entries.map((e) => resolve(e));
   while (queue.length) {
     const file = queue.pop()!;
     if (files.has(file)) continue;
@@ -64,6 +68,15 @@ export function importGraph(entry: string): { files: string[]; staticPackages: s
   }
   for (const p of staticPackages) dynamicPackages.delete(p);
   return { files: [...files].sort(), staticPackages: [...staticPackages].sort(), dynamicPackages: [...dynamicPackages].sort() };
+}
+
+function jsFiles(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (lstatSync(p).isDirectory()) jsFiles(p, out);
+    else if (name.endsWith('.js')) out.push(p);
+  }
+  return out;
 }
 
 function copyPackage(from: string, to: string): void {
@@ -89,19 +102,16 @@ export function stageApp(options: { contents: AppContents; distDir: string; root
   const app = join(root, APP_DIR.slice(1));
   mkdirSync(app, { recursive: true });
 
-  let roots: string[];
-  let leftOut: string[] = [];
-  if ('tree' in contents.dist) {
-    cpSync(join(distDir, contents.dist.tree), join(app, 'dist', contents.dist.tree), { recursive: true });
-    roots = [];
-  } else {
-    const graph = importGraph(join(distDir, contents.dist.entryGraph));
-    for (const file of graph.files) cpSync(file, join(app, 'dist', relative(distDir, file)));
-    roots = graph.staticPackages;
-    leftOut = graph.dynamicPackages;
-  }
+  const entries = 'tree' in contents.dist ? jsFiles(join(distDir, contents.dist.tree)) : [join(distDir, contents.dist.entryGraph)];
+  const graph = importGraph(entries);
+  if ('tree' in contents.dist) cpSync(join(distDir, contents.dist.tree), join(app, 'dist', contents.dist.tree), { recursive: true });
+  for (const file of graph.files) cpSync(file, join(app, 'dist', relative(distDir, file)));
+  const dynamic = contents.packages.imports === 'static-and-dynamic';
+  const roots = [...new Set([...graph.staticPackages, ...(dynamic ? graph.dynamicPackages : []), ...contents.packages.extra])].sort();
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string; license?: string; type?: string; dependencies?: Record<string, string> };
-  if (contents.packages === 'dependencies') roots = Object.keys(pkg.dependencies ?? {});
+  const undeclared = roots.filter((r) => !(r in (pkg.dependencies ?? {})));
+  if (undeclared.length) throw new Error(`the image needs ${undeclared.join(', ')}, which package.json does not list in dependencies`);
+  const leftOut = Object.keys(pkg.dependencies ?? {}).filter((d) => !roots.includes(d));
   for (const [from, to] of contents.assets) cpSync(join(repoRoot, from), join(app, to), { recursive: true });
   // `type: module` makes node load dist/**/*.js as ES modules; name and version are what the runtime reports.
   writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, license: pkg.license, private: true, type: pkg.type }, null, 2)}\n`);

@@ -1,8 +1,18 @@
 // The two images: what each takes from the build. Their ENTRYPOINT, USER, ENV and labels live in the
 // Containerfiles (deploy/<name>.Dockerfile), which buildah builds from the context `npm run images` prepares.
 import { join } from 'node:path';
+import { defaultPool } from '../../inference-runtime/config/defaultPool.js';
 import type { AppContents } from './appTree.js';
 import { repoRoot } from './pins.js';
+
+/** `@scope/name` of every `npm:@scope/name/path` source of the built-in pool. */
+function builtInPoolPackages(): string[] {
+  const names = defaultPool().models.flatMap((m) => {
+    const match = /^npm:((?:@[^/]+\/)?[^/]+)\//.exec(m.source.uri);
+    return match ? [match[1]] : [];
+  });
+  return [...new Set(names)].sort();
+}
 
 export type ImageName = 'inference-runtime' | 'operator';
 
@@ -24,7 +34,8 @@ export const images: Readonly<Record<ImageName, ImageDefinition>> = {
     contents: {
       // All of it: tasks, backends and the pool loader are imported on demand.
       dist: { tree: 'inference-runtime' },
-      packages: 'dependencies',
+      // The packages the built-in pool reads its weights from are files to the runtime, not imports.
+      packages: { imports: 'static-and-dynamic', extra: builtInPoolPackages() },
       // The demo page; the compiled server looks for it next to its own folder.
       assets: [['inference-runtime/static', 'dist/inference-runtime/static']],
       writableDirs: [RUNTIME_MODEL_CACHE],
@@ -35,10 +46,10 @@ export const images: Readonly<Record<ImageName, ImageDefinition>> = {
     containerfile: join(repoRoot, 'deploy', 'operator.Dockerfile'),
     description: 'mloffload operator: reconciles MLModel and MLService resources',
     contents: {
-      // Only what main.js imports; @kubernetes/client-node is imported dynamically for kubeconfigs with exec
-      // or auth-provider plugins, which are for running the operator outside the cluster from a checkout.
+      // Only what main.js imports statically: @kubernetes/client-node is imported on demand for kubeconfigs
+      // with exec or auth-provider plugins, which are for running the operator outside the cluster.
       dist: { entryGraph: 'operator/main.js' },
-      packages: 'imported',
+      packages: { imports: 'static', extra: [] },
       assets: [],
       writableDirs: [],
     },

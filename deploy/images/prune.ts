@@ -5,7 +5,7 @@ import { lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Platform } from './pins.js';
 
-interface Manifest {
+export interface Manifest {
   name?: string;
   /** Usually a path; some packages write `false`. */
   main?: unknown;
@@ -29,11 +29,7 @@ export const pruneRules: readonly PruneRule[] = [
   {
     name: 'type declarations, source maps and documents',
     why: 'read by editors, debuggers and people, never loaded by node; licence files stay',
-    removes: (_pkg, _m, file) => {
-      const base = posix.basename(file);
-      if (LICENCE.test(base)) return false;
-      return /\.(map|d\.ts|d\.mts|d\.cts|tsbuildinfo)$/.test(base) || /\.(md|markdown)$/i.test(base);
-    },
+    removes: (_pkg, _m, file) => /\.(map|d\.ts|d\.mts|d\.cts|tsbuildinfo)$/.test(file) || /\.(md|markdown)$/i.test(file),
   },
   {
     name: 'onnxruntime-node libraries of other platforms',
@@ -56,9 +52,15 @@ export const pruneRules: readonly PruneRule[] = [
   {
     name: '@vladmandic/human code and demos',
     why: 'the runtime reads only its model files (models/); its JavaScript (with a bundled copy of tfjs) is never loaded',
-    removes: (pkg, _m, file) => pkg === '@vladmandic/human' && file !== 'package.json' && !file.startsWith('models/') && !LICENCE.test(file),
+    removes: (pkg, _m, file) => pkg === '@vladmandic/human' && file !== 'package.json' && !file.startsWith('models/'),
   },
 ];
+
+/** The rule that removes `file`, if any; licence files always stay, whatever a rule says. */
+export function pruneRuleFor(pkg: string, manifest: Manifest, file: string, platform: Platform): PruneRule | undefined {
+  if (LICENCE.test(posix.basename(file))) return undefined;
+  return pruneRules.find((r) => r.removes(pkg, manifest, file, platform));
+}
 
 export interface PruneReport {
   rule: string;
@@ -79,7 +81,7 @@ export function prunePackage(dir: string, pkg: string, platform: Platform, total
         if (readdirSync(join(dir, file)).length === 0) rmSync(join(dir, file), { recursive: true });
         continue;
       }
-      const rule = pruneRules.find((r) => r.removes(pkg, manifest, file, platform));
+      const rule = pruneRuleFor(pkg, manifest, file, platform);
       if (!rule) continue;
       const report = totals.get(rule.name) ?? { rule: rule.name, files: 0, bytes: 0 };
       report.files += 1;

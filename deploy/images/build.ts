@@ -192,7 +192,10 @@ const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 /** Builds the named images (all by default) unless their archives are up to date; returns their manifests. */
 export async function buildImages(names: readonly ImageName[] = Object.keys(images) as ImageName[], options: { force?: boolean } = {}): Promise<ImageManifest[]> {
   const key = contentKey();
-  const todo = names.filter((n) => options.force || readManifest(n)?.contentKey !== key);
+  // An archive built from uncommitted inputs is rebuilt once they are committed, so its revision label is true.
+  const clean = !(await revision()).endsWith('-dirty');
+  const stale = (m: ImageManifest | undefined) => !m || m.contentKey !== key || (clean && m.revision.endsWith('-dirty'));
+  const todo = names.filter((n) => options.force || stale(readManifest(n)));
   const done = names.filter((n) => !todo.includes(n)).map((n) => readManifest(n)!);
   for (const m of done) process.stderr.write(`[images] ${m.name}: up to date (${m.archive})\n`);
   if (todo.length === 0) return done;

@@ -41,6 +41,7 @@ export function containerEngine(): Engine {
 
 /** Why containers cannot be built or run here, or undefined when they can. */
 export async function containerEngineMissing(): Promise<string | undefined> {
+  if (process.env.MLOFFLOAD_NO_CONTAINERS) return 'MLOFFLOAD_NO_CONTAINERS is set';
   if (process.platform !== 'linux') return `containers need Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return 'the image build and tests run buildah and podman rootful, and this process is not root';
   for (const tool of ['buildah', 'podman', 'mmdebstrap', 'runc']) {

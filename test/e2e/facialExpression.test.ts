@@ -1,6 +1,7 @@
 // From manifest to facial expression: the chart's CRDs, the operator, the examples/facial-expression
 // manifests and Secrets made by its script, on a real control plane with kwok edge nodes; then the runtime
-// started exactly as the generated Deployment specifies and called over HTTPS with an API key.
+// started exactly as the generated Deployment specifies (the image of `npm run images` in podman where podman
+// runs, else the runtime from source) and called over HTTPS with an API key.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { createRequire } from 'node:module';
@@ -16,6 +17,9 @@ import { type TestControlPlane, controlPlaneStartTimeout, useControlPlane } from
 import { eventually } from '../helpers/eventually.js';
 import { run } from '../integration/chart/chartTools.js';
 import { adminKubectl } from '../integration/chart/clusterAccess.js';
+import { containerEngineMissing } from '../../deploy/images/containerEngine.js';
+import { NODE_PATH } from '../../deploy/images/nodeBinary.js';
+import { type TestImage, freeLoopbackPort, imageBuildTimeout, kubeletFlags, ownVolumesAsKubelet, runImage, useImage } from '../helpers/containerImages.js';
 import { type RunningContainer, prepareContainer, readDockerfile, spawnContainer } from './podProcess.js';
 
 const require = createRequire(import.meta.url);
@@ -64,6 +68,7 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
   let ns: string;
   let operator: OperatorHandle | undefined;
   let runtime: RunningContainer | undefined;
+  let runtimeImage: TestImage | undefined;
   let url: string;
   const work = mkdtempSync(join(tmpdir(), 'mloffload-e2e-'));
   const secretsDir = join(work, 'client');
@@ -72,7 +77,9 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
   const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await adminKubectl(cp, ['-n', ns, 'get', ...args, '-o', 'json'])) as T;
 
   before(async function () {
-    this.timeout(controlPlaneStartTimeout + 120_000);
+    this.timeout(controlPlaneStartTimeout + imageBuildTimeout);
+    runtimeImage = await useImage('inference-runtime');
+    if (!runtimeImage) process.stderr.write(`      the runtime runs from source: ${await containerEngineMissing()}\n`);
     cp = await useControlPlane();
     // The CRDs as the chart ships them.
     await adminKubectl(cp, ['apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'charts', 'mloffload', 'crds')]);
@@ -118,11 +125,15 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
   it('starts the runtime exactly as the generated Deployment and the runtime image specify, and it gets ready', async () => {
     const deployment = await getJson<V1Deployment>(['deployment', 'facial-expressions']);
     const pod = (await getJson<{ items: V1Pod[] }>(['pods', '-l', 'mloffload.io/service=facial-expressions'])).items[0];
-    const container = deployment.spec!.template.spec!.containers[0];
-    const image = readDockerfile(runtimeDockerfile);
-    // The Deployment relies on the image's ENTRYPOINT; the image runs the compiled runtime.
+    const podSpec = deployment.spec!.template.spec!;
+    const container = podSpec.containers[0];
+    // The built image where podman runs (in place of the tag the operator wrote); else its Containerfile's
+    // ENTRYPOINT, WORKDIR and ENV with the runtime started from source.
+    const image = runtimeImage ? runtimeImage.config : readDockerfile(runtimeDockerfile);
+    // The Deployment relies on the image's ENTRYPOINT; the image runs the compiled runtime with node at a fixed path.
     expect(container.command).to.equal(undefined);
-    expect(image.entrypoint).to.deep.equal(['node', 'dist/inference-runtime/main.js']);
+    expect(image.entrypoint).to.deep.equal([NODE_PATH, '/app/dist/inference-runtime/main.js']);
+    expect(image.workdir).to.equal('/app');
 
     const prepared = await prepareContainer({
       deployment,
@@ -139,27 +150,42 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
       },
     });
     const [node, entry, ...flags] = prepared.containerArgv;
-    expect(node).to.equal('node');
-    // The image's WORKDIR is the package root; its dist/X.js is compiled from X.ts, run here through tsx.
-    const compiled = /^dist\/(.+)\.js$/.exec(entry);
-    expect(compiled, entry).to.not.equal(null);
-    const source = join(repoRoot, `${compiled![1]}.ts`);
-    expect(image.workdir).to.equal('/app');
-
-    // Listen on loopback and a free port instead of the pod's 0.0.0.0:8443; every path goes to the temp folder.
-    const localFlags = flags.map((value, i) => {
-      if (flags[i - 1] === '--host') return '127.0.0.1';
-      if (flags[i - 1] === '--port') return '0';
-      return value.startsWith('/') ? prepared.localPath(value) : value;
-    });
+    expect(node).to.equal(NODE_PATH);
     expect(flags).to.include.members(['--config', '--tls-cert', '--tls-key', '--api-keys-file', '--model-cache']);
-    const env = Object.fromEntries(Object.entries(prepared.env).map(([k, v]) => [k, v.startsWith('/') ? prepared.localPath(v) : v]));
-    expect(env).to.include({ NODE_ENV: 'production', POD_NAMESPACE: ns, NODE_NAME: pod.spec!.nodeName, MLOFFLOAD_WORKERS: '2' });
+    expect(prepared.env).to.include({ NODE_ENV: 'production', POD_NAMESPACE: ns, NODE_NAME: pod.spec!.nodeName, MLOFFLOAD_WORKERS: '2' });
 
-    runtime = spawnContainer([process.execPath, '--import', 'tsx', source, ...localFlags], { cwd: repoRoot, env });
-    const listening = await runtime.waitForLog((l) => l.event === 'listening', 120_000);
-    expect(listening.url).to.match(/^https:\/\/127\.0\.0\.1:\d+$/);
-    url = String(listening.url);
+    if (runtimeImage) {
+      // The pod's own uid, read-only root, volumes and arguments; its port published on a loopback port.
+      ownVolumesAsKubelet(podSpec, container, prepared.mounts);
+      const hostPort = await freeLoopbackPort();
+      runtime = runImage({
+        image: runtimeImage,
+        name: `mloffload-e2e-${process.pid}`,
+        flags: kubeletFlags({ pod: podSpec, container, mounts: prepared.mounts, env: prepared.env, hostPort }),
+        args: container.args ?? [],
+      });
+      await runtime.waitForLog((l) => l.event === 'listening', 120_000);
+      url = `https://127.0.0.1:${hostPort}`;
+    } else {
+      // The image's /app/dist/X.js is compiled from X.ts, run here through tsx.
+      const compiled = /^\/app\/dist\/(.+)\.js$/.exec(entry);
+      expect(compiled, entry).to.not.equal(null);
+      const source = join(repoRoot, `${compiled![1]}.ts`);
+      // Listen on loopback and a free port instead of the pod's 0.0.0.0:8443; every path goes to the temp folder.
+      const localFlags = flags.map((value, i) => {
+        if (flags[i - 1] === '--host') return '127.0.0.1';
+        if (flags[i - 1] === '--port') return '0';
+        return value.startsWith('/') ? prepared.localPath(value) : value;
+      });
+      // Paths move to the temp folder; PATH stays this machine's (the image's names its own /usr/local/bin).
+      const env = Object.fromEntries(
+        Object.entries(prepared.env).map(([k, v]) => [k, k === 'PATH' ? (process.env.PATH ?? v) : v.startsWith('/') ? prepared.localPath(v) : v]),
+      );
+      runtime = spawnContainer([process.execPath, '--import', 'tsx', source, ...localFlags], { cwd: repoRoot, env });
+      const listening = await runtime.waitForLog((l) => l.event === 'listening', 120_000);
+      expect(listening.url).to.match(/^https:\/\/127\.0\.0\.1:\d+$/);
+      url = String(listening.url);
+    }
     const ca = readFileSync(join(secretsDir, 'tls.crt'));
     await eventually(async () => expect((await request(`${url}/readyz`, { ca })).status).to.equal(200), { timeout: 240_000, interval: 1_000, message: 'runtime /readyz' });
   });

@@ -1,0 +1,57 @@
+// The two images: what each takes from the build. Their ENTRYPOINT, USER, ENV and labels live in the
+// Containerfiles (deploy/<name>.Dockerfile), which buildah builds from the context `npm run images` prepares.
+import { join } from 'node:path';
+import { defaultPool } from '../../inference-runtime/config/defaultPool.js';
+import type { AppContents } from './appTree.js';
+import { repoRoot } from './pins.js';
+
+/** `@scope/name` of every `npm:@scope/name/path` source of the built-in pool. */
+function builtInPoolPackages(): string[] {
+  const names = defaultPool().models.flatMap((m) => {
+    const match = /^npm:((?:@[^/]+\/)?[^/]+)\//.exec(m.source.uri);
+    return match ? [match[1]] : [];
+  });
+  return [...new Set(names)].sort();
+}
+
+export type ImageName = 'inference-runtime' | 'operator';
+
+export interface ImageDefinition {
+  name: ImageName;
+  containerfile: string;
+  description: string;
+  contents: AppContents;
+}
+
+/** Where the runtime keeps fetched and compiled models (the Deployment mounts a volume here). */
+export const RUNTIME_MODEL_CACHE = '/var/cache/mloffload/models';
+
+export const images: Readonly<Record<ImageName, ImageDefinition>> = {
+  'inference-runtime': {
+    name: 'inference-runtime',
+    containerfile: join(repoRoot, 'deploy', 'inference-runtime.Dockerfile'),
+    description: 'mloffload inference runtime: a model pool served over REST on edge nodes',
+    contents: {
+      // All of it: tasks, backends and the pool loader are imported on demand.
+      dist: { tree: 'inference-runtime' },
+      // The packages the built-in pool reads its weights from are files to the runtime, not imports.
+      packages: { imports: 'static-and-dynamic', extra: builtInPoolPackages() },
+      // The demo page; the compiled server looks for it next to its own folder.
+      assets: [['inference-runtime/static', 'dist/inference-runtime/static']],
+      writableDirs: [RUNTIME_MODEL_CACHE],
+    },
+  },
+  operator: {
+    name: 'operator',
+    containerfile: join(repoRoot, 'deploy', 'operator.Dockerfile'),
+    description: 'mloffload operator: reconciles MLModel and MLService resources',
+    contents: {
+      // Only what main.js imports statically: @kubernetes/client-node is imported on demand for kubeconfigs
+      // with exec or auth-provider plugins, which are for running the operator outside the cluster.
+      dist: { entryGraph: 'operator/main.js' },
+      packages: { imports: 'static', extra: [] },
+      assets: [],
+      writableDirs: [],
+    },
+  },
+};

@@ -26,8 +26,10 @@ export function errorResponse(log: Logger): Middleware {
       ctx.status = status;
       ctx.body = { error: message };
       if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
-      if (status === 413) ctx.set('Connection', 'close');
     }
+    // Answered before the whole request arrived (413, 504, a route that does not read the body): the rest
+    // is not worth reading, so the connection is not kept alive for a next request (the server closes it).
+    if (!ctx.req.complete) ctx.set('Connection', 'close');
   };
 }
 

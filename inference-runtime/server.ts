@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { capConnections, checkConnectionLimits, closeAfterEarlyResponse, DEFAULT_CONNECTION_LIMITS, serverTimeoutOptions, type ConnectionLimits } from './http/connectionLimits.js';
+import { capConnections, checkConnectionLimits, closeAfterEarlyResponse, DEFAULT_CONNECTION_LIMITS, refuseTunnels, serverTimeoutOptions, type ConnectionLimits } from './http/connectionLimits.js';
 
 export interface TlsFiles {
   cert: string | Buffer;
@@ -54,6 +54,7 @@ export async function startServer(handler: http.RequestListener, options: Server
     ? https.createServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, tracked)
     : http.createServer(timeouts, tracked);
   capConnections(server, limits.maxConnections, options.tls !== undefined);
+  refuseTunnels(server);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Server, Socket } from 'node:net';
 
 /**
@@ -93,11 +94,25 @@ export function capConnections(server: Server, max: number, tls: boolean): void 
 }
 
 function refuse(socket: Socket, max: number): void {
+  answerAndClose(socket, '503 Service Unavailable', refusalBody(max), 'Retry-After: 1\r\n');
+}
+
+/**
+ * CONNECT asks for a tunnel, which this server does not offer. Node hands such a request to 'connect'
+ * listeners and, without one, drops the connection without a word; answer it like any unserved method.
+ */
+export function refuseTunnels(server: Server): void {
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    answerAndClose(socket, '405 Method Not Allowed', JSON.stringify({ error: `Method Not Allowed: ${req.method ?? 'CONNECT'}` }), '');
+  });
+}
+
+/** Writes a whole response on a socket no HTTP response object owns, then closes it (after a bounded linger). */
+function answerAndClose(socket: Duplex, status: string, body: string, extraHeaders: string): void {
   // No parser owns this socket: without a listener, a reset from the client would end the process.
   socket.on('error', () => {});
-  const body = refusalBody(max);
   socket.end(
-    'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\nConnection: close\r\n' +
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n${extraHeaders}Connection: close\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   lingerThenDestroy(socket);
@@ -107,7 +122,7 @@ function refuse(socket: Socket, max: number): void {
  * Keeps reading (and dropping) what the client still sends for at most EARLY_RESPONSE_LINGER_MS, then
  * destroys the socket whatever remains.
  */
-function lingerThenDestroy(socket: Socket): void {
+function lingerThenDestroy(socket: Duplex): void {
   socket.resume();
   const timer = setTimeout(() => socket.destroy(), EARLY_RESPONSE_LINGER_MS);
   timer.unref();

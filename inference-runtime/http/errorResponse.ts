@@ -14,7 +14,9 @@ export function errorResponse(log: Logger): Middleware {
       await next();
       if (ctx.status >= 400 && ctx.body == null) {
         // Statuses set without a body (no route: 404; the router's 405/501) get the same JSON error shape.
-        const status = ctx.status;
+        // The router answers a method it does not know (TRACE, made-up ones) on a served path with 501; to a
+        // client that is a 405 with the same Allow list, and a 5xx would count its mistake as our failure.
+        const status = ctx.status === 501 ? 405 : ctx.status;
         ctx.body = { error: status === 404 ? `Not found: ${ctx.method} ${ctx.path}` : `${statuses(status)}: ${ctx.method} ${ctx.path}` };
         ctx.status = status;
       }

@@ -29,10 +29,12 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.free
 });
 
 /**
- * How long a connection is still read after a response that went out before its request was complete
- * (413, 504, 401 on a large upload, ...). A client that writes its whole body before reading needs to get
- * past the write to see the answer, and closing a socket with unread input sends a reset that can destroy
- * the answer in flight; but the remainder of an unbounded body is never waited for.
+ * How long a connection is still read (and the data dropped) after the server has had its say on it
+ * without a request in hand: a refusal at the connection cap, or a response that went out keep-alive
+ * before its request was complete. A client that writes before it reads needs to get past its write to
+ * see the answer, and closing a socket with unread input sends a reset that can destroy the answer in
+ * flight; but nothing more is waited for. (A response that says `Connection: close`, as every error
+ * answered before the body is in does, is closed by Node as soon as it is flushed.)
  */
 export const EARLY_RESPONSE_LINGER_MS = 2_000;
 
@@ -130,9 +132,9 @@ function lingerThenDestroy(socket: Duplex): void {
 }
 
 /**
- * A response that finished before its request was fully received closes its connection: the server
- * neither waits for nor reads more than a short linger of the rest of the body (a stalled or endless
- * upload after a 413 or 504). The response itself says `Connection: close` (see errorResponse.ts).
+ * A response that finished before its request was fully received closes its connection, even when the
+ * handler did not say `Connection: close` (errorResponse.ts does for the API): the rest of the body, stalled
+ * or endless, is not waited for, and the connection cannot be reused past it.
  */
 export function closeAfterEarlyResponse(req: IncomingMessage, res: ServerResponse): void {
   res.once('finish', () => {

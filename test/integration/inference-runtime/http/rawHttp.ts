@@ -70,3 +70,45 @@ function parseResponse(bytes: Buffer): Omit<RawAnswer, 'closed' | 'hung' | 'ms'>
     return { status: Number.isNaN(status) ? undefined : status, headers, body, complete: rest.length >= length };
   }
 }
+
+/**
+ * A client connection watched from the outside: what arrived, and when the server closed it. With
+ * `allowHalfOpen` it keeps writing after the server's FIN, as a hostile client would.
+ */
+export class WatchedSocket {
+  readonly socket: net.Socket;
+  private received = Buffer.alloc(0);
+  readonly opened = Date.now();
+  /** Resolves with the time (ms after opening) at which the connection was closed or reset. */
+  readonly closed: Promise<number>;
+  readonly connected: Promise<void>;
+
+  constructor(port: number, options: { allowHalfOpen?: boolean } = {}) {
+    this.socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: options.allowHalfOpen ?? false });
+    this.socket.on('data', (chunk: Buffer) => (this.received = Buffer.concat([this.received, chunk])));
+    this.socket.on('error', () => {});
+    this.closed = new Promise((resolve) => this.socket.once('close', () => resolve(Date.now() - this.opened)));
+    this.connected = new Promise((resolve) => this.socket.once('connect', () => resolve()));
+  }
+
+  /** Writes unless the connection is gone; false once it is. */
+  write(bytes: string | Buffer): boolean {
+    if (this.socket.destroyed || !this.socket.writable) return false;
+    this.socket.write(bytes);
+    return true;
+  }
+
+  get isClosed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  /** The first response received so far, if its head is complete. */
+  response(): RawAnswer | undefined {
+    const parsed = parseResponse(this.received);
+    return parsed.status === undefined ? undefined : { ...parsed, closed: this.isClosed, hung: false, ms: Date.now() - this.opened };
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

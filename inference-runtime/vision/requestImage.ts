@@ -59,13 +59,17 @@ function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest
     const fields: Record<string, unknown> = {};
     const fileFields: string[] = [];
     let image: Buffer | undefined;
+    // The first file named "image" is the image. Claimed when its part starts, not when it ends: a second
+    // one may start before the first has been read to its end.
+    let claimed = false;
     parser.on('file', (name, stream) => {
       stream.on('error', fail);
       fileFields.push(name);
-      if (name !== 'image' || image !== undefined) {
+      if (name !== 'image' || claimed) {
         stream.resume();
         return;
       }
+      claimed = true;
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {

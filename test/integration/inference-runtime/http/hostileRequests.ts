@@ -252,8 +252,9 @@ function jsonB64Bodies(fixtures: Fixtures): fc.Arbitrary<Body> {
         path,
         contentType,
         body: text(mangled),
-        // Junk can be white space, and a cut can land after the last brace: the text may still be valid.
-        mayBeValid: image.mayBeValid && replace === undefined,
+        // Junk can be white space, a cut can land after the last brace, and a value put in place of an option
+        // can be a fine one: the text may still be a valid request, unless the whole body was replaced.
+        mayBeValid: image.mayBeValid && (replace === undefined || options.length > 0),
       }));
     });
 }

@@ -78,7 +78,13 @@ async function main(): Promise<void> {
 
   let server: RunningServer;
   try {
-    server = await startServer(app.callback(), { port: args.port, host: args.host, tls, shutdownTimeoutMs: args.shutdownTimeoutMs });
+    server = await startServer(app.callback(), {
+      port: args.port,
+      host: args.host,
+      tls,
+      shutdownTimeoutMs: args.shutdownTimeoutMs,
+      limits: args.connectionLimits,
+    });
   } catch (error) {
     await registry.close();
     throw error;

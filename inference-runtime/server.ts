@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { capConnections, checkConnectionLimits, closeAfterEarlyResponse, DEFAULT_CONNECTION_LIMITS, refuseTunnels, serverTimeoutOptions, type ConnectionLimits } from './http/connectionLimits.js';
 
 export interface TlsFiles {
   cert: string | Buffer;
@@ -14,6 +15,8 @@ export interface ServerOptions {
   tls?: TlsFiles;
   /** How long `close()` lets in-flight requests finish before cutting their connections. */
   shutdownTimeoutMs?: number;
+  /** Timeouts and connection cap that bound what a client can hold (DEFAULT_CONNECTION_LIMITS by default). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface RunningServer {
@@ -42,9 +45,16 @@ export async function startServer(handler: http.RequestListener, options: Server
       // The socket of a finished keep-alive response is idle now: close it rather than wait for its timeout.
       if (draining) setImmediate(() => server.closeIdleConnections());
     });
+    closeAfterEarlyResponse(req, res);
     handler(req, res);
   };
-  const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, tracked) : http.createServer(tracked);
+  const limits = checkConnectionLimits({ ...DEFAULT_CONNECTION_LIMITS, ...options.limits });
+  const timeouts = serverTimeoutOptions(limits);
+  const server = options.tls
+    ? https.createServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, tracked)
+    : http.createServer(timeouts, tracked);
+  capConnections(server, limits.maxConnections, options.tls !== undefined);
+  refuseTunnels(server);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

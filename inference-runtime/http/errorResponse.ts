@@ -14,7 +14,9 @@ export function errorResponse(log: Logger): Middleware {
       await next();
       if (ctx.status >= 400 && ctx.body == null) {
         // Statuses set without a body (no route: 404; the router's 405/501) get the same JSON error shape.
-        const status = ctx.status;
+        // The router answers a method it does not know (TRACE, made-up ones) on a served path with 501; to a
+        // client that is a 405 with the same Allow list, and a 5xx would count its mistake as our failure.
+        const status = ctx.status === 501 ? 405 : ctx.status;
         ctx.body = { error: status === 404 ? `Not found: ${ctx.method} ${ctx.path}` : `${statuses(status)}: ${ctx.method} ${ctx.path}` };
         ctx.status = status;
       }
@@ -26,8 +28,10 @@ export function errorResponse(log: Logger): Middleware {
       ctx.status = status;
       ctx.body = { error: message };
       if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
-      if (status === 413) ctx.set('Connection', 'close');
     }
+    // Answered before the whole request arrived (413, 504, a route that does not read the body): the rest
+    // is not worth reading, so the connection is not kept alive for a next request (the server closes it).
+    if (!ctx.req.complete) ctx.set('Connection', 'close');
   };
 }
 

@@ -32,8 +32,9 @@ export async function readJsonBody(ctx: Context, limits: BodyLimits): Promise<{ 
 
 /**
  * Reads a request body, decompressing gzip/deflate, and stops at `maxBytes` of decoded data so neither a
- * large upload nor a compression bomb is buffered. On error the rest of the upload is drained and dropped,
- * so the client still receives the error response.
+ * large upload nor a compression bomb is buffered. On error the rest of the upload is read and dropped, so
+ * a client still writing its body sees the error response; the server bounds how long that lasts and
+ * closes the connection (see `connectionLimits.ts`).
  */
 export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
   const { maxBytes, signal } = limits;
@@ -67,9 +68,10 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
     const settle = (error: Error | undefined): void => {
       if (settled) return;
       settled = true;
+      // The error listeners stay: a decompressor or socket may still fail after the outcome is known, and
+      // an unheard stream error ends the process.
       source.off('data', onData);
       source.off('end', onEnd);
-      source.off('error', onError);
       req.off('aborted', onAborted);
       signal?.removeEventListener('abort', onAbort);
       if (error) {
@@ -89,13 +91,14 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
       else chunks.push(chunk);
     };
     const onEnd = (): void => settle(undefined);
-    const onError = (error: Error): void =>
-      settle(source === req ? new InvalidInput(`request body could not be read: ${error.message}`) : new InvalidInput(`request body is not valid ${encoding} data`));
+    const onReadError = (error: Error): void => settle(new InvalidInput(`request body could not be read: ${error.message}`));
+    const onDecodeError = (): void => settle(new InvalidInput(`request body is not valid ${encoding} data`));
     const onAborted = (): void => settle(new InvalidInput('the client closed the connection before the body was complete'));
     const onAbort = (): void => settle(timeoutError('reading the request body'));
     source.on('data', onData);
     source.once('end', onEnd);
-    source.once('error', onError);
+    req.on('error', onReadError);
+    if (source !== req) source.on('error', onDecodeError);
     req.once('aborted', onAborted);
     signal?.addEventListener('abort', onAbort, { once: true });
   });

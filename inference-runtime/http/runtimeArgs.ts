@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { checkConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connectionLimits.js';
 import { DEFAULT_HTTP_OPTIONS } from './options.js';
 
 /** The runtime's command line, each flag backed by an environment variable (flags win). */
@@ -19,6 +20,8 @@ export interface RuntimeArgs {
   shutdownTimeoutMs: number;
   /** How often the API-keys file and the TLS files are re-read to pick up a rotated Secret. */
   secretReloadMs: number;
+  /** Connection timeouts and cap (--headers-timeout-ms, --body-timeout-ms, --keep-alive-timeout-ms, --max-connections). */
+  connectionLimits: ConnectionLimits;
   help: boolean;
 }
 
@@ -44,6 +47,10 @@ export const USAGE = `Usage: mloffload-runtime [options]
   --request-timeout-ms <n>   time budget of a request (MLOFFLOAD_REQUEST_TIMEOUT_MS, default ${DEFAULT_HTTP_OPTIONS.requestTimeoutMs})
   --shutdown-timeout-ms <n>  how long SIGTERM waits for in-flight requests (MLOFFLOAD_SHUTDOWN_TIMEOUT_MS, default 10000)
   --secret-reload-ms <n>     how often the keys file and TLS files are re-read for rotation (MLOFFLOAD_SECRET_RELOAD_MS, default ${DEFAULT_SECRET_RELOAD_MS})
+  --headers-timeout-ms <n>   time to send the request headers (MLOFFLOAD_HEADERS_TIMEOUT_MS, default ${DEFAULT_CONNECTION_LIMITS.headersTimeoutMs})
+  --body-timeout-ms <n>      time to send a whole request, body included (MLOFFLOAD_BODY_TIMEOUT_MS, default ${DEFAULT_CONNECTION_LIMITS.bodyTimeoutMs})
+  --keep-alive-timeout-ms <n> idle time of a keep-alive connection (MLOFFLOAD_KEEP_ALIVE_TIMEOUT_MS, default ${DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs})
+  --max-connections <n>      connections open at once; more get 503 (MLOFFLOAD_MAX_CONNECTIONS, default ${DEFAULT_CONNECTION_LIMITS.maxConnections})
   --help                     this text
 `;
 
@@ -68,6 +75,10 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
         'request-timeout-ms': { type: 'string' },
         'shutdown-timeout-ms': { type: 'string' },
         'secret-reload-ms': { type: 'string' },
+        'headers-timeout-ms': { type: 'string' },
+        'body-timeout-ms': { type: 'string' },
+        'keep-alive-timeout-ms': { type: 'string' },
+        'max-connections': { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -104,8 +115,24 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     ),
     shutdownTimeoutMs: integer('--shutdown-timeout-ms', text(values['shutdown-timeout-ms'], 'MLOFFLOAD_SHUTDOWN_TIMEOUT_MS'), 10_000, 0),
     secretReloadMs: integer('--secret-reload-ms', text(values['secret-reload-ms'], 'MLOFFLOAD_SECRET_RELOAD_MS'), DEFAULT_SECRET_RELOAD_MS, 100),
+    connectionLimits: {
+      headersTimeoutMs: integer('--headers-timeout-ms', text(values['headers-timeout-ms'], 'MLOFFLOAD_HEADERS_TIMEOUT_MS'), DEFAULT_CONNECTION_LIMITS.headersTimeoutMs, 1),
+      bodyTimeoutMs: integer('--body-timeout-ms', text(values['body-timeout-ms'], 'MLOFFLOAD_BODY_TIMEOUT_MS'), DEFAULT_CONNECTION_LIMITS.bodyTimeoutMs, 1),
+      keepAliveTimeoutMs: integer(
+        '--keep-alive-timeout-ms',
+        text(values['keep-alive-timeout-ms'], 'MLOFFLOAD_KEEP_ALIVE_TIMEOUT_MS'),
+        DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs,
+        1,
+      ),
+      maxConnections: integer('--max-connections', text(values['max-connections'], 'MLOFFLOAD_MAX_CONNECTIONS'), DEFAULT_CONNECTION_LIMITS.maxConnections, 1),
+    },
     help: values.help ?? false,
   };
+  try {
+    checkConnectionLimits(args.connectionLimits);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const workers = text(values.workers, 'MLOFFLOAD_WORKERS');
   if (workers !== undefined) args.workers = integer('--workers', workers, 1, 0);
   if (args.port > 65535) throw new UsageError(`--port must be at most 65535, got ${args.port}`);

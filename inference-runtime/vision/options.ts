@@ -1,4 +1,5 @@
 import { InvalidInput } from '../core/errors.js';
+import { previewJson } from '../http/jsonInput.js';
 
 /**
  * Task options arrive as query parameters or as fields of a JSON or multipart body (strings there); body
@@ -21,7 +22,7 @@ export class OptionReader {
     if (raw === undefined || raw === '') return fallback;
     const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
     if (!Number.isFinite(value) || value < min || value > max) {
-      throw new InvalidInput(`${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+      throw new InvalidInput(`${name} must be a number from ${min} to ${max}, got ${previewJson(raw)}`);
     }
     return value;
   }
@@ -37,6 +38,6 @@ export class OptionReader {
     if (raw === undefined || raw === '') return fallback;
     if (raw === true || raw === 'true' || raw === '1') return true;
     if (raw === false || raw === 'false' || raw === '0') return false;
-    throw new InvalidInput(`${name} must be true or false, got ${JSON.stringify(raw)}`);
+    throw new InvalidInput(`${name} must be true or false, got ${previewJson(raw)}`);
   }
 }

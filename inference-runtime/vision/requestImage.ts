@@ -1,6 +1,7 @@
 import Busboy from 'busboy';
 import type { Context } from 'koa';
 import { InvalidInput, UnsupportedMediaType } from '../core/errors.js';
+import { parseJsonInput } from '../http/jsonInput.js';
 import { readBody } from '../http/requestBody.js';
 
 /** The image of a task request and the option fields that came with it in the body (multipart or JSON). */
@@ -34,24 +35,41 @@ export async function readImageRequest(ctx: Context, maxBytes: number, signal?: 
   throw new UnsupportedMediaType(`${shown} is not an image: ${accepted}`);
 }
 
+/**
+ * Parses a buffered multipart body. Every stream busboy hands out gets an error listener: a part cut short
+ * (no closing boundary) errors the file stream as well as the parser, and an unheard stream error would
+ * end the process.
+ */
 function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest> {
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      outcome();
+    };
+    const fail = (error: Error): void => settle(() => reject(new InvalidInput(`multipart body cannot be parsed: ${error.message}`)));
     let parser: Busboy.Busboy;
     try {
       parser = Busboy({ headers: { 'content-type': contentType }, limits: { fields: 32, fieldSize: 1024, files: 8, parts: 40 } });
     } catch (error) {
-      reject(new InvalidInput(`multipart body cannot be parsed: ${(error as Error).message}`));
+      fail(error as Error);
       return;
     }
     const fields: Record<string, unknown> = {};
     const fileFields: string[] = [];
     let image: Buffer | undefined;
+    // The first file named "image" is the image. Claimed when its part starts, not when it ends: a second
+    // one may start before the first has been read to its end.
+    let claimed = false;
     parser.on('file', (name, stream) => {
+      stream.on('error', fail);
       fileFields.push(name);
-      if (name !== 'image' || image !== undefined) {
+      if (name !== 'image' || claimed) {
         stream.resume();
         return;
       }
+      claimed = true;
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
@@ -62,14 +80,15 @@ function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest
       if (name === 'image') fileFields.push('image (a text field, not a file)');
       else fields[name] = value;
     });
-    parser.on('error', (error: Error) => reject(new InvalidInput(`multipart body cannot be parsed: ${error.message}`)));
+    parser.on('error', fail);
     parser.on('close', () => {
-      if (image === undefined) {
+      const bytes = image;
+      if (bytes === undefined) {
         const found = fileFields.length > 0 ? `found ${fileFields.map((f) => `"${f}"`).join(', ')}` : 'found no file';
-        reject(new InvalidInput(`multipart body has no file field "image" (${found})`));
-        return;
+        settle(() => reject(new InvalidInput(`multipart body has no file field "image" (${found})`)));
+      } else {
+        settle(() => resolve({ bytes, fields }));
       }
-      resolve({ bytes: image, fields });
     });
     parser.end(body);
   });
@@ -78,12 +97,7 @@ function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest
 const base64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 function parseJson(body: Buffer): ImageRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidInput('request body is not valid JSON');
-  }
+  const value = parseJsonInput(body.toString('utf8'));
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidInput('JSON body must be an object: {"image": {"b64": "..."}}');
   }

@@ -1,4 +1,5 @@
 import { InvalidInput } from '../../core/errors.js';
+import { assertJsonDepth } from '../jsonInput.js';
 
 /**
  * TF Serving accepts the non-standard tokens `NaN`, `Infinity` and `-Infinity` in request bodies (its
@@ -11,6 +12,7 @@ export const NAN_SENTINEL = '\u0000NaN';
 
 export function parseTfServingJson(text: string): unknown {
   if (text.length === 0) throw new InvalidInput('JSON Parse error: The document is empty');
+  assertJsonDepth(text);
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -1,60 +1,7 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const CACHE_DIR = path.join(tmpdir(), 'mloffload-http-test-cache');
-
-interface LogLine {
-  event: string;
-  [field: string]: unknown;
-}
-
-/** The runtime process with its JSON log lines, waiting on events with a deadline. */
-class RuntimeProcess {
-  readonly lines: LogLine[] = [];
-  private readonly waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
-  readonly exited: Promise<{ code: number | null; at: number }>;
-
-  constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (text) => {
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        return;
-      }
-      this.lines.push(line);
-      for (const w of [...this.waiters]) {
-        if (w.match(line)) {
-          this.waiters.splice(this.waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
-      }
-    });
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
-  }
-
-  event(name: string, timeoutMs: number): Promise<LogLine> {
-    const seen = this.lines.find((l) => l.event === name);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${name}" event within ${timeoutMs} ms; log: ${JSON.stringify(this.lines).slice(0, 2000)}`)), timeoutMs);
-      this.waiters.push({
-        match: (l) => l.event === name,
-        resolve: (l) => {
-          clearTimeout(timer);
-          resolve(l);
-        },
-      });
-      void this.exited.then(({ code }) => reject(new Error(`runtime exited (${code}) before "${name}"; log: ${JSON.stringify(this.lines).slice(0, 2000)}`)));
-    });
-  }
-}
+import { CACHE_DIR, ROOT, RuntimeProcess } from './runtimeProcess.js';
 
 async function eventually(check: () => Promise<void>, timeoutMs: number, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;

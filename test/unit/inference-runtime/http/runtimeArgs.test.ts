@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DEFAULT_CONNECTION_LIMITS } from '../../../../inference-runtime/http/connectionLimits.js';
 import { parseRuntimeArgs, UsageError } from '../../../../inference-runtime/http/runtimeArgs.js';
 
 describe('runtime command line', () => {
@@ -33,5 +34,20 @@ describe('runtime command line', () => {
     expect(parseRuntimeArgs([], { MLOFFLOAD_SECRET_RELOAD_MS: '500' }).secretReloadMs).to.equal(500);
     expect(parseRuntimeArgs(['--secret-reload-ms', '250'], { MLOFFLOAD_SECRET_RELOAD_MS: '500' }).secretReloadMs).to.equal(250);
     expect(() => parseRuntimeArgs(['--secret-reload-ms', '10'], {})).to.throw(UsageError, '--secret-reload-ms');
+  });
+});
+
+describe('runtime command line: connection limits', () => {
+  it('defaults to the documented limits, reads the environment, and flags win', () => {
+    expect(parseRuntimeArgs([], {}).connectionLimits).to.deep.equal(DEFAULT_CONNECTION_LIMITS);
+    const env = { MLOFFLOAD_HEADERS_TIMEOUT_MS: '2000', MLOFFLOAD_BODY_TIMEOUT_MS: '9000', MLOFFLOAD_KEEP_ALIVE_TIMEOUT_MS: '700', MLOFFLOAD_MAX_CONNECTIONS: '64' };
+    expect(parseRuntimeArgs([], env).connectionLimits).to.deep.equal({ headersTimeoutMs: 2000, bodyTimeoutMs: 9000, keepAliveTimeoutMs: 700, maxConnections: 64 });
+    expect(parseRuntimeArgs(['--max-connections', '8', '--headers-timeout-ms', '1000'], env).connectionLimits).to.include({ maxConnections: 8, headersTimeoutMs: 1000 });
+  });
+
+  it('refuses a zero or non-numeric limit, and a headers timeout longer than the body timeout', () => {
+    expect(() => parseRuntimeArgs(['--max-connections', '0'], {})).to.throw(UsageError, '--max-connections');
+    expect(() => parseRuntimeArgs(['--keep-alive-timeout-ms', 'soon'], {})).to.throw(UsageError, '--keep-alive-timeout-ms');
+    expect(() => parseRuntimeArgs(['--headers-timeout-ms', '5000', '--body-timeout-ms', '1000'], {})).to.throw(UsageError, 'must not exceed the body timeout');
   });
 });

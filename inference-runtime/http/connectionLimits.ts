@@ -1,0 +1,146 @@
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Server, Socket } from 'node:net';
+
+/**
+ * What one client connection may hold of the server: time to send its headers, time to send its whole
+ * request, idle time between keep-alive requests, and the number of connections open at once. Without
+ * these a client that sends a byte a second, or opens sockets and says nothing, keeps them forever.
+ */
+export interface ConnectionLimits {
+  /** Time from the connection (or the end of the previous request) to the end of the request headers; 408 beyond. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, headers and body; 408 beyond, or the connection is closed if answered. */
+  bodyTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open after a response. */
+  keepAliveTimeoutMs: number;
+  /** Connections open at once; further ones are answered 503 (HTTP) or closed (HTTPS, before the handshake). */
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = Object.freeze({
+  // Real clients send their headers in one packet; 10 s leaves room for a congested cellular uplink.
+  headersTimeoutMs: 10_000,
+  // Above the default request timeout (30 s), which answers 504 first for requests the API reads.
+  bodyTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  // Well under the usual 1024 open-file limit left after models, caches and worker threads.
+  maxConnections: 512,
+});
+
+/**
+ * How long a connection is still read (and the data dropped) after the server has had its say on it
+ * without a request in hand: a refusal at the connection cap, or a response that went out keep-alive
+ * before its request was complete. A client that writes before it reads needs to get past its write to
+ * see the answer, and closing a socket with unread input sends a reset that can destroy the answer in
+ * flight; but nothing more is waited for. (A response that says `Connection: close`, as every error
+ * answered before the body is in does, is closed by Node as soon as it is flushed.)
+ */
+export const EARLY_RESPONSE_LINGER_MS = 2_000;
+
+/** Checks a set of limits; throws RangeError naming the first bad one. */
+export function checkConnectionLimits(limits: ConnectionLimits): ConnectionLimits {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+  if (limits.headersTimeoutMs > limits.bodyTimeoutMs) {
+    throw new RangeError(`the headers timeout (${limits.headersTimeoutMs} ms) must not exceed the body timeout (${limits.bodyTimeoutMs} ms)`);
+  }
+  return limits;
+}
+
+/** The `http.createServer` / `https.createServer` options that enforce the timeouts. */
+export function serverTimeoutOptions(limits: ConnectionLimits): ServerOptions {
+  return {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.bodyTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the two request timeouts on this period (30 s by default), which would let a 10 s bound
+    // run to 40 s. A check walks the open connections only: cheap at a few hundred.
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs) / 4))),
+  };
+}
+
+const refusalBody = (max: number): string =>
+  JSON.stringify({ error: `the server has ${max} connections open, its limit; retry later` });
+
+/**
+ * Admits at most `max` open connections. The server's own connection handling (HTTP parser, or TLS
+ * handshake then parser) only sees admitted sockets, so a refused one costs no parser and runs no request.
+ * A refused plain-HTTP connection is answered 503 with Retry-After without parsing its request; a TLS one
+ * is closed, as nothing can be said to it before a handshake (and so is any refusal beyond `max` already
+ * being answered).
+ */
+export function capConnections(server: Server, max: number, tls: boolean): void {
+  const admit = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  let open = 0;
+  // Refused sockets linger too, to deliver their 503; a flood of them must not pile up open files instead.
+  let refusing = 0;
+  server.on('connection', (socket: Socket) => {
+    if (open >= max) {
+      if (tls || refusing >= max) {
+        socket.on('error', () => {});
+        socket.destroy();
+        return;
+      }
+      refusing++;
+      socket.once('close', () => refusing--);
+      refuse(socket, max);
+      return;
+    }
+    open++;
+    socket.once('close', () => open--);
+    for (const listener of admit) listener.call(server, socket);
+  });
+}
+
+function refuse(socket: Socket, max: number): void {
+  answerAndClose(socket, '503 Service Unavailable', refusalBody(max), 'Retry-After: 1\r\n');
+}
+
+/**
+ * CONNECT asks for a tunnel, which this server does not offer. Node hands such a request to 'connect'
+ * listeners and, without one, drops the connection without a word; answer it like any unserved method.
+ */
+export function refuseTunnels(server: Server): void {
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    answerAndClose(socket, '405 Method Not Allowed', JSON.stringify({ error: `Method Not Allowed: ${req.method ?? 'CONNECT'}` }), '');
+  });
+}
+
+/** Writes a whole response on a socket no HTTP response object owns, then closes it (after a bounded linger). */
+function answerAndClose(socket: Duplex, status: string, body: string, extraHeaders: string): void {
+  // No parser owns this socket: without a listener, a reset from the client would end the process.
+  socket.on('error', () => {});
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n${extraHeaders}Connection: close\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  lingerThenDestroy(socket);
+}
+
+/**
+ * Keeps reading (and dropping) what the client still sends for at most EARLY_RESPONSE_LINGER_MS, then
+ * destroys the socket whatever remains.
+ */
+function lingerThenDestroy(socket: Duplex): void {
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), EARLY_RESPONSE_LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * A response that finished before its request was fully received closes its connection, even when the
+ * handler did not say `Connection: close` (errorResponse.ts does for the API): the rest of the body, stalled
+ * or endless, is not waited for, and the connection cannot be reused past it.
+ */
+export function closeAfterEarlyResponse(req: IncomingMessage, res: ServerResponse): void {
+  res.once('finish', () => {
+    if (req.complete) return;
+    const socket = req.socket;
+    socket.end();
+    lingerThenDestroy(socket);
+  });
+}

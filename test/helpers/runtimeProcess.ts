@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { terminate } from './childProcess.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Shared by the runtime-process tests so the built-in pool is fetched and compiled once per machine. */
+export const CACHE_DIR = path.join(tmpdir(), 'mloffload-http-test-cache');
 
 export interface LogLine {
   event: string;
@@ -19,17 +23,17 @@ export class RuntimeProcess {
   readonly lines: LogLine[] = [];
   /** Everything written to stdout and stderr, line by line, parsed or not. */
   readonly rawLines: string[] = [];
-  readonly exited: Promise<number | null>;
+  readonly exited: Promise<{ code: number | null; at: number }>;
   private readonly waiters: Array<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
 
-  private constructor(readonly child: ChildProcess) {
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (text) => this.take(text));
+  constructor(readonly child: ChildProcess) {
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (text) => this.take(text));
     }
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
   }
 
-  /** Starts `main.ts` with these arguments; PORT and MLOFFLOAD_* variables of the test's environment are cleared. */
+  /** Starts `main.ts` with exactly these arguments; PORT and MLOFFLOAD_* variables of the test's environment are cleared. */
   static start(args: readonly string[], env: NodeJS.ProcessEnv = {}): RuntimeProcess {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PORT' && !k.startsWith('MLOFFLOAD_')));
     const child = spawn(process.execPath, ['--import', 'tsx', 'inference-runtime/main.ts', ...args], {
@@ -38,6 +42,15 @@ export class RuntimeProcess {
       env: { ...clean, ...env },
     });
     return new RuntimeProcess(child);
+  }
+
+  /** Starts the runtime on a free loopback port with the shared model cache; `args` add or override flags. */
+  static startLocal(args: readonly string[], env: NodeJS.ProcessEnv = {}): RuntimeProcess {
+    return RuntimeProcess.start(['--port', '0', '--host', '127.0.0.1', '--model-cache', CACHE_DIR, ...args], env);
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Resolves with the first line of this event (already seen or to come); rejects at the deadline or on exit. */
@@ -53,16 +66,37 @@ export class RuntimeProcess {
           resolve(l);
         },
       });
-      void this.exited.then((code) => {
+      void this.exited.then(({ code }) => {
         clearTimeout(timer);
         reject(new Error(`runtime exited (${code}) before "${name}"; log: ${this.rawLines.join('\n').slice(-3000)}`));
       });
     });
   }
 
+  /** The port from the `listening` event. */
+  async port(timeoutMs = 30_000): Promise<number> {
+    return (await this.event('listening', timeoutMs)).port as number;
+  }
+
+  /** Resident set size of the process, as the kernel counts it (Linux). */
+  async rssBytes(): Promise<number> {
+    const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+    if (!kb) throw new Error(`no VmRSS in /proc/${this.child.pid}/status`);
+    return Number(kb[1]) * 1024;
+  }
+
   /** SIGTERM, then SIGKILL after the bound. */
   stop(timeoutMs = 15_000): Promise<number | null> {
-    return terminate(this.child, this.exited, timeoutMs);
+    return terminate(
+      this.child,
+      this.exited.then((e) => e.code),
+      timeoutMs,
+    );
+  }
+
+  kill(): void {
+    if (this.alive) this.child.kill('SIGKILL');
   }
 
   private take(text: string): void {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually } from '../../../helpers/eventually.js';
 import { rawExchange, WatchedSocket } from './rawHttp.js';
-import { RuntimeProcess } from './runtimeProcess.js';
+import { RuntimeProcess } from '../../../helpers/runtimeProcess.js';
 
 /**
  * Clients that hold the runtime's sockets, over raw connections to the runtime process: headers at a trickle
@@ -54,7 +54,7 @@ describe('hostile connections against the runtime process', function () {
 
   before(async () => {
     const common = ['--config', pool, '--workers', '0'];
-    short = RuntimeProcess.start([
+    short = RuntimeProcess.startLocal([
       ...common,
       '--headers-timeout-ms', '1000',
       '--body-timeout-ms', '3000',
@@ -62,10 +62,10 @@ describe('hostile connections against the runtime process', function () {
       '--keep-alive-timeout-ms', '1000',
       '--max-body-bytes', String(1024 * 1024),
     ]);
-    capped = RuntimeProcess.start([...common, '--headers-timeout-ms', '30000', '--body-timeout-ms', '60000', '--keep-alive-timeout-ms', '30000'], {
+    capped = RuntimeProcess.startLocal([...common, '--headers-timeout-ms', '30000', '--body-timeout-ms', '60000', '--keep-alive-timeout-ms', '30000'], {
       MLOFFLOAD_MAX_CONNECTIONS: '4',
     });
-    slowBody = RuntimeProcess.start([...common, '--headers-timeout-ms', '1000', '--body-timeout-ms', '2000', '--request-timeout-ms', '60000']);
+    slowBody = RuntimeProcess.startLocal([...common, '--headers-timeout-ms', '1000', '--body-timeout-ms', '2000', '--request-timeout-ms', '60000']);
     [ports.short, ports.capped, ports.slowBody] = await Promise.all([short.port(60_000), capped.port(60_000), slowBody.port(60_000)]);
   });
 

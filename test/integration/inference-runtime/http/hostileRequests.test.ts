@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { eventually } from '../../../helpers/eventually.js';
 import { CHANNELS, compressionBombs, hostileRequest, type Channel, type Fixtures, type HostileRequest } from './hostileRequests.js';
 import { rawExchange, type RawAnswer } from './rawHttp.js';
-import { RuntimeProcess } from './runtimeProcess.js';
+import { RuntimeProcess } from '../../../helpers/runtimeProcess.js';
 
 /**
  * Property-based fuzzing of the runtime process over real HTTP: thousands of malformed and hostile requests
@@ -84,7 +84,7 @@ describe('hostile requests against the runtime process (fuzz)', function () {
 
   before(async () => {
     inputs = await fixtures();
-    runtime = RuntimeProcess.start(['--workers', '1', '--max-body-bytes', String(MAX_BODY_BYTES)]);
+    runtime = RuntimeProcess.startLocal(['--workers', '1', '--max-body-bytes', String(MAX_BODY_BYTES)]);
     port = await runtime.port();
     await runtime.event('models_ready', 300_000);
   });

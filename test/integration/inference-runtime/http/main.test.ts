@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { CACHE_DIR, ROOT, RuntimeProcess } from './runtimeProcess.js';
+import { RuntimeProcess } from '../../../helpers/runtimeProcess.js';
 
 async function eventually(check: () => Promise<void>, timeoutMs: number, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -25,17 +24,12 @@ describe('runtime process (main)', function () {
   let runtime: RuntimeProcess | undefined;
 
   afterEach(() => {
-    if (runtime && runtime.child.exitCode === null) runtime.child.kill('SIGKILL');
+    runtime?.kill();
   });
 
   it('serves the built-in pool, and on SIGTERM finishes the in-flight request, refuses new connections and exits 0 within the bound', async () => {
     const shutdownBoundMs = 10_000;
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'inference-runtime/main.ts', '--port', '0', '--host', '127.0.0.1', '--model-cache', CACHE_DIR, '--workers', '1', '--shutdown-timeout-ms', String(shutdownBoundMs)],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: '', MLOFFLOAD_POOL_CONFIG: '' } },
-    );
-    runtime = new RuntimeProcess(child);
+    runtime = RuntimeProcess.startLocal(['--workers', '1', '--shutdown-timeout-ms', String(shutdownBoundMs)]);
     const listening = await runtime.event('listening', 30_000);
     const port = listening.port as number;
     const ready = await runtime.event('models_ready', 200_000);
@@ -81,7 +75,7 @@ describe('runtime process (main)', function () {
     }, 10_000);
 
     const signalledAt = Date.now();
-    child.kill('SIGTERM');
+    runtime.child.kill('SIGTERM');
     await runtime.event('shutdown_started', 10_000);
     // A new connection (not fetch's pooled keep-alive socket, which the server closes as idle).
     const refused = await new Promise<string>((resolve) => {

@@ -23,6 +23,7 @@ import type { DeploymentObject, ReconcileContext } from './reconcile/context.js'
 import { servicesUsing } from './reconcile/context.js';
 import { makeModelReconciler } from './reconcile/mlmodel.js';
 import { makeServiceReconciler } from './reconcile/mlservice.js';
+import { type TenancySettings, tenancyPolicy } from './policy/tenancy.js';
 import { packageVersion } from './version.js';
 
 export interface LeaderElectionConfig {
@@ -45,6 +46,12 @@ export interface OperatorOptions {
   runtimeImage?: string;
   imagePullPolicy?: RuntimeDefaults['imagePullPolicy'];
   runtimeCommand?: string[];
+  /** Memory limit/request of runtime containers whose MLService sets none ('' leaves it unset). */
+  runtimeMemory?: RuntimeDefaults['memory'];
+  /** Add the init container that chowns a hostPath model cache to the runtime user (default true). */
+  prepareCache?: boolean;
+  /** What an MLService may ask for: allowed images, host path prefix, placement keys. */
+  tenancy?: TenancySettings;
   /** Concurrent reconciles per controller (default 8: a reconcile mostly waits for the API server). */
   workers?: number;
   resyncMs?: number;
@@ -82,6 +89,9 @@ function controllerOwner(obj: KubeObject): string | undefined {
 
 export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnection | string | undefined, opts: OperatorOptions = {}): Promise<OperatorHandle> {
   const logger = opts.logger ?? createLogger(opts.logLevel ?? 'info', { component: FIELD_MANAGER });
+  const runtimeImage = opts.runtimeImage ?? process.env.MLOFFLOAD_RUNTIME_IMAGE ?? defaultRuntimeImage(packageVersion());
+  // Settings that cannot be meant fail the start, before anything connects.
+  const policy = tenancyPolicy(opts.tenancy ?? {}, runtimeImage);
   const conn = isConnection(kubeconfig)
     ? kubeconfig
     : typeof kubeconfig === 'string' || kubeconfig === undefined
@@ -103,10 +113,13 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   const ctx: ReconcileContext = {
     client, models, services, deployments, k8sServices, configMaps, hpas, metrics, logger,
     runtime: {
-      image: opts.runtimeImage ?? process.env.MLOFFLOAD_RUNTIME_IMAGE ?? defaultRuntimeImage(packageVersion()),
+      image: runtimeImage,
       imagePullPolicy: opts.imagePullPolicy,
       command: opts.runtimeCommand,
+      memory: opts.runtimeMemory,
+      prepareCache: opts.prepareCache,
     },
+    policy,
     events: createEventRecorder(client, FIELD_MANAGER, logger),
   };
   const reconcileModel = makeModelReconciler(ctx);
@@ -209,7 +222,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   } else {
     startControllers();
   }
-  logger.info('operator started', { namespace: opts.namespace ?? '(all)', port: health?.port, leaderElection: !!le, image: ctx.runtime.image });
+  logger.info('operator started', { namespace: opts.namespace ?? '(all)', port: health?.port, leaderElection: !!le, image: ctx.runtime.image, policy });
 
   let stopping: Promise<void> | undefined;
   return {

@@ -17,6 +17,7 @@ import { CONFIGMAPS, DEPLOYMENTS, HPAS, MLSERVICES, PODS, type ResourceType, SER
 import { nowTimestamp } from './conditions.js';
 import type { ReconcileContext } from './context.js';
 import { describeProblems, validateModelSpec } from './modelValidation.js';
+import { POLICY_VIOLATION, checkTenancy, describeViolations } from '../policy/tenancy.js';
 import { type PodView, podProblemFrom } from './podProblems.js';
 import { type ModelStateEntry, type Problem, computeServiceStatus } from './serviceStatus.js';
 import { statusEqual, writeStatus } from './status.js';
@@ -84,7 +85,14 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
       return;
     }
     const { entries, usable } = resolveModels(svc, ctx.models);
-    const blocked = entries.some((e) => e.state !== 'Configured');
+    const violations = checkTenancy(svc, ctx.policy);
+    const policyProblem = violations.length ? { reason: POLICY_VIOLATION, message: describeViolations(violations) } : undefined;
+    if (policyProblem && svc.status?.conditions?.find((c) => c.type === 'Degraded')?.reason !== POLICY_VIOLATION) {
+      ctx.logger.info('MLService refused by the tenancy policy', { key, violations: violations.map((v) => v.field) });
+      ctx.events.record(svc, 'Warning', POLICY_VIOLATION, policyProblem.message);
+    }
+    // Nothing is written for a spec that breaks the policy, not even the parts that comply.
+    const blocked = !!policyProblem || entries.some((e) => e.state !== 'Configured');
     let deployment = ctx.deployments.get(ns, name);
     let serviceExists = ownedBy(ctx.k8sServices.get(ns, name), svc);
 
@@ -103,7 +111,7 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
     if (deployment && !ownedBy(deployment, svc)) deployment = undefined;
 
     const now = ctx.now?.() ?? new Date();
-    const input = { svc, models: entries, deployment, serviceExists, now: nowTimestamp(now) };
+    const input = { svc, models: entries, deployment, serviceExists, now: nowTimestamp(now), ...(policyProblem ? { policyProblem } : {}) };
     let out = computeServiceStatus(input);
     const created = Date.parse(String(deployment?.metadata.creationTimestamp ?? ''));
     if (!blocked && deployment && !out.rolloutComplete && now.getTime() - (Number.isNaN(created) ? 0 : created) > POD_INSPECTION_GRACE_MS) {

@@ -99,6 +99,11 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
       : await connectionFromKubeConfig(kubeconfig);
   const ownsConnection = !isConnection(kubeconfig);
   const client = new KubeClient(conn);
+  // The reconcilers write only within a leadership term: when it ends, their requests in flight are
+  // cancelled and new ones refused, so a deposed leader cannot write after a standby took over.
+  let term: AbortController | undefined;
+  const notLeading = AbortSignal.abort(new Error('not leading'));
+  const termClient = client.withSignal(() => term?.signal ?? notLeading);
   const metrics = createMetrics({ defaultMetrics: opts.processMetrics });
   const informerOpts = { namespace: opts.namespace, resyncMs: opts.resyncMs, logger };
   const childOpts = { ...informerOpts, labelSelector: MANAGED_BY_SELECTOR };
@@ -111,7 +116,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   const informers: Informer<KubeObject>[] = [models, services, deployments, k8sServices, configMaps, hpas] as Informer<KubeObject>[];
 
   const ctx: ReconcileContext = {
-    client, models, services, deployments, k8sServices, configMaps, hpas, metrics, logger,
+    client: termClient, models, services, deployments, k8sServices, configMaps, hpas, metrics, logger,
     runtime: {
       image: runtimeImage,
       imagePullPolicy: opts.imagePullPolicy,
@@ -120,7 +125,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
       prepareCache: opts.prepareCache,
     },
     policy,
-    events: createEventRecorder(client, FIELD_MANAGER, logger),
+    events: createEventRecorder(termClient, FIELD_MANAGER, logger),
   };
   const reconcileModel = makeModelReconciler(ctx);
   const reconcileService = makeServiceReconciler(ctx);
@@ -142,6 +147,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
     if (controllers) return;
     const current = { model: newController('mlmodel', reconcileModel), service: newController('mlservice', reconcileService) };
     controllers = current;
+    term = new AbortController();
     metrics.isLeader.set(1);
     current.model.start();
     current.service.start();
@@ -153,9 +159,15 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   };
   const stopControllers = async (drainMs = 0) => {
     const current = controllers;
+    const currentTerm = term;
     controllers = undefined;
     metrics.isLeader.set(0);
+    // Without a drain (the Lease is lost) nothing may be written any more; a drain (shutdown while still
+    // leading) lets the queued reconciles finish first.
+    if (drainMs <= 0) currentTerm?.abort(new Error('stopped leading'));
     if (current) await Promise.all([current.model.stop(drainMs), current.service.stop(drainMs)]);
+    currentTerm?.abort(new Error('stopped leading'));
+    if (term === currentTerm) term = undefined;
   };
 
   // Keys, not events: every handler only works out which keys to look at.

@@ -5,10 +5,10 @@
  *
  * The kubelet creates a missing DirectoryOrCreate hostPath as root:root 0755, which the runtime (uid 1000)
  * cannot write. The operator runs this in an init container as root with CAP_CHOWN only. It changes the
- * owner of <dir> itself (never its contents: a cache the runtime wrote is already its own) and refuses a
- * symlink, so a link planted on the node cannot redirect the chown elsewhere.
+ * owner of <dir> itself, only while it is empty (never its contents: a cache the runtime wrote is already
+ * its own), and refuses a symlink, so a link planted on the node cannot redirect the chown elsewhere.
  */
-import { lchownSync, lstatSync } from 'node:fs';
+import { lchownSync, lstatSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 export type PrepareOutcome = 'unchanged' | 'chowned';
@@ -20,12 +20,20 @@ function id(v: string | undefined, what: string): number {
   return Number(v);
 }
 
-/** Makes `dir` owned by uid:gid when it is not; lchown never follows a link, and a link is refused anyway. */
+/**
+ * Makes `dir` owned by uid:gid when it is another user's and empty, as the kubelet leaves a directory it
+ * just created. A directory with content is never taken over: the kubelet follows symlinks on the node, so
+ * a host path could resolve to a system directory, and its files must stay their owners'. lchown never
+ * follows a link, and a link is refused anyway.
+ */
 export function prepareCacheDir(dir: string, uid: number, gid: number): PrepareOutcome {
   const st = lstatSync(dir);
   if (st.isSymbolicLink()) throw new PrepareCacheError(`${dir} is a symbolic link; refusing to change its owner`);
   if (!st.isDirectory()) throw new PrepareCacheError(`${dir} is not a directory`);
-  if (st.uid === uid && st.gid === gid) return 'unchanged';
+  if (st.uid === uid) return 'unchanged';
+  if (readdirSync(dir).length > 0) {
+    throw new PrepareCacheError(`${dir} belongs to uid ${st.uid} and is not empty; refusing to take it over (give it to uid ${uid} on the node)`);
+  }
   lchownSync(dir, uid, gid);
   return 'chowned';
 }

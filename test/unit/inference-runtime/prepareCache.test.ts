@@ -73,6 +73,17 @@ describe('prepareCache: the hostPath model cache init step', function () {
     expect(statSync(path.join(cache, 'model.bin')).uid).to.equal(1000);
   });
 
+  it('never takes over a directory with content, as a host path resolving to a system directory would be', async () => {
+    const system = path.join(base, 'etc');
+    mkdirSync(system, { mode: 0o755 });
+    writeFileSync(path.join(system, 'passwd'), 'root:x:0:0');
+    const out = await prepareAsRoot(['chown'], system, '1000', '1000');
+    expect(out.code).to.equal(1);
+    expect(out.stderr).to.match(/not empty; refusing/);
+    expect(statSync(system).uid).to.equal(0);
+    expect(await runtimeUserCanWrite(system)).to.equal(false);
+  });
+
   it('fails clearly without CAP_CHOWN instead of starting a runtime that cannot write', async () => {
     const cache = path.join(base, 'models');
     mkdirSync(cache, { mode: 0o755 });

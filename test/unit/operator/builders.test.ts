@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { load } from 'js-yaml';
+import type { MLServiceSpec } from '../../../operator/api/types.js';
 import type { PoolConfig } from '../../../inference-runtime/config/types.js';
 import { configMapFor } from '../../../operator/builders/configMap.js';
 import fc from 'fast-check';
@@ -153,6 +154,20 @@ describe('operator builders', () => {
           if (lim) expect(r.limits?.memory).to.equal(`${lim}Mi`);
         }),
       );
+    });
+
+    it('starts no more inference workers than the CPU limit and the memory limit (512Mi each) allow', () => {
+      const workers = (r?: MLServiceSpec['resources'], memory?: { limit?: string; request?: string }) =>
+        deploymentFor(service('faces', r ? { resources: r } : {}), models, { ...runtime, memory }).spec!.template.spec!.containers[0]!.env!.find((e) => e.name === 'MLOFFLOAD_WORKERS');
+      // The default 1Gi limit holds two workers, whatever the node's core count.
+      expect(workers()).to.deep.equal({ name: 'MLOFFLOAD_WORKERS', value: '2' });
+      expect(workers({ limits: { cpu: '2', memory: '1Gi' } })?.value).to.equal('2');
+      expect(workers({ limits: { cpu: '8', memory: '1Gi' } })?.value).to.equal('2');
+      expect(workers({ limits: { cpu: '500m', memory: '4Gi' } })?.value).to.equal('1');
+      expect(workers({ limits: { memory: '256Mi' } })?.value).to.equal('1');
+      expect(workers({ limits: { cpu: '3' } }, { limit: '' })?.value).to.equal('3');
+      // Neither limit: one per CPU of the node, as the kubelet resolves limits.cpu without a limit.
+      expect(workers({}, { limit: '' })?.valueFrom?.resourceFieldRef).to.deep.equal({ containerName: 'runtime', resource: 'limits.cpu', divisor: '1' });
     });
 
     it('hands a hostPath cache to the runtime user with an init container, not an emptyDir one', () => {

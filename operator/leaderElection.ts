@@ -131,15 +131,21 @@ export class LeaderElector {
       const started = Date.now();
       // A leader's attempt may last until its renew deadline; a candidate's as long as a leader's could.
       const budget = this.leading ? this.lastRenew + this.renewDeadlineMs - started : this.renewDeadlineMs;
+      // One controller per attempt, aborted by stop(), the watchdog or the budget; linked by hand rather than
+      // with AbortSignal.any so the long-lived stop signal collects no dependents.
       const attempt = new AbortController();
       this.attempt = attempt;
-      const bounded = AbortSignal.any([signal, attempt.signal, AbortSignal.timeout(Math.max(1, budget))]);
+      const onStop = () => attempt.abort(signal.reason);
+      signal.addEventListener('abort', onStop, { once: true });
+      const timer = setTimeout(() => attempt.abort(new Error(`no answer within ${budget} ms`)), Math.max(1, budget));
       let ok = false;
       try {
-        ok = budget > 0 && (await this.tryAcquireOrRenew(this.client.withSignal(bounded)));
+        ok = budget > 0 && (await this.tryAcquireOrRenew(this.client.withSignal(attempt.signal)));
       } catch (err) {
         this.opts.logger.warn('lease update failed', { error: String(err) });
       } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onStop);
         this.attempt = undefined;
       }
       if (signal.aborted) break;

@@ -120,6 +120,18 @@ describe('operator: tenancy policy on a real control plane', function () {
     });
   });
 
+  /** The Deployment's spec stays as applied (its status moves with the rollout, its generation does not). */
+  async function unchanged(ns: string, name: string, before: Deployment): Promise<void> {
+    await consistently(
+      async () => {
+        const now = await mustRead<Deployment>(DEPLOYMENTS, ns, name);
+        expect(now.metadata.generation).to.equal(before.metadata.generation);
+        expect(now.spec.template).to.deep.equal(before.spec.template);
+      },
+      { duration: 2_000, interval: 250 },
+    );
+  }
+
   it('refuses a host path outside the prefix and placement beyond the allowed keys, and leaves the running Deployment as it was', async () => {
     const ns = await freshNamespace('ten');
     op = await startScopedOperator(ns);
@@ -131,7 +143,7 @@ describe('operator: tenancy policy on a real control plane', function () {
     await patch(MLSERVICES, ns, 'faces', { spec: { modelCache: { hostPath: { path: '/etc' } } } });
     const svc = await policyViolation(ns, 'faces');
     expect(condition(svc, 'Degraded')!.message).to.contain('spec.modelCache.hostPath.path').and.to.contain('/var/lib/mloffload');
-    await consistently(async () => expect((await mustRead<Deployment>(DEPLOYMENTS, ns, 'faces')).metadata.resourceVersion).to.equal(before.metadata.resourceVersion), { duration: 2_000 });
+    await unchanged(ns, 'faces', before);
 
     await patch(MLSERVICES, ns, 'faces', {
       spec: { modelCache: null, placement: { tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }], nodeSelector: { 'kubernetes.io/hostname': 'cloud-0' } } },
@@ -142,7 +154,7 @@ describe('operator: tenancy policy on a real control plane', function () {
       expect(message).to.contain('spec.placement.tolerations[0].key').and.to.contain('spec.placement.nodeSelector["kubernetes.io/hostname"]');
       expect(condition(s, 'Degraded')!.observedGeneration).to.equal(s.metadata.generation);
     }, { timeout: 30_000 });
-    await consistently(async () => expect((await mustRead<Deployment>(DEPLOYMENTS, ns, 'faces')).metadata.resourceVersion).to.equal(before.metadata.resourceVersion), { duration: 2_000 });
+    await unchanged(ns, 'faces', before);
   });
 
   it('applies what the operator settings allow: another image prefix, another host path prefix', async () => {

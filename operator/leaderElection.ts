@@ -50,11 +50,15 @@ export function defaultIdentity(): string {
 export class LeaderElector {
   readonly identity: string;
   private leading = false;
+  /** When the last successful renewal started: the server cannot have recorded it earlier. */
   private lastRenew = 0;
   private observed?: { record: string; at: number };
   private lease?: Lease;
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
+  /** Cancels the attempt in flight when the renew deadline passes. */
+  private attempt?: AbortController;
+  private watchdog?: NodeJS.Timeout;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
@@ -68,6 +72,7 @@ export class LeaderElector {
     this.renewDeadlineMs = opts.renewDeadlineMs ?? Math.round(this.leaseMs * (2 / 3));
     this.retryMs = opts.retryPeriodMs ?? Math.max(200, Math.round(this.leaseMs / 7.5));
     if (this.renewDeadlineMs >= this.leaseMs) throw new Error('renewDeadline must be shorter than leaseDuration');
+    if (this.retryMs >= this.renewDeadlineMs) throw new Error('retryPeriod must be shorter than renewDeadline');
   }
 
   isLeader(): boolean {
@@ -80,8 +85,9 @@ export class LeaderElector {
 
   /** Stops campaigning; a leader steps down and releases the Lease so a standby takes over at once. */
   async stop(): Promise<void> {
-    this.abort.abort();
+    this.abort.abort(new Error('leader election stopped'));
     await this.loop;
+    this.disarm();
     if (this.leading) {
       this.setLeading(false);
       await this.release();
@@ -96,21 +102,61 @@ export class LeaderElector {
     else this.opts.onStoppedLeading();
   }
 
+  private disarm(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  /**
+   * A standby takes the Lease leaseDuration after it last saw a renewal; the leader gives up renewDeadline
+   * after the start of its last successful renewal, which no standby can have seen earlier. So the leader
+   * stops before anyone else may start, whatever the API server or the network does to the renewal in
+   * flight: the timer does not wait for it, and the attempt is cancelled at the same moment.
+   */
+  private armWatchdog(): void {
+    this.disarm();
+    const due = this.lastRenew + this.renewDeadlineMs - Date.now();
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      if (!this.leading || Date.now() - this.lastRenew < this.renewDeadlineMs) return;
+      this.opts.logger.warn('could not renew the lease within the renew deadline', { renewDeadlineMs: this.renewDeadlineMs });
+      this.attempt?.abort(new Error(`lease not renewed within ${this.renewDeadlineMs} ms`));
+      this.setLeading(false);
+    }, Math.max(0, due));
+  }
+
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
+      const started = Date.now();
+      // A leader's attempt may last until its renew deadline; a candidate's as long as a leader's could.
+      const budget = this.leading ? this.lastRenew + this.renewDeadlineMs - started : this.renewDeadlineMs;
+      // One controller per attempt, aborted by stop(), the watchdog or the budget; linked by hand rather than
+      // with AbortSignal.any so the long-lived stop signal collects no dependents.
+      const attempt = new AbortController();
+      this.attempt = attempt;
+      const onStop = () => attempt.abort(signal.reason);
+      signal.addEventListener('abort', onStop, { once: true });
+      const timer = setTimeout(() => attempt.abort(new Error(`no answer within ${budget} ms`)), Math.max(1, budget));
       let ok = false;
       try {
-        ok = await this.tryAcquireOrRenew();
+        ok = budget > 0 && (await this.tryAcquireOrRenew(this.client.withSignal(attempt.signal)));
       } catch (err) {
         this.opts.logger.warn('lease update failed', { error: String(err) });
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onStop);
+        this.attempt = undefined;
       }
       if (signal.aborted) break;
       const now = Date.now();
-      if (ok) {
-        this.lastRenew = now;
+      // A renewal that took the whole deadline came too late to trust: a standby may be about to take over.
+      if (ok && now - started < this.renewDeadlineMs) {
+        this.lastRenew = started;
         this.setLeading(true);
-      } else if (this.leading && now - this.lastRenew > this.renewDeadlineMs) {
+        this.armWatchdog();
+      } else if (this.leading && now - this.lastRenew >= this.renewDeadlineMs) {
+        this.disarm();
         this.setLeading(false);
       }
       await abortableSleep(this.leading ? this.retryMs : jittered(this.retryMs), signal);
@@ -121,7 +167,7 @@ export class LeaderElector {
     return objectPath(LEASES, this.opts.namespace, this.opts.name);
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(client: KubeClient): Promise<boolean> {
     const now = new Date();
     const spec: LeaseSpec = {
       holderIdentity: this.identity,
@@ -132,13 +178,13 @@ export class LeaderElector {
     };
     let lease: Lease | undefined;
     try {
-      lease = await this.client.get<Lease>(this.leasePath());
+      lease = await client.get<Lease>(this.leasePath());
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
     if (!lease) {
       try {
-        this.lease = await this.client.create<Lease>(collectionPath(LEASES, this.opts.namespace), {
+        this.lease = await client.create<Lease>(collectionPath(LEASES, this.opts.namespace), {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.opts.name, namespace: this.opts.namespace },
@@ -164,7 +210,7 @@ export class LeaderElector {
       spec.leaseTransitions = (current.leaseTransitions ?? 0) + 1;
     }
     try {
-      this.lease = await this.client.replace<Lease>(this.leasePath(), { ...lease, spec });
+      this.lease = await client.replace<Lease>(this.leasePath(), { ...lease, spec });
       this.observed = undefined;
       return true;
     } catch (err) {

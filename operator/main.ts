@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createLogger, type LogLevel } from './logger.js';
+import { parseQuantity } from './kube/semanticEqual.js';
 import { startOperator } from './operator.js';
 
 const USAGE = `usage: mloffload-operator [options]
@@ -19,6 +20,21 @@ const USAGE = `usage: mloffload-operator [options]
   --lease-duration <dur>      e.g. 15s (default 15s); --renew-deadline (10s), --retry-period (2s)
   --runtime-image <image>     inference-runtime image (default mloffload/inference-runtime:<version>;
                               env MLOFFLOAD_RUNTIME_IMAGE)
+  --allowed-images <list>     comma-separated runtime images an MLService's spec.image may name: repositories
+                              (any tag or digest), <registry>/<path>/* prefixes, or * for any (default: the
+                              repository of --runtime-image)
+  --host-path-prefix <path>   hostPath model caches must lie under it (default /var/lib/mloffload; '' forbids
+                              hostPath caches)
+  --allowed-toleration-keys <list>
+                              taint keys an MLService may tolerate: keys, <prefix>*, or * (default
+                              node-role.kubernetes.io/edge; '' none)
+  --allowed-node-selector-keys <list>
+                              node label keys an MLService's nodeSelector may use, same forms and default
+  --default-memory-limit <q>  memory limit of runtime containers whose MLService sets none (default 1Gi;
+                              '' none)
+  --default-memory-request <q>
+                              memory request likewise (default 512Mi; '' none)
+  --prepare-cache <bool>      init container making a hostPath cache writable by the runtime (default true)
   --workers <n>               concurrent reconciles per controller (default 8)
   --log-level <level>         debug | info | warn | error (default info)
   --help`;
@@ -30,6 +46,24 @@ function duration(v: string | undefined, name: string): number | undefined {
   if (!m) throw new Error(`--${name}: not a duration: ${v}`);
   const n = Number(m[1]);
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+/** A comma-separated list; '' is the empty list, absent is the default. */
+function listOf(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  return v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
+
+function quantity(v: string | undefined, name: string): string | undefined {
+  if (v === undefined || v.trim() === '') return v?.trim();
+  if (parseQuantity(v.trim()) === undefined) throw new Error(`--${name}: not a quantity: ${v}`);
+  return v.trim();
+}
+
+function bool(v: string | undefined, name: string): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'true' && v !== 'false') throw new Error(`--${name}: expected true or false, got ${v}`);
+  return v === 'true';
 }
 
 async function main(): Promise<void> {
@@ -46,6 +80,13 @@ async function main(): Promise<void> {
       'renew-deadline': { type: 'string' },
       'retry-period': { type: 'string' },
       'runtime-image': { type: 'string' },
+      'allowed-images': { type: 'string' },
+      'host-path-prefix': { type: 'string' },
+      'allowed-toleration-keys': { type: 'string' },
+      'allowed-node-selector-keys': { type: 'string' },
+      'default-memory-limit': { type: 'string' },
+      'default-memory-request': { type: 'string' },
+      'prepare-cache': { type: 'string' },
       workers: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -72,6 +113,14 @@ async function main(): Promise<void> {
         }
       : false,
     runtimeImage: values['runtime-image'],
+    tenancy: {
+      allowedImages: listOf(values['allowed-images']),
+      hostPathPrefix: values['host-path-prefix'],
+      allowedTolerationKeys: listOf(values['allowed-toleration-keys']),
+      allowedNodeSelectorKeys: listOf(values['allowed-node-selector-keys']),
+    },
+    runtimeMemory: { limit: quantity(values['default-memory-limit'], 'default-memory-limit'), request: quantity(values['default-memory-request'], 'default-memory-request') },
+    prepareCache: bool(values['prepare-cache'], 'prepare-cache'),
     workers: values.workers ? Number(values.workers) : undefined,
     logger,
     processMetrics: true,

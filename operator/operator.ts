@@ -23,6 +23,7 @@ import type { DeploymentObject, ReconcileContext } from './reconcile/context.js'
 import { servicesUsing } from './reconcile/context.js';
 import { makeModelReconciler } from './reconcile/mlmodel.js';
 import { makeServiceReconciler } from './reconcile/mlservice.js';
+import { type TenancySettings, tenancyPolicy } from './policy/tenancy.js';
 import { packageVersion } from './version.js';
 
 export interface LeaderElectionConfig {
@@ -45,6 +46,12 @@ export interface OperatorOptions {
   runtimeImage?: string;
   imagePullPolicy?: RuntimeDefaults['imagePullPolicy'];
   runtimeCommand?: string[];
+  /** Memory limit/request of runtime containers whose MLService sets none ('' leaves it unset). */
+  runtimeMemory?: RuntimeDefaults['memory'];
+  /** Add the init container that chowns a hostPath model cache to the runtime user (default true). */
+  prepareCache?: boolean;
+  /** What an MLService may ask for: allowed images, host path prefix, placement keys. */
+  tenancy?: TenancySettings;
   /** Concurrent reconciles per controller (default 8: a reconcile mostly waits for the API server). */
   workers?: number;
   resyncMs?: number;
@@ -82,6 +89,9 @@ function controllerOwner(obj: KubeObject): string | undefined {
 
 export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnection | string | undefined, opts: OperatorOptions = {}): Promise<OperatorHandle> {
   const logger = opts.logger ?? createLogger(opts.logLevel ?? 'info', { component: FIELD_MANAGER });
+  const runtimeImage = opts.runtimeImage ?? process.env.MLOFFLOAD_RUNTIME_IMAGE ?? defaultRuntimeImage(packageVersion());
+  // Settings that cannot be meant fail the start, before anything connects.
+  const policy = tenancyPolicy(opts.tenancy ?? {}, runtimeImage);
   const conn = isConnection(kubeconfig)
     ? kubeconfig
     : typeof kubeconfig === 'string' || kubeconfig === undefined
@@ -89,6 +99,11 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
       : await connectionFromKubeConfig(kubeconfig);
   const ownsConnection = !isConnection(kubeconfig);
   const client = new KubeClient(conn);
+  // The reconcilers write only within a leadership term: when it ends, their requests in flight are
+  // cancelled and new ones refused, so a deposed leader cannot write after a standby took over.
+  let term: AbortController | undefined;
+  const notLeading = AbortSignal.abort(new Error('not leading'));
+  const termClient = client.withSignal(() => term?.signal ?? notLeading);
   const metrics = createMetrics({ defaultMetrics: opts.processMetrics });
   const informerOpts = { namespace: opts.namespace, resyncMs: opts.resyncMs, logger };
   const childOpts = { ...informerOpts, labelSelector: MANAGED_BY_SELECTOR };
@@ -101,13 +116,16 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   const informers: Informer<KubeObject>[] = [models, services, deployments, k8sServices, configMaps, hpas] as Informer<KubeObject>[];
 
   const ctx: ReconcileContext = {
-    client, models, services, deployments, k8sServices, configMaps, hpas, metrics, logger,
+    client: termClient, models, services, deployments, k8sServices, configMaps, hpas, metrics, logger,
     runtime: {
-      image: opts.runtimeImage ?? process.env.MLOFFLOAD_RUNTIME_IMAGE ?? defaultRuntimeImage(packageVersion()),
+      image: runtimeImage,
       imagePullPolicy: opts.imagePullPolicy,
       command: opts.runtimeCommand,
+      memory: opts.runtimeMemory,
+      prepareCache: opts.prepareCache,
     },
-    events: createEventRecorder(client, FIELD_MANAGER, logger),
+    policy,
+    events: createEventRecorder(termClient, FIELD_MANAGER, logger),
   };
   const reconcileModel = makeModelReconciler(ctx);
   const reconcileService = makeServiceReconciler(ctx);
@@ -129,6 +147,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
     if (controllers) return;
     const current = { model: newController('mlmodel', reconcileModel), service: newController('mlservice', reconcileService) };
     controllers = current;
+    term = new AbortController();
     metrics.isLeader.set(1);
     current.model.start();
     current.service.start();
@@ -140,9 +159,15 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   };
   const stopControllers = async (drainMs = 0) => {
     const current = controllers;
+    const currentTerm = term;
     controllers = undefined;
     metrics.isLeader.set(0);
+    // Without a drain (the Lease is lost) nothing may be written any more; a drain (shutdown while still
+    // leading) lets the queued reconciles finish first.
+    if (drainMs <= 0) currentTerm?.abort(new Error('stopped leading'));
     if (current) await Promise.all([current.model.stop(drainMs), current.service.stop(drainMs)]);
+    currentTerm?.abort(new Error('stopped leading'));
+    if (term === currentTerm) term = undefined;
   };
 
   // Keys, not events: every handler only works out which keys to look at.
@@ -209,7 +234,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   } else {
     startControllers();
   }
-  logger.info('operator started', { namespace: opts.namespace ?? '(all)', port: health?.port, leaderElection: !!le, image: ctx.runtime.image });
+  logger.info('operator started', { namespace: opts.namespace ?? '(all)', port: health?.port, leaderElection: !!le, image: ctx.runtime.image, policy });
 
   let stopping: Promise<void> | undefined;
   return {

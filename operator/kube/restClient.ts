@@ -65,18 +65,50 @@ export interface RequestOptions {
   contentType?: string;
 }
 
+export interface KubeClientOptions {
+  /** Longest a request may go without data (default 30 s). */
+  requestTimeoutMs?: number;
+  userAgent?: string;
+  /**
+   * Consulted at the start of every request: an aborted signal refuses it, a later abort cancels it in
+   * flight. Leader election bounds a renewal by the renew deadline with it; the reconcilers' writes are
+   * bound to the leadership term.
+   */
+  signal?: () => AbortSignal | undefined;
+}
+
+/** A request given up because its signal aborted (deadline passed, leadership lost, shutting down). */
+export class RequestAbortedError extends Error {
+  constructor(method: string, path: string, reason: unknown) {
+    super(`${method} ${path}: aborted: ${reason instanceof Error ? reason.message : String(reason ?? 'aborted')}`);
+    this.name = 'RequestAbortedError';
+  }
+}
+
 export class KubeClient {
   private readonly requestTimeoutMs: number;
+  private readonly userAgent: string;
 
   constructor(
     private readonly conn: ClusterConnection,
-    opts: { requestTimeoutMs?: number; userAgent?: string } = {},
+    private readonly opts: KubeClientOptions = {},
   ) {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.userAgent = opts.userAgent ?? 'mloffload-operator';
   }
 
-  private readonly userAgent: string;
+  /** The same client whose every request is also cancelled by `signal` (or by what it returns at the time). */
+  withSignal(signal: AbortSignal | (() => AbortSignal | undefined)): KubeClient {
+    const extra = typeof signal === 'function' ? signal : () => signal;
+    const own = this.opts.signal;
+    return new KubeClient(this.conn, {
+      ...this.opts,
+      signal: () => {
+        const signals = [own?.(), extra()].filter((s): s is AbortSignal => s !== undefined);
+        return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+      },
+    });
+  }
 
   private url(path: string, query?: Query): URL {
     const url = new URL(this.conn.server + path);
@@ -94,14 +126,16 @@ export class KubeClient {
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = this.url(path, opts.query);
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const req = await this.open(method, url, payload === undefined ? undefined : (opts.contentType ?? 'application/json'));
+    const signal = this.opts.signal?.();
+    if (signal?.aborted) throw new RequestAbortedError(method, path, signal.reason);
+    const req = await this.open(method, url, payload === undefined ? undefined : (opts.contentType ?? 'application/json'), signal);
     return new Promise<T>((resolve, reject) => {
       req.setTimeout(this.requestTimeoutMs, () => req.destroy(new Error(`${method} ${path}: timed out after ${this.requestTimeoutMs} ms`)));
-      req.on('error', reject);
+      req.on('error', (err) => reject(signal?.aborted ? new RequestAbortedError(method, path, signal.reason) : err));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
+        res.on('error', (err) => reject(signal?.aborted ? new RequestAbortedError(method, path, signal.reason) : err));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const code = res.statusCode ?? 0;

@@ -5,6 +5,7 @@ import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
 import type { KubeClient } from '../kube/restClient.js';
 import type { Logger } from '../logger.js';
+import type { TenancyPolicy } from '../policy/tenancy.js';
 import type { OperatorMetrics } from '../metrics.js';
 import type { DeploymentView } from './serviceStatus.js';
 
@@ -19,6 +20,8 @@ export interface ReconcileContext {
   configMaps: Informer<KubeObject>;
   hpas: Informer<KubeObject>;
   runtime: RuntimeDefaults;
+  /** What an MLService may ask for on its author's behalf. */
+  policy: TenancyPolicy;
   events: EventRecorder;
   metrics: OperatorMetrics;
   logger: Logger;

@@ -11,6 +11,7 @@ import { deploymentFor } from '../builders/deployment.js';
 import { hpaFor } from '../builders/hpa.js';
 import { selectorLabels } from '../builders/metadata.js';
 import { serviceFor } from '../builders/service.js';
+import { POLICY_VIOLATION, checkTenancy, describeViolations } from '../policy/tenancy.js';
 import { applyIfChanged } from '../kube/apply.js';
 import type { Informer } from '../kube/informer.js';
 import { CONFIGMAPS, DEPLOYMENTS, HPAS, MLSERVICES, PODS, type ResourceType, SERVICES, collectionPath, objectPath } from '../kube/resources.js';
@@ -84,7 +85,14 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
       return;
     }
     const { entries, usable } = resolveModels(svc, ctx.models);
-    const blocked = entries.some((e) => e.state !== 'Configured');
+    const violations = checkTenancy(svc, ctx.policy);
+    const policyProblem = violations.length ? { reason: POLICY_VIOLATION, message: describeViolations(violations) } : undefined;
+    if (policyProblem && svc.status?.conditions?.find((c) => c.type === 'Degraded')?.reason !== POLICY_VIOLATION) {
+      ctx.logger.info('MLService refused by the tenancy policy', { key, violations: violations.map((v) => v.field) });
+      ctx.events.record(svc, 'Warning', POLICY_VIOLATION, policyProblem.message);
+    }
+    // Nothing is written for a spec that breaks the policy, not even the parts that comply.
+    const blocked = !!policyProblem || entries.some((e) => e.state !== 'Configured');
     let deployment = ctx.deployments.get(ns, name);
     let serviceExists = ownedBy(ctx.k8sServices.get(ns, name), svc);
 
@@ -103,7 +111,7 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
     if (deployment && !ownedBy(deployment, svc)) deployment = undefined;
 
     const now = ctx.now?.() ?? new Date();
-    const input = { svc, models: entries, deployment, serviceExists, now: nowTimestamp(now) };
+    const input = { svc, models: entries, deployment, serviceExists, now: nowTimestamp(now), ...(policyProblem ? { policyProblem } : {}) };
     let out = computeServiceStatus(input);
     const created = Date.parse(String(deployment?.metadata.creationTimestamp ?? ''));
     if (!blocked && deployment && !out.rolloutComplete && now.getTime() - (Number.isNaN(created) ? 0 : created) > POD_INSPECTION_GRACE_MS) {

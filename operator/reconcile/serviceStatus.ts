@@ -40,6 +40,8 @@ export interface StatusInput {
   serviceExists: boolean;
   /** Failing or unschedulable pods, when the rollout is stuck. */
   podProblem?: Problem;
+  /** The spec breaks the operator's tenancy policy: nothing was applied. */
+  policyProblem?: Problem;
   now: string;
 }
 
@@ -82,7 +84,8 @@ export function computeServiceStatus(input: StatusInput): StatusOutput {
   let ready_: ConditionInput;
   let progressing: ConditionInput;
   let degraded: ConditionInput;
-  const blocked = modelProblem(input.models, namespace);
+  // A policy violation outranks model problems: fixing the models would still apply nothing.
+  const blocked = input.policyProblem ?? modelProblem(input.models, namespace);
   const depCond = (type: string) => st.conditions?.find((c) => c.type === type);
   const replicaFailure = depCond('ReplicaFailure');
   const deadline = depCond('Progressing');

@@ -78,6 +78,19 @@ describe('Helm chart charts/mloffload: lint and render', function () {
       expect(argsOf(manifests).some((a) => a.startsWith('--namespace'))).to.equal(false);
     });
 
+    it('passes the tenancy policy, the runtime memory defaults and the cache init step to the operator', () => {
+      expect(argsOf(manifests)).to.include.members([
+        '--default-memory-limit=1Gi',
+        '--default-memory-request=512Mi',
+        '--prepare-cache=true',
+        '--host-path-prefix=/var/lib/mloffload',
+        '--allowed-toleration-keys=node-role.kubernetes.io/edge',
+        '--allowed-node-selector-keys=node-role.kubernetes.io/edge',
+      ]);
+      // No list: the operator allows the repository of its runtime image only.
+      expect(argsOf(manifests).some((a) => a.startsWith('--allowed-images'))).to.equal(false);
+    });
+
     it('hardens the pod: non-root, read-only root file system, no capabilities, RuntimeDefault seccomp, resources set', () => {
       const spec = (findManifest(manifests, 'Deployment') as DeploymentManifest).spec.template.spec;
       expect(spec.securityContext).to.include({ runAsNonRoot: true, runAsUser: 1000 });
@@ -189,6 +202,24 @@ describe('Helm chart charts/mloffload: lint and render', function () {
       expect(dep.spec.template.spec.tolerations).to.have.length(1);
     });
 
+    it('passes a customised tenancy policy and memory defaults through', async () => {
+      const manifests = await renderChart({
+        values: {
+          runtime: { defaultMemory: { limit: '2Gi', request: '' }, modelCache: { prepare: false } },
+          tenancy: { allowedImages: ['registry.example/mlo/*', 'mloffload/inference-runtime'], hostPathPrefix: '', allowedTolerationKeys: [], allowedNodeSelectorKeys: ['kubernetes.io/hostname', 'example.com/*'] },
+        },
+      });
+      expect(argsOf(manifests)).to.include.members([
+        '--default-memory-limit=2Gi',
+        '--default-memory-request=',
+        '--prepare-cache=false',
+        '--allowed-images=registry.example/mlo/*,mloffload/inference-runtime',
+        '--host-path-prefix=',
+        '--allowed-toleration-keys=',
+        '--allowed-node-selector-keys=kubernetes.io/hostname,example.com/*',
+      ]);
+    });
+
     it('uses an existing service account and no RBAC when told to', async () => {
       const manifests = await renderChart({ values: { serviceAccount: { create: false, name: 'platform-operator' }, rbac: { create: false }, metrics: { service: { enabled: false } } } });
       expect(kinds(manifests)).to.deep.equal(['Deployment/mlo-mloffload']);
@@ -214,6 +245,11 @@ describe('Helm chart charts/mloffload: lint and render', function () {
       ['a port out of range', { metrics: { port: 70000 } }, /metrics\/port/],
       ['a namespace that is not a DNS label', { watchNamespace: 'Edge_ML' }, /watchNamespace/],
       ['a malformed digest', { runtime: { image: { repository: 'mloffload/inference-runtime', digest: 'sha256:xyz' } } }, /runtime\/image\/digest/],
+      ['a host path prefix with a .. segment', { tenancy: { hostPathPrefix: '/var/lib/../etc' } }, /tenancy\/hostPathPrefix/],
+      ['a relative host path prefix', { tenancy: { hostPathPrefix: 'var/lib' } }, /tenancy\/hostPathPrefix/],
+      ['a toleration key with a space', { tenancy: { allowedTolerationKeys: ['bad key'] } }, /tenancy\/allowedTolerationKeys/],
+      ['an allowed image with a space', { tenancy: { allowedImages: ['evil image'] } }, /tenancy\/allowedImages/],
+      ['a default memory limit that is not a quantity', { runtime: { defaultMemory: { limit: 'lots' } } }, /runtime\/defaultMemory\/limit/],
       // null removes the default, as `--set runtime.image.repository=null` would.
       ['a runtime image without a repository', { runtime: { image: { repository: null, tag: '1' } } }, /missing propert(y|ies) 'repository'/],
     ];

@@ -255,7 +255,8 @@ describe('operator: MLService reconcile against a real control plane', function 
 
   it('names unschedulable pods as the cause when no edge node fits', async () => {
     const ns = await freshNamespace('op');
-    op = await startScopedOperator(ns);
+    // The tenancy policy allows only the edge role as a node-selector key by default.
+    op = await startScopedOperator(ns, { tenancy: { allowedNodeSelectorKeys: ['mloffload.io/*'] } });
     await create(MLMODELS, emotionModel(ns));
     await create(MLSERVICES, mlService(ns, 'nowhere', { replicas: 1, placement: { edgeOnly: true, nodeSelector: { 'mloffload.io/no-such-node': 'x' } } }));
     // The operator looks at pods once a rollout has stalled for a while, then names the cause.

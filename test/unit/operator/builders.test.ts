@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import { load } from 'js-yaml';
 import { validatePoolConfig } from '../../../inference-runtime/config/poolConfig.js';
+import type { MLServiceSpec } from '../../../operator/api/types.js';
 import type { PoolConfig } from '../../../inference-runtime/config/types.js';
 import { configMapFor } from '../../../operator/builders/configMap.js';
-import { deploymentFor, poolHashFor } from '../../../operator/builders/deployment.js';
+import fc from 'fast-check';
+import { deploymentFor, poolHashFor, resourcesFor } from '../../../operator/builders/deployment.js';
+import { parseQuantity } from '../../../operator/kube/semanticEqual.js';
 import { hpaFor } from '../../../operator/builders/hpa.js';
 import { endpointFor, POOL_HASH_ANNOTATION } from '../../../operator/builders/metadata.js';
 import { serviceFor } from '../../../operator/builders/service.js';
@@ -124,7 +127,9 @@ describe('operator builders', () => {
       expect(ctr.args!.slice(ctr.args!.indexOf('--port'), ctr.args!.indexOf('--port') + 2)).to.deep.equal(['--port', '8443']);
       expect(ctr.readinessProbe?.httpGet?.scheme).to.equal('HTTPS');
       const vols = d.spec!.template.spec!.volumes!;
-      expect(vols.find((v) => v.name === 'tls')?.secret?.secretName).to.equal('faces-tls');
+      // Only the keys the runtime reads: a Secret with other keys (a token, a CA key) never reaches the pod.
+      expect(vols.find((v) => v.name === 'tls')?.secret).to.deep.include({ secretName: 'faces-tls', items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] });
+      expect(vols.filter((v) => v.secret).every((v) => v.secret!.items?.length)).to.equal(true);
       expect(vols.find((v) => v.name === 'api-keys')?.secret).to.deep.include({ secretName: 'faces-keys', items: [{ key: 'api-keys', path: 'api-keys' }] });
     });
 
@@ -133,6 +138,55 @@ describe('operator builders', () => {
       const ctr = d.spec!.template.spec!.containers[0]!;
       expect(ctr.image).to.equal('registry.local/rt:dev');
       expect(ctr.resources).to.deep.equal({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '2147483648' } });
+      expect(d.spec!.template.spec!.initContainers![0]!.image).to.equal('registry.local/rt:dev');
+    });
+
+    it('gives a container without memory settings the default 1Gi limit and 512Mi request', () => {
+      expect(c.resources).to.deep.equal({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } });
+      const cpuOnly = deploymentFor(service('faces', { resources: { limits: { cpu: '2' } } }), models, runtime).spec!.template.spec!.containers[0]!;
+      expect(cpuOnly.resources).to.deep.equal({ requests: { memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' } });
+    });
+
+    it('keeps memory defaults consistent with what the MLService sets: request <= limit', () => {
+      const res = (r: NonNullable<Parameters<typeof resourcesFor>[0]['spec']['resources']>, memory?: { limit?: string; request?: string }) => resourcesFor(service('faces', { resources: r }), memory);
+      expect(res({ requests: { memory: '2Gi' } })).to.deep.equal({ requests: { memory: '2Gi' }, limits: { memory: '2Gi' } });
+      expect(res({ limits: { memory: '256Mi' } })).to.deep.equal({ requests: { memory: '256Mi' }, limits: { memory: '256Mi' } });
+      expect(res({ requests: { memory: '700Mi' } })).to.deep.equal({ requests: { memory: '700Mi' }, limits: { memory: '1Gi' } });
+      expect(res({}, { limit: '3Gi', request: '1Gi' })).to.deep.equal({ requests: { memory: '1Gi' }, limits: { memory: '3Gi' } });
+      expect(res({}, { limit: '', request: '' })).to.deep.equal({});
+      fc.assert(
+        fc.property(fc.option(fc.integer({ min: 1, max: 8192 }), { nil: undefined }), fc.option(fc.integer({ min: 1, max: 8192 }), { nil: undefined }), (req, lim) => {
+          fc.pre(req === undefined || lim === undefined || req <= lim);
+          const r = res({ ...(req ? { requests: { memory: `${req}Mi` } } : {}), ...(lim ? { limits: { memory: `${lim}Mi` } } : {}) });
+          const q = (x?: string) => parseQuantity(x!)!;
+          expect(q(r.requests?.memory)).to.be.at.most(q(r.limits?.memory));
+          if (req) expect(r.requests?.memory).to.equal(`${req}Mi`);
+          if (lim) expect(r.limits?.memory).to.equal(`${lim}Mi`);
+        }),
+      );
+    });
+
+    it('starts no more inference workers than the CPU limit and the memory limit (512Mi each) allow', () => {
+      const workers = (r?: MLServiceSpec['resources'], memory?: { limit?: string; request?: string }) =>
+        deploymentFor(service('faces', r ? { resources: r } : {}), models, { ...runtime, memory }).spec!.template.spec!.containers[0]!.env!.find((e) => e.name === 'MLOFFLOAD_WORKERS');
+      // The default 1Gi limit holds two workers, whatever the node's core count.
+      expect(workers()).to.deep.equal({ name: 'MLOFFLOAD_WORKERS', value: '2' });
+      expect(workers({ limits: { cpu: '2', memory: '1Gi' } })?.value).to.equal('2');
+      expect(workers({ limits: { cpu: '8', memory: '1Gi' } })?.value).to.equal('2');
+      expect(workers({ limits: { cpu: '500m', memory: '4Gi' } })?.value).to.equal('1');
+      expect(workers({ limits: { memory: '256Mi' } })?.value).to.equal('1');
+      expect(workers({ limits: { cpu: '3' } }, { limit: '' })?.value).to.equal('3');
+      // Neither limit: one per CPU of the node, as the kubelet resolves limits.cpu without a limit.
+      expect(workers({}, { limit: '' })?.valueFrom?.resourceFieldRef).to.deep.equal({ containerName: 'runtime', resource: 'limits.cpu', divisor: '1' });
+    });
+
+    it('hands a hostPath cache to the runtime user with an init container, not an emptyDir one', () => {
+      expect(pod.initContainers?.map((i) => i.name)).to.deep.equal(['prepare-cache']);
+      expect(pod.initContainers![0]!.image).to.equal(c.image);
+      const withOverride = deploymentFor(service('faces', { image: 'mloffload/inference-runtime:dev' }), models, runtime).spec!.template.spec!;
+      expect(withOverride.initContainers![0]!.image).to.equal('mloffload/inference-runtime:dev');
+      expect(deploymentFor(service('faces', { modelCache: { emptyDir: {} } }), models, runtime).spec!.template.spec!.initContainers).to.equal(undefined);
+      expect(deploymentFor(service('faces'), models, { ...runtime, prepareCache: false }).spec!.template.spec!.initContainers).to.equal(undefined);
     });
 
     it('leaves replicas to the HPA when autoscaling is set', () => {

@@ -46,6 +46,20 @@ describe('MLService status', () => {
     expect(cond(status.conditions, 'Degraded')!.message).to.match(/MLModel "facial-expression" not found in namespace edge/);
   });
 
+  it('reports a tenancy policy violation as PolicyViolation ahead of model problems, whatever the Deployment shows', () => {
+    const { status } = computeServiceStatus({
+      svc: service('faces'),
+      models: [{ name: 'facial-expression', state: 'NotFound' }],
+      deployment: dep({ replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 }),
+      serviceExists: true,
+      policyProblem: { reason: 'PolicyViolation', message: 'spec.image: image "evil/x" is not in the allowed runtime images' },
+      now: T0,
+    });
+    for (const type of ['Ready', 'Progressing']) expect(cond(status.conditions, type)).to.include({ status: 'False', reason: 'PolicyViolation' });
+    expect(cond(status.conditions, 'Degraded')).to.include({ status: 'True', reason: 'PolicyViolation' });
+    expect(cond(status.conditions, 'Degraded')!.message).to.contain('spec.image');
+  });
+
   it('reports a rollout in progress and pods that fail', () => {
     const { status, rolloutComplete } = computeServiceStatus({
       svc: service('faces'),

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
+import { MemoryBudget, resolveMemoryBudget } from './core/memoryBudget.js';
 import { createModelRegistry, type PoolModelRegistry } from './core/modelRegistry.js';
 import { parseApiKeys, readApiKeysFile } from './http/apiKeys.js';
 import { createApp } from './http/app.js';
@@ -42,12 +43,17 @@ async function main(): Promise<void> {
   const tls: TlsFiles | undefined =
     args.tlsCert && args.tlsKey ? { cert: await readFile(args.tlsCert), key: await readFile(args.tlsKey) } : undefined;
 
+  const budget = resolveMemoryBudget({ bytes: args.memoryBudgetBytes, fraction: args.memoryBudgetFraction });
+  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes });
+
   log.info('starting', {
     pool: args.poolConfig ?? 'built-in',
     models: pool.models.map((m) => `${m.name}@${m.version}`),
     https: tls !== undefined,
     apiKeys: apiKeys.length,
     pid: process.pid,
+    memoryBudgetBytes: budget.limitBytes ?? null,
+    memoryBudgetSource: budget.source,
   });
 
   const registry = createModelRegistry(pool, {
@@ -63,9 +69,22 @@ async function main(): Promise<void> {
       protectMetrics: args.protectMetrics,
       maxBodyBytes: args.maxBodyBytes,
       requestTimeoutMs: args.requestTimeoutMs,
+      maxRowsPerRequest: args.maxRowsPerRequest,
     },
+    memoryBudget,
     metrics: new Registry(),
-    routers: [visionRouter({ registry, limits: { maxBodyBytes: args.maxBodyBytes } })],
+    routers: [
+      visionRouter({
+        registry,
+        memoryBudget,
+        limits: {
+          maxBodyBytes: args.maxBodyBytes,
+          maxDecodeBytes: args.maxDecodeBytes,
+          maxConcurrentDecodes: args.maxConcurrentDecodes,
+          maxWaitingDecodes: args.maxWaitingDecodes,
+        },
+      }),
+    ],
     // The demo page asks for the key itself and sends it with its API calls.
     publicPaths: demoPagePaths(),
     draining: draining.signal,

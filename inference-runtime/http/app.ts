@@ -1,5 +1,6 @@
 import type { Router } from '@koa/router';
 import Koa from 'koa';
+import type { MemoryBudget } from '../core/memoryBudget.js';
 import { Registry } from 'prom-client';
 import type { ModelRegistry } from '../core/registry.js';
 import { ApiKeyCheck, requireApiKey } from './apiKeys.js';
@@ -29,6 +30,8 @@ export interface AppDeps {
   /** Inference requests waiting for a thread, exported as `mloffload_inference_queue_depth`. */
   queueDepth?: () => number;
   log?: Logger;
+  /** Admission of memory-hungry work (request bodies, inferences, decodes); share it with the task routers. */
+  memoryBudget?: MemoryBudget;
 }
 
 /** Builds the runtime's koa app without listening (`server.ts` listens). */
@@ -51,7 +54,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   });
   app.use(requireApiKey(new ApiKeyCheck(options.apiKeys), open));
 
-  const routers = [probeRouter(deps.registry, metrics, deps.draining), poolRouter(deps.registry), tfServingRouter(deps.registry, options), ...(deps.routers ?? [])];
+  const routers = [probeRouter(deps.registry, metrics, deps.draining), poolRouter(deps.registry), tfServingRouter(deps.registry, options, deps.memoryBudget), ...(deps.routers ?? [])];
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());

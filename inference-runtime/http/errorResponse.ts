@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Middleware } from 'koa';
-import { DomainError } from '../core/errors.js';
+import { DomainError, Overloaded } from '../core/errors.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -27,6 +27,7 @@ export function errorResponse(log: Logger): Middleware {
       ctx.body = { error: message };
       if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
       if (status === 413) ctx.set('Connection', 'close');
+      if (error instanceof Overloaded) ctx.set('Retry-After', String(error.retryAfterSeconds));
     }
   };
 }

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_MEMORY_BUDGET_FRACTION } from '../core/memoryBudget.js';
+import { defaultVisionLimits } from '../vision/limits.js';
 import { DEFAULT_HTTP_OPTIONS } from './options.js';
 
 /** The runtime's command line, each flag backed by an environment variable (flags win). */
@@ -18,6 +20,15 @@ export interface RuntimeArgs {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   help: boolean;
+
+  // Memory limits
+  /** Memory budget in bytes (0: none); undefined: a fraction of the container's cgroup limit. */
+  memoryBudgetBytes?: number;
+  memoryBudgetFraction: number;
+  maxRowsPerRequest: number;
+  maxDecodeBytes: number;
+  maxConcurrentDecodes: number;
+  maxWaitingDecodes: number;
 }
 
 export class UsageError extends Error {
@@ -39,7 +50,19 @@ export const USAGE = `Usage: mloffload-runtime [options]
   --request-timeout-ms <n>   time budget of a request (MLOFFLOAD_REQUEST_TIMEOUT_MS, default ${DEFAULT_HTTP_OPTIONS.requestTimeoutMs})
   --shutdown-timeout-ms <n>  how long SIGTERM waits for in-flight requests (MLOFFLOAD_SHUTDOWN_TIMEOUT_MS, default 10000)
   --help                     this text
+
+Memory limits (sizes in bytes, or with a Ki, Mi or Gi suffix):
+  --memory-budget <size>         RSS the runtime keeps under: work that would exceed it gets 503 + Retry-After;
+                                 0 turns it off (MLOFFLOAD_MEMORY_BUDGET, default a fraction of the container's
+                                 cgroup memory limit, none without a limit)
+  --memory-budget-fraction <f>   that fraction (MLOFFLOAD_MEMORY_BUDGET_FRACTION, default ${DEFAULT_MEMORY_BUDGET_FRACTION})
+  --max-rows-per-request <n>     rows (batch) of one inference request (MLOFFLOAD_MAX_ROWS_PER_REQUEST, default ${DEFAULT_HTTP_OPTIONS.maxRowsPerRequest})
+  --max-decode-bytes <size>      memory one image decode may need (MLOFFLOAD_MAX_DECODE_BYTES, default ${defaultVisionLimits.maxDecodeBytes})
+  --max-concurrent-decodes <n>   image decodes at once (MLOFFLOAD_MAX_CONCURRENT_DECODES, default: the cores)
+  --max-waiting-decodes <n>      decodes waiting for a turn before 503 (MLOFFLOAD_MAX_WAITING_DECODES, default ${defaultVisionLimits.maxWaitingDecodes})
 `;
+
+const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
 
 export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): RuntimeArgs {
   let values;
@@ -62,6 +85,12 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
         'request-timeout-ms': { type: 'string' },
         'shutdown-timeout-ms': { type: 'string' },
         help: { type: 'boolean' },
+        'memory-budget': { type: 'string' },
+        'memory-budget-fraction': { type: 'string' },
+        'max-rows-per-request': { type: 'string' },
+        'max-decode-bytes': { type: 'string' },
+        'max-concurrent-decodes': { type: 'string' },
+        'max-waiting-decodes': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -75,6 +104,20 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     if (value === undefined) return fallback;
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got "${value}"`);
+    return n;
+  };
+
+  const size = (name: string, value: string | undefined, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(value);
+    const n = match ? Number(match[1]) * SIZE_UNITS[match[2] ?? ''] : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be a size in bytes >= ${min} (a whole number, optionally with Ki, Mi or Gi), got "${value}"`);
+    return n;
+  };
+  const fraction = (name: string, value: string | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!(n > 0 && n <= 1)) throw new UsageError(`${name} must be a number in (0, 1], got "${value}"`);
     return n;
   };
 
@@ -97,7 +140,14 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     ),
     shutdownTimeoutMs: integer('--shutdown-timeout-ms', text(values['shutdown-timeout-ms'], 'MLOFFLOAD_SHUTDOWN_TIMEOUT_MS'), 10_000, 0),
     help: values.help ?? false,
+    memoryBudgetFraction: fraction('--memory-budget-fraction', text(values['memory-budget-fraction'], 'MLOFFLOAD_MEMORY_BUDGET_FRACTION'), DEFAULT_MEMORY_BUDGET_FRACTION),
+    maxRowsPerRequest: integer('--max-rows-per-request', text(values['max-rows-per-request'], 'MLOFFLOAD_MAX_ROWS_PER_REQUEST'), DEFAULT_HTTP_OPTIONS.maxRowsPerRequest, 1),
+    maxDecodeBytes: size('--max-decode-bytes', text(values['max-decode-bytes'], 'MLOFFLOAD_MAX_DECODE_BYTES'), defaultVisionLimits.maxDecodeBytes, 1),
+    maxConcurrentDecodes: integer('--max-concurrent-decodes', text(values['max-concurrent-decodes'], 'MLOFFLOAD_MAX_CONCURRENT_DECODES'), defaultVisionLimits.maxConcurrentDecodes, 1),
+    maxWaitingDecodes: integer('--max-waiting-decodes', text(values['max-waiting-decodes'], 'MLOFFLOAD_MAX_WAITING_DECODES'), defaultVisionLimits.maxWaitingDecodes, 0),
   };
+  const budget = text(values['memory-budget'], 'MLOFFLOAD_MEMORY_BUDGET');
+  if (budget !== undefined) args.memoryBudgetBytes = size('--memory-budget', budget, 0, 0);
   const workers = text(values.workers, 'MLOFFLOAD_WORKERS');
   if (workers !== undefined) args.workers = integer('--workers', workers, 1, 0);
   if (args.port > 65535) throw new UsageError(`--port must be at most 65535, got ${args.port}`);

@@ -60,9 +60,8 @@ export class OnnxBackend implements Backend {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       // Without the arena, what a large batch allocated goes back to the allocator when the run ends; with it
-      // the session keeps its peak for good (measured, bench/flood.ts and docs/benchmarks.md: three rounds of
-      // six concurrent 64-row requests left the process 540 MB above its start with the arena, 180-250 MB
-      // without). The memory pattern still plans each run's buffers as one allocation.
+      // the session keeps its peak for good (bench/predictBurst.ts, figures in docs/benchmarks.md). The
+      // memory pattern still plans each run's buffers as one allocation.
       enableCpuMemArena: this.options.memoryArena ?? false,
       enableMemPattern: true,
       ...(this.options.intraOpThreads ? { intraOpNumThreads: this.options.intraOpThreads, interOpNumThreads: 1 } : {}),

@@ -65,7 +65,7 @@ export function decodeBytes(header: ImageHeader, workingWidth: number, workingHe
   if (header.format === 'webp') {
     source = frame;
   } else if (header.interlaced) {
-    source = header.format === 'jpeg' ? header.width * header.height * header.channels * 2 : frame;
+    source = header.format === 'jpeg' ? Math.max(frame, header.width * header.height * header.channels * 2) : frame;
   } else {
     const rowBytes = header.width * header.channels * header.bytesPerSample;
     const shrink = Math.max(1, header.width / workingWidth, header.height / workingHeight);

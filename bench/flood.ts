@@ -158,6 +158,9 @@ interface FloodResult {
   failures: number;
   survived: boolean;
   latencyRecoveryMs: number | null;
+  /** Answers to the flagship probes after the flood, by status, and when the first 200 came. */
+  probes: Record<string, number>;
+  firstServedMs: number | null;
   rssRecoveryMs: number | null;
   rssAfter: number;
 }
@@ -208,11 +211,15 @@ async function floodOnce(label: string, budget: string, cacheDir: string, poolFi
     let latencyRecoveryMs: number | null = null;
     let rssRecoveryMs: number | null = null;
     let good = 0;
+    const probes: Record<string, number> = {};
+    let firstServedMs: number | null = null;
     const rssTarget = baselineRss * 1.1 + 32 * MiB;
     while (performance.now() - floodEnded < RECOVERY_BOUND_MS && (latencyRecoveryMs === null || rssRecoveryMs === null)) {
       if (rssRecoveryMs === null && rssBytes(pid) <= rssTarget) rssRecoveryMs = performance.now() - floodEnded;
       if (latencyRecoveryMs === null) {
         const a = await send(runtime.url, inputs.flagship);
+        probes[a.status] = (probes[a.status] ?? 0) + 1;
+        if (a.status === 200) firstServedMs ??= performance.now() - floodEnded;
         good = a.status === 200 && a.ms <= baselineMs * 1.5 ? good + 1 : 0;
         if (good === 3) latencyRecoveryMs = performance.now() - floodEnded;
       } else {
@@ -234,6 +241,8 @@ async function floodOnce(label: string, budget: string, cacheDir: string, poolFi
       failures,
       survived: runtime.child.exitCode === null,
       latencyRecoveryMs,
+      probes,
+      firstServedMs,
       rssRecoveryMs,
       rssAfter: rssBytes(pid),
     };
@@ -255,6 +264,7 @@ function report(r: FloodResult): void {
       '',
       `- requests: ${r.total} in ${FLOOD_SECONDS} s from ${CLIENTS} clients; 503s served: ${r.served503} (${r.with503RetryAfter} with Retry-After); failures (other 5xx or no answer): ${r.failures}; process survived: ${r.survived}`,
       `- budget: ${mib(r.budgetBytes)}; RSS before ${mib(r.baselineRss)}, peak ${mib(r.peakRss)}${r.budgetBytes ? ` (${((100 * r.peakRss) / r.budgetBytes).toFixed(0)}% of the budget)` : ''}, after recovery ${mib(r.rssAfter)}`,
+      `- after the flood, flagship probes answered ${JSON.stringify(r.probes)}; first 200 after ${s(r.firstServedMs)}`,
       `- flagship p50 before the flood ${r.baselineMs.toFixed(1)} ms; back within 1.5x (3 in a row) after ${s(r.latencyRecoveryMs)}; RSS back within 10% + 32 MiB of before after ${s(r.rssRecoveryMs)}`,
       '',
     ].join('\n'),

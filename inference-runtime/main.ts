@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
+import { fullGarbageCollector } from './core/garbageCollector.js';
 import { MemoryBudget, resolveMemoryBudget } from './core/memoryBudget.js';
 import { createModelRegistry, type PoolModelRegistry } from './core/modelRegistry.js';
 import { parseApiKeys, readApiKeysFile } from './http/apiKeys.js';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     args.tlsCert && args.tlsKey ? { cert: await readFile(args.tlsCert), key: await readFile(args.tlsKey) } : undefined;
 
   const budget = resolveMemoryBudget({ bytes: args.memoryBudgetBytes, fraction: args.memoryBudgetFraction });
-  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes });
+  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes, reclaim: budget.limitBytes === undefined ? undefined : fullGarbageCollector() });
 
   log.info('starting', {
     pool: args.poolConfig ?? 'built-in',

@@ -15,8 +15,14 @@ export interface MemoryBudgetOptions {
   limitBytes?: number;
   /** Current RSS of the process; injectable so the rule can be tested without allocating gigabytes. */
   rss?: () => number;
-  /** `Retry-After` of a refusal. Memory of finished work is returned within a second or two (measured by bench/flood.ts). */
+  /** `Retry-After` of a refusal. */
   retryAfterSeconds?: number;
+  /**
+   * Gives back memory the process holds but no longer uses (a full garbage collection), tried before a
+   * refusal, at most once per `reclaimIntervalMs` (a collection of a large heap pauses the event loop).
+   */
+  reclaim?: () => void;
+  reclaimIntervalMs?: number;
 }
 
 /** Admitted work's claim on the budget; release it when the work's memory is no longer held. Idempotent. */
@@ -37,6 +43,9 @@ export class MemoryBudget {
   private readonly retryAfterSeconds: number;
   private reserved = 0;
   private refusals = 0;
+  private readonly reclaim?: () => void;
+  private readonly reclaimIntervalMs: number;
+  private lastReclaim = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryBudgetOptions = {}) {
     if (options.limitBytes !== undefined && !(Number.isSafeInteger(options.limitBytes) && options.limitBytes > 0)) {
@@ -45,6 +54,8 @@ export class MemoryBudget {
     this.limitBytes = options.limitBytes;
     this.rss = options.rss ?? (() => process.memoryUsage.rss());
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
+    this.reclaim = options.reclaim;
+    this.reclaimIntervalMs = options.reclaimIntervalMs ?? 2000;
   }
 
   /**
@@ -54,7 +65,12 @@ export class MemoryBudget {
   admit(bytes: number, what: string): Reservation {
     const claim = Math.max(0, Math.ceil(bytes));
     if (this.limitBytes !== undefined) {
-      const rss = this.rss();
+      let rss = this.rss();
+      if (rss + this.reserved + claim > this.limitBytes && this.reclaim && performance.now() - this.lastReclaim >= this.reclaimIntervalMs) {
+        this.lastReclaim = performance.now();
+        this.reclaim();
+        rss = this.rss();
+      }
       if (rss + this.reserved + claim > this.limitBytes) {
         this.refusals++;
         throw new Overloaded(

@@ -103,6 +103,25 @@ describe('memory budget', () => {
       );
     });
 
+    it('reclaims unused memory (a garbage collection) before refusing, at most once per interval', () => {
+      let rss = 950 * MiB;
+      let collections = 0;
+      const budget = new MemoryBudget({
+        limitBytes: 1000 * MiB,
+        rss: () => rss,
+        reclaimIntervalMs: 60_000,
+        reclaim: () => {
+          collections++;
+          rss = 400 * MiB;
+        },
+      });
+      expect(budget.admit(200 * MiB, 'inference').bytes).to.equal(200 * MiB);
+      expect(collections).to.equal(1);
+      rss = 950 * MiB;
+      expect(() => budget.admit(200 * MiB, 'inference')).to.throw(Overloaded);
+      expect(collections).to.equal(1);
+    });
+
     it('without a limit admits everything and still counts the claims', () => {
       const budget = new MemoryBudget({ rss: () => 10 * 1024 * MiB });
       const r = budget.admit(1024 * MiB, 'work');

@@ -132,9 +132,10 @@ async function send(url: string, request: Request, signal?: AbortSignal): Promis
     const response = await fetch(`${url}${request.path}`, { method: 'POST', body: request.body, headers: { 'Content-Type': request.type }, signal });
     await response.arrayBuffer();
     return { status: response.status, retryAfter: response.headers.has('retry-after'), ms: performance.now() - t0 };
-  } catch {
-    // Connection refused or reset: the process is gone or dropped the request.
-    return { status: 0, retryAfter: false, ms: performance.now() - t0 };
+  } catch (error) {
+    // No answer: the client's own 60 s bound (status -1), or the connection was refused or reset (0).
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    return { status: timedOut ? -1 : 0, retryAfter: false, ms: performance.now() - t0 };
   }
 }
 
@@ -227,7 +228,7 @@ async function floodOnce(label: string, budget: string, cacheDir: string, poolFi
       }
     }
     clearInterval(sampler);
-    const failures = Object.values(counts).reduce((n, byStatus) => n + Object.entries(byStatus).filter(([s]) => s === '0' || (Number(s) >= 500 && s !== '503')).reduce((m, [, c]) => m + c, 0), 0);
+    const failures = Object.values(counts).reduce((n, byStatus) => n + Object.entries(byStatus).filter(([s]) => Number(s) <= 0 || (Number(s) >= 500 && s !== '503')).reduce((m, [, c]) => m + c, 0), 0);
     return {
       label,
       budgetBytes: runtime.budgetBytes,
@@ -256,7 +257,7 @@ function report(r: FloodResult): void {
   process.stdout.write(`\n### ${r.label}\n\n`);
   process.stdout.write(`| request | ${['200', '413', '503', 'other'].join(' | ')} |\n|---|---|---|---|---|\n`);
   for (const [kind, byStatus] of Object.entries(r.counts)) {
-    const other = Object.entries(byStatus).filter(([st]) => !['200', '413', '503'].includes(st)).map(([st, c]) => `${st === '0' ? 'no answer' : st}: ${c}`).join(', ');
+    const other = Object.entries(byStatus).filter(([st]) => !['200', '413', '503'].includes(st)).map(([st, c]) => `${st === '0' ? 'reset' : st === '-1' ? 'no answer in 60 s' : st}: ${c}`).join(', ');
     process.stdout.write(`| ${kind} | ${byStatus[200] ?? 0} | ${byStatus[413] ?? 0} | ${byStatus[503] ?? 0} | ${other || 0} |\n`);
   }
   process.stdout.write(

@@ -11,7 +11,8 @@ import type { BackendPreference } from '../inference-runtime/config/types.js';
 
 const cacheDir = process.argv[2];
 const backend = (process.argv[3] ?? 'auto') as BackendPreference;
-const registry = createModelRegistry({ models: [{ ...FACIAL_EXPRESSION, backend }] }, { repository: cacheDir ? { cacheDir } : undefined });
+const onnxMemoryArena = process.argv.includes('--onnx-memory-arena');
+const registry = createModelRegistry({ models: [{ ...FACIAL_EXPRESSION, backend }] }, { repository: cacheDir ? { cacheDir } : undefined, backendOptions: { onnxMemoryArena } });
 const app = createApp({ registry, metrics: new Registry(), queueDepth: () => registry.queueDepth() });
 const server = await startServer(app.callback(), { port: 0, host: '127.0.0.1' });
 await registry.whenSettled();

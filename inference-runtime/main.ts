@@ -3,6 +3,8 @@ import type https from 'node:https';
 import { Registry } from 'prom-client';
 import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
+import { fullGarbageCollector } from './core/garbageCollector.js';
+import { MemoryBudget, resolveMemoryBudget } from './core/memoryBudget.js';
 import { createModelRegistry, type PoolModelRegistry } from './core/modelRegistry.js';
 import { ApiKeyCheck, parseApiKeys } from './http/apiKeys.js';
 import { createApp } from './http/app.js';
@@ -45,12 +47,17 @@ async function main(): Promise<void> {
   // One live key set: the reload below replaces it in place, and every request reads it.
   const keyCheck = new ApiKeyCheck(apiKeys);
 
+  const budget = resolveMemoryBudget({ bytes: args.memoryBudgetBytes, fraction: args.memoryBudgetFraction });
+  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes, reclaim: budget.limitBytes === undefined ? undefined : fullGarbageCollector() });
+
   log.info('starting', {
     pool: args.poolConfig ?? 'built-in',
     models: pool.models.map((m) => `${m.name}@${m.version}`),
     https: tls !== undefined,
     apiKeys: apiKeys.length,
     pid: process.pid,
+    memoryBudgetBytes: budget.limitBytes ?? null,
+    memoryBudgetSource: budget.source,
   });
 
   const registry = createModelRegistry(pool, {
@@ -65,9 +72,22 @@ async function main(): Promise<void> {
       protectMetrics: args.protectMetrics,
       maxBodyBytes: args.maxBodyBytes,
       requestTimeoutMs: args.requestTimeoutMs,
+      maxRowsPerRequest: args.maxRowsPerRequest,
     },
+    memoryBudget,
     metrics: new Registry(),
-    routers: [visionRouter({ registry, limits: { maxBodyBytes: args.maxBodyBytes } })],
+    routers: [
+      visionRouter({
+        registry,
+        memoryBudget,
+        limits: {
+          maxBodyBytes: args.maxBodyBytes,
+          maxDecodeBytes: args.maxDecodeBytes,
+          maxConcurrentDecodes: args.maxConcurrentDecodes,
+          maxWaitingDecodes: args.maxWaitingDecodes,
+        },
+      }),
+    ],
     // The demo page asks for the key itself and sends it with its API calls.
     publicPaths: demoPagePaths(),
     draining: draining.signal,

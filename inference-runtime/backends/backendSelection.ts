@@ -17,14 +17,16 @@ export interface BackendOptions {
   onnxThreads?: number;
   /** Try @tensorflow/tfjs-node before WASM (default true). */
   allowTfjsNode?: boolean;
+  /** onnxruntime's CPU memory arena (default off: a burst's memory is returned when its runs end). */
+  onnxMemoryArena?: boolean;
 }
 
 /** The factories every runtime thread starts with. Backends are created on first use only. */
 export function defaultBackendFactories(options: BackendOptions = {}): Partial<Record<BackendKind, BackendFactory>> {
   return {
     tfjs: async () => (await import('./tfjsBackend.js')).TfjsBackend.create({ allowNode: options.allowTfjsNode }),
-    onnx: async () => (await import('./onnxBackend.js')).OnnxBackend.create({ intraOpThreads: options.onnxThreads }),
-    compiled: async () => (await import('./compiledBackend.js')).CompiledBackend.create({ intraOpThreads: options.onnxThreads }),
+    onnx: async () => (await import('./onnxBackend.js')).OnnxBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
+    compiled: async () => (await import('./compiledBackend.js')).CompiledBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
   };
 }
 

@@ -14,6 +14,11 @@ export interface OnnxBackendOptions {
    * oversubscribing the cores; in-process serving may let onnxruntime use several.
    */
   intraOpThreads?: number;
+  /**
+   * onnxruntime's CPU memory arena (default off): it saves 1-2 ms of allocation per small request but keeps
+   * the largest batch's memory resident until the session closes.
+   */
+  memoryArena?: boolean;
 }
 
 /** ONNX models on onnxruntime-node (CPU execution provider). */
@@ -54,6 +59,11 @@ export class OnnxBackend implements Backend {
     const session = await this.ort.InferenceSession.create(bytes, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
+      // Without the arena, what a large batch allocated goes back to the allocator when the run ends; with it
+      // the session keeps its peak for good (bench/predictBurst.ts, figures in docs/benchmarks.md). The
+      // memory pattern still plans each run's buffers as one allocation.
+      enableCpuMemArena: this.options.memoryArena ?? false,
+      enableMemPattern: true,
       ...(this.options.intraOpThreads ? { intraOpNumThreads: this.options.intraOpThreads, interOpNumThreads: 1 } : {}),
     });
     try {

@@ -54,9 +54,13 @@ export class NotReady extends DomainError {
   }
 }
 
-/** 503: too many requests queued. */
+/** 503: too many requests queued, or not enough memory for the work now; the client may retry after a while. */
 export class Overloaded extends DomainError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Sent as `Retry-After`: the pressure is transient, so tell well-behaved clients when to come back. */
+    readonly retryAfterSeconds = 1,
+  ) {
     super(message, 503);
   }
 }

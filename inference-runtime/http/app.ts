@@ -1,5 +1,6 @@
 import type { Router } from '@koa/router';
 import Koa from 'koa';
+import type { MemoryBudget } from '../core/memoryBudget.js';
 import { Registry } from 'prom-client';
 import type { ModelRegistry } from '../core/registry.js';
 import { ApiKeyCheck, requireApiKey } from './apiKeys.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   log?: Logger;
   /** The live API key check, when keys are reloaded while serving; built from `options.apiKeys` if absent. */
   apiKeys?: ApiKeyCheck;
+  /** Admission of memory-hungry work (request bodies, inferences, decodes); share it with the task routers. */
+  memoryBudget?: MemoryBudget;
 }
 
 /** Builds the runtime's koa app without listening (`server.ts` listens). */
@@ -57,7 +60,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // With keys configured, /readyz tells an anonymous caller only whether it is ready (model names and
   // failure reasons are for key holders); an open API shows them to all, as /v1/models does.
   const readyzDetails = (ctx: { headers: Record<string, string | string[] | undefined> }): boolean => !keys.enabled || keys.authorizes(ctx.headers);
-  const routers = [probeRouter(deps.registry, metrics, deps.draining, readyzDetails), poolRouter(deps.registry), tfServingRouter(deps.registry, options), ...(deps.routers ?? [])];
+  const routers = [probeRouter(deps.registry, metrics, deps.draining, readyzDetails), poolRouter(deps.registry), tfServingRouter(deps.registry, options, deps.memoryBudget), ...(deps.routers ?? [])];
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());

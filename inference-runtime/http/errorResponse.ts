@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Middleware } from 'koa';
-import { DomainError } from '../core/errors.js';
+import { DomainError, Overloaded } from '../core/errors.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -28,6 +28,7 @@ export function errorResponse(log: Logger): Middleware {
       ctx.status = status;
       ctx.body = { error: message };
       if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
+      if (error instanceof Overloaded) ctx.set('Retry-After', String(error.retryAfterSeconds));
     }
     // Answered before the whole request arrived (413, 504, a route that does not read the body): the rest
     // is not worth reading, so the connection is not kept alive for a next request (the server closes it).

@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_ROWS_PER_REQUEST } from '../core/rowLimit.js';
+
 /** Limits and access rules of the HTTP API. */
 export interface HttpOptions {
   /** Largest request body accepted, after decompression (413 beyond). */
@@ -8,6 +10,10 @@ export interface HttpOptions {
   apiKeys: readonly string[];
   /** Whether `/metrics` needs an API key too (probes never do). */
   protectMetrics: boolean;
+
+  // Memory limits
+  /** Rows (batch dimension) of one inference request, in any protocol (413 beyond). */
+  maxRowsPerRequest: number;
 }
 
 export const DEFAULT_HTTP_OPTIONS: Readonly<HttpOptions> = Object.freeze({
@@ -16,6 +22,7 @@ export const DEFAULT_HTTP_OPTIONS: Readonly<HttpOptions> = Object.freeze({
   requestTimeoutMs: 30_000,
   apiKeys: [],
   protectMetrics: false,
+  maxRowsPerRequest: DEFAULT_MAX_ROWS_PER_REQUEST,
 });
 
 export function resolveHttpOptions(partial: Partial<HttpOptions> = {}): HttpOptions {
@@ -25,6 +32,9 @@ export function resolveHttpOptions(partial: Partial<HttpOptions> = {}): HttpOpti
   }
   if (!Number.isFinite(options.requestTimeoutMs) || options.requestTimeoutMs <= 0) {
     throw new RangeError(`requestTimeoutMs must be positive, got ${options.requestTimeoutMs}`);
+  }
+  if (!Number.isSafeInteger(options.maxRowsPerRequest) || options.maxRowsPerRequest <= 0) {
+    throw new RangeError(`maxRowsPerRequest must be a positive integer, got ${options.maxRowsPerRequest}`);
   }
   return options;
 }

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { checkConnectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connectionLimits.js';
+import { DEFAULT_MEMORY_BUDGET_FRACTION } from '../core/memoryBudget.js';
+import { defaultVisionLimits } from '../vision/limits.js';
 import { DEFAULT_HTTP_OPTIONS } from './options.js';
 
 /** The runtime's command line, each flag backed by an environment variable (flags win). */
@@ -23,6 +25,15 @@ export interface RuntimeArgs {
   /** Connection timeouts and cap (--headers-timeout-ms, --body-timeout-ms, --keep-alive-timeout-ms, --max-connections). */
   connectionLimits: ConnectionLimits;
   help: boolean;
+
+  // Memory limits
+  /** Memory budget in bytes (0: none); undefined: a fraction of the container's cgroup limit. */
+  memoryBudgetBytes?: number;
+  memoryBudgetFraction: number;
+  maxRowsPerRequest: number;
+  maxDecodeBytes: number;
+  maxConcurrentDecodes: number;
+  maxWaitingDecodes: number;
 }
 
 /** A few small reads per period; the kubelet itself takes up to a minute or more to update a Secret volume. */
@@ -52,7 +63,19 @@ export const USAGE = `Usage: mloffload-runtime [options]
   --keep-alive-timeout-ms <n> idle time of a keep-alive connection (MLOFFLOAD_KEEP_ALIVE_TIMEOUT_MS, default ${DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs})
   --max-connections <n>      connections open at once; more get 503 (MLOFFLOAD_MAX_CONNECTIONS, default ${DEFAULT_CONNECTION_LIMITS.maxConnections})
   --help                     this text
+
+Memory limits (sizes in bytes, or with a Ki, Mi or Gi suffix):
+  --memory-budget <size>         RSS the runtime keeps under: work that would exceed it gets 503 + Retry-After;
+                                 0 turns it off (MLOFFLOAD_MEMORY_BUDGET, default a fraction of the container's
+                                 cgroup memory limit, none without a limit)
+  --memory-budget-fraction <f>   that fraction (MLOFFLOAD_MEMORY_BUDGET_FRACTION, default ${DEFAULT_MEMORY_BUDGET_FRACTION})
+  --max-rows-per-request <n>     rows (batch) of one inference request (MLOFFLOAD_MAX_ROWS_PER_REQUEST, default ${DEFAULT_HTTP_OPTIONS.maxRowsPerRequest})
+  --max-decode-bytes <size>      memory one image decode may need (MLOFFLOAD_MAX_DECODE_BYTES, default ${defaultVisionLimits.maxDecodeBytes})
+  --max-concurrent-decodes <n>   image decodes at once (MLOFFLOAD_MAX_CONCURRENT_DECODES, default: the cores)
+  --max-waiting-decodes <n>      decodes waiting for a turn before 503 (MLOFFLOAD_MAX_WAITING_DECODES, default ${defaultVisionLimits.maxWaitingDecodes})
 `;
+
+const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
 
 export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): RuntimeArgs {
   let values;
@@ -80,6 +103,12 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
         'keep-alive-timeout-ms': { type: 'string' },
         'max-connections': { type: 'string' },
         help: { type: 'boolean' },
+        'memory-budget': { type: 'string' },
+        'memory-budget-fraction': { type: 'string' },
+        'max-rows-per-request': { type: 'string' },
+        'max-decode-bytes': { type: 'string' },
+        'max-concurrent-decodes': { type: 'string' },
+        'max-waiting-decodes': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -93,6 +122,20 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     if (value === undefined) return fallback;
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got "${value}"`);
+    return n;
+  };
+
+  const size = (name: string, value: string | undefined, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(value);
+    const n = match ? Number(match[1]) * SIZE_UNITS[match[2] ?? ''] : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be a size in bytes >= ${min} (a whole number, optionally with Ki, Mi or Gi), got "${value}"`);
+    return n;
+  };
+  const fraction = (name: string, value: string | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!(n > 0 && n <= 1)) throw new UsageError(`${name} must be a number in (0, 1], got "${value}"`);
     return n;
   };
 
@@ -127,12 +170,19 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       maxConnections: integer('--max-connections', text(values['max-connections'], 'MLOFFLOAD_MAX_CONNECTIONS'), DEFAULT_CONNECTION_LIMITS.maxConnections, 1),
     },
     help: values.help ?? false,
+    memoryBudgetFraction: fraction('--memory-budget-fraction', text(values['memory-budget-fraction'], 'MLOFFLOAD_MEMORY_BUDGET_FRACTION'), DEFAULT_MEMORY_BUDGET_FRACTION),
+    maxRowsPerRequest: integer('--max-rows-per-request', text(values['max-rows-per-request'], 'MLOFFLOAD_MAX_ROWS_PER_REQUEST'), DEFAULT_HTTP_OPTIONS.maxRowsPerRequest, 1),
+    maxDecodeBytes: size('--max-decode-bytes', text(values['max-decode-bytes'], 'MLOFFLOAD_MAX_DECODE_BYTES'), defaultVisionLimits.maxDecodeBytes, 1),
+    maxConcurrentDecodes: integer('--max-concurrent-decodes', text(values['max-concurrent-decodes'], 'MLOFFLOAD_MAX_CONCURRENT_DECODES'), defaultVisionLimits.maxConcurrentDecodes, 1),
+    maxWaitingDecodes: integer('--max-waiting-decodes', text(values['max-waiting-decodes'], 'MLOFFLOAD_MAX_WAITING_DECODES'), defaultVisionLimits.maxWaitingDecodes, 0),
   };
   try {
     checkConnectionLimits(args.connectionLimits);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const budget = text(values['memory-budget'], 'MLOFFLOAD_MEMORY_BUDGET');
+  if (budget !== undefined) args.memoryBudgetBytes = size('--memory-budget', budget, 0, 0);
   const workers = text(values.workers, 'MLOFFLOAD_WORKERS');
   if (workers !== undefined) args.workers = integer('--workers', workers, 1, 0);
   if (args.port > 65535) throw new UsageError(`--port must be at most 65535, got ${args.port}`);

@@ -1,3 +1,5 @@
+import os from 'node:os';
+
 /** What a vision request may cost; every value is checked before the work it bounds starts. */
 export interface VisionLimits {
   /** Largest request body (raw image, multipart or JSON) in bytes. */
@@ -14,11 +16,30 @@ export interface VisionLimits {
    * directly (shrink-on-load).
    */
   workingMaxSide: number;
+
+  // Memory limits
+  /**
+   * Most bytes one decode may need (vision/decodeCost.ts: bit depth, alpha and interlacing counted), checked
+   * from the header (413 beyond).
+   */
+  maxDecodeBytes: number;
+  /** Decodes running at once; more wait (libvips already spreads one decode over the cores). */
+  maxConcurrentDecodes: number;
+  /** Decodes waiting for a turn; more are refused with 503 + Retry-After. */
+  maxWaitingDecodes: number;
 }
+
+const maxPixels = 40_000_000;
+const workingMaxSide = 960;
 
 export const defaultVisionLimits: VisionLimits = {
   maxBodyBytes: 10 * 1024 * 1024,
-  maxPixels: 40_000_000,
+  maxPixels,
   minSide: 16,
-  workingMaxSide: 960,
+  workingMaxSide,
+  // Any 8-bit image within the pixel cap, RGBA and interlaced included (plus its working copy), as before the
+  // cap counted bytes; 16 bits per sample halve the pixels allowed.
+  maxDecodeBytes: maxPixels * 4 + 2 * workingMaxSide * workingMaxSide * 3,
+  maxConcurrentDecodes: Math.max(1, os.availableParallelism()),
+  maxWaitingDecodes: 8,
 };

@@ -1,9 +1,11 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
+import type { MemoryBudget } from '../core/memoryBudget.js';
 import type { ModelRegistry } from '../core/registry.js';
 import { raceDeadline } from '../http/deadline.js';
 import type { RequestState } from '../http/requestState.js';
 import { decodeImage, type DecodedImage } from './decode.js';
+import { DecodeAdmission } from './decodeAdmission.js';
 import { demoAssets } from './demoAssets.js';
 import { classifyExpressions, expressionCropMargin, facialExpressionTask, type Expression } from './expressions.js';
 import { defaultFaceDetectionOptions, detectFaces, faceDetectionTask, imageBox, toFaceResult, type FaceDetectionOptions } from './faces.js';
@@ -20,6 +22,8 @@ import { StageTimer } from './timing.js';
 export interface VisionRouterDeps {
   registry: ModelRegistry;
   limits?: Partial<VisionLimits>;
+  /** The runtime's memory budget, shared with the other routes; decodes are admitted by it. */
+  memoryBudget?: MemoryBudget;
 }
 
 /** Upper bounds of the count options: more would only be noise from a detector, and costs classifier time. */
@@ -35,6 +39,7 @@ export function visionRouter(deps: VisionRouterDeps): Router<RequestState> {
   const limits: VisionLimits = { ...defaultVisionLimits, ...deps.limits };
   const router = new Router<RequestState>();
   const assets = demoAssets();
+  const admission = new DecodeAdmission(limits, deps.memoryBudget);
 
   /**
    * Reads the image and options of a request. The timer starts once the body is in: upload time depends on
@@ -49,7 +54,8 @@ export function visionRouter(deps: VisionRouterDeps): Router<RequestState> {
     const deadline = ctx.state.deadline as AbortSignal | undefined;
     return deadline ? raceDeadline(work, deadline, 'the vision request') : work;
   };
-  const decode = (timer: StageTimer, bytes: Buffer): Promise<DecodedImage> => timer.time('decode', () => decodeImage(bytes, limits));
+  const decode = (ctx: Context, timer: StageTimer, bytes: Buffer): Promise<DecodedImage> =>
+    timer.time('decode', () => decodeImage(bytes, limits, { gate: admission, signal: ctx.state.deadline as AbortSignal | undefined }));
   const faceOptions = (options: OptionReader): FaceDetectionOptions => ({
     minScore: options.number('minScore', defaultFaceDetectionOptions.minScore, 0, 1),
     maxFaces: options.integer('maxFaces', defaultFaceDetectionOptions.maxFaces, 1, maxFacesCap),
@@ -71,7 +77,7 @@ export function visionRouter(deps: VisionRouterDeps): Router<RequestState> {
     ctx.body = await withinDeadline(
       ctx,
       (async () => {
-        const image = await decode(timer, request.bytes);
+        const image = await decode(ctx, timer, request.bytes);
         const faces = await timer.time('detect', () => detectFaces(detector, image, opts));
         record(ctx, timer, detector, [detector]);
         return {
@@ -93,7 +99,7 @@ export function visionRouter(deps: VisionRouterDeps): Router<RequestState> {
     ctx.body = await withinDeadline(
       ctx,
       (async () => {
-        const image = await decode(timer, request.bytes);
+        const image = await decode(ctx, timer, request.bytes);
         let found: { box: Box; score: number | null; region: Box }[];
         if (detector) {
           const faces = await timer.time('detect', () => detectFaces(detector, image, opts));
@@ -126,7 +132,7 @@ export function visionRouter(deps: VisionRouterDeps): Router<RequestState> {
     ctx.body = await withinDeadline(
       ctx,
       (async () => {
-        const image = await decode(timer, request.bytes);
+        const image = await decode(ctx, timer, request.bytes);
         const objects = await timer.time('detect', () => detectObjects(detector, image, opts));
         record(ctx, timer, detector, [detector]);
         return { objects, image: { width: image.width, height: image.height }, models: [modelInfo(detector)], timing: timer.finish() };

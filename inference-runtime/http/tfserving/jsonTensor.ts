@@ -1,4 +1,5 @@
 import { InvalidInput } from '../../core/errors.js';
+import { checkRowCount } from '../../core/rowLimit.js';
 import { allocateData, elementCount, type DType, type HostTensor, type NamedTensors, type TensorData, type TensorSpec } from '../../core/tensor.js';
 import { NAN_SENTINEL } from './jsonText.js';
 
@@ -42,8 +43,9 @@ type JsonObject = Record<string, unknown>;
  * Converts a parsed `:predict` body into named input tensors for a model's declared inputs.
  * `maxElements` bounds what shape inference may allocate before the values are checked (a few bytes of
  * JSON can claim a huge shape through the first element of each level); the body size is a safe bound.
+ * `maxRows` bounds the batch dimension (413 beyond), checked before any tensor is allocated.
  */
-export function parsePredictRequest(body: unknown, inputSpecs: readonly TensorSpec[], maxElements: number): PredictRequest {
+export function parsePredictRequest(body: unknown, inputSpecs: readonly TensorSpec[], maxElements: number, maxRows = Number.POSITIVE_INFINITY): PredictRequest {
   if (!isPlainObject(body)) throw new InvalidInput(`JSON Value: ${preview(body)} Is not object`);
   let signatureName = DEFAULT_SIGNATURE;
   if (Object.hasOwn(body, 'signature_name')) {
@@ -64,17 +66,18 @@ export function parsePredictRequest(body: unknown, inputSpecs: readonly TensorSp
     throw new InvalidInput("Not formatted correctly: expecting only one of 'inputs' or 'instances' keys to exist");
   }
   if (hasInstances) {
-    return { format: 'row', signatureName, inputs: rowInputs(body.instances, inputSpecs, maxElements) };
+    return { format: 'row', signatureName, inputs: rowInputs(body.instances, inputSpecs, maxElements, maxRows) };
   }
   if (hasInputs) {
-    return { format: 'columnar', signatureName, inputs: columnarInputs(body.inputs, inputSpecs, maxElements) };
+    return { format: 'columnar', signatureName, inputs: columnarInputs(body.inputs, inputSpecs, maxElements, maxRows) };
   }
   throw new InvalidInput("Missing 'inputs' or 'instances' key");
 }
 
-function rowInputs(instances: unknown, specs: readonly TensorSpec[], maxElements: number): NamedTensors {
+function rowInputs(instances: unknown, specs: readonly TensorSpec[], maxElements: number, maxRows: number): NamedTensors {
   if (!Array.isArray(instances)) throw new InvalidInput("Expecting 'instances' to be a list/array");
   if (instances.length === 0) throw new InvalidInput("No values in 'instances' array");
+  checkRowCount(instances.length, maxRows, "'instances'");
   const first: unknown = instances[0];
   const elementsAreObjects = isNamedObject(first);
   if (!elementsAreObjects && specs.length > 1) {
@@ -124,27 +127,29 @@ function rowInputs(instances: unknown, specs: readonly TensorSpec[], maxElements
   return inputs;
 }
 
-function columnarInputs(value: unknown, specs: readonly TensorSpec[], maxElements: number): NamedTensors {
+function columnarInputs(value: unknown, specs: readonly TensorSpec[], maxElements: number, maxRows: number): NamedTensors {
   if (!isNamedObject(value)) {
     if (specs.length > 1) {
       throw new InvalidInput(
         `inputs is a plain value/list, but expecting an object as multiple input tensors are required: ${specNames(specs)}`,
       );
     }
-    return { [specs[0]!.name]: columnarTensor(value, specs[0]!, maxElements) };
+    return { [specs[0]!.name]: columnarTensor(value, specs[0]!, maxElements, maxRows) };
   }
   const inputs: NamedTensors = {};
   for (const spec of specs) {
     if (!Object.hasOwn(value, spec.name)) {
       throw new InvalidInput(`Missing named input: ${spec.name} in 'inputs' object.`);
     }
-    inputs[spec.name] = columnarTensor(value[spec.name], spec, maxElements);
+    inputs[spec.name] = columnarTensor(value[spec.name], spec, maxElements, maxRows);
   }
   return inputs;
 }
 
-function columnarTensor(value: unknown, spec: TensorSpec, maxElements: number): HostTensor {
+function columnarTensor(value: unknown, spec: TensorSpec, maxElements: number, maxRows: number): HostTensor {
   const shape = inferShape(value, spec.name);
+  // The 0-th dimension of a columnar input is its batch, as in TF Serving.
+  if (shape.length > 0) checkRowCount(shape[0]!, maxRows, `input '${spec.name}'`);
   const builder = new TensorBuilder(spec, shape, maxElements);
   builder.fill(value, shape, "'inputs'");
   return builder.finish();

@@ -1,5 +1,7 @@
 import { Router } from '@koa/router';
+import { MemoryBudget, type Reservation } from '../../core/memoryBudget.js';
 import type { ModelRegistry, ServingModel } from '../../core/registry.js';
+import { expectedBodyBytes, inferenceBytes, jsonParseBytes } from '../../core/requestMemory.js';
 import { raceDeadline } from '../deadline.js';
 import type { HttpOptions } from '../options.js';
 import { readJsonBody } from '../requestBody.js';
@@ -11,7 +13,11 @@ import { modelMetadataResponse, modelStatusResponse } from './modelStatus.js';
  * TF Serving's REST API (model status, metadata, predict) as a thin adapter over the model registry.
  * Versions are the pool's version strings; without one, the registry picks the version it serves.
  */
-export function tfServingRouter(registry: ModelRegistry, options: Pick<HttpOptions, 'maxBodyBytes'>): Router<RequestState> {
+export function tfServingRouter(
+  registry: ModelRegistry,
+  options: Pick<HttpOptions, 'maxBodyBytes' | 'maxRowsPerRequest'>,
+  budget: MemoryBudget = new MemoryBudget(),
+): Router<RequestState> {
   const router = new Router<RequestState>();
 
   for (const path of ['/v1/models/:name', '/v1/models/:name/versions/:version']) {
@@ -29,9 +35,18 @@ export function tfServingRouter(registry: ModelRegistry, options: Pick<HttpOptio
       const model = registry.resolve(ctx.params.name!, ctx.params.version);
       ctx.state.model = { name: model.name, version: model.version };
       const signature = model.signature();
-      const { value, bytes } = await readJsonBody(ctx, { maxBytes: options.maxBodyBytes, signal: ctx.state.deadline });
-      const request = parsePredictRequest(value, signature.inputs, bytes);
-      const outputs = await timedInference(model, request.inputs, ctx.state);
+      // The parsed body is the first large allocation: claim it before reading, then trade the claim for the
+      // engine's once the rows are known (the parsed JSON is garbage by then and counted in the RSS).
+      const parsing = budget.admit(jsonParseBytes(expectedBodyBytes(ctx.req.headers, options.maxBodyBytes)), 'parsing the request body');
+      let request;
+      try {
+        const { value, bytes } = await readJsonBody(ctx, { maxBytes: options.maxBodyBytes, signal: ctx.state.deadline });
+        request = parsePredictRequest(value, signature.inputs, bytes, options.maxRowsPerRequest);
+      } finally {
+        parsing.release();
+      }
+      const running = budget.admit(inferenceBytes(request.inputs), `inference on ${model.name}`);
+      const outputs = await timedInference(model, request.inputs, ctx.state, running);
       ctx.type = 'application/json';
       ctx.body = predictResponseJson(outputs, request.format, signature.outputs.map((o) => o.name));
     });
@@ -39,11 +54,19 @@ export function tfServingRouter(registry: ModelRegistry, options: Pick<HttpOptio
   return router;
 }
 
-async function timedInference(model: ServingModel, inputs: Parameters<ServingModel['infer']>[0], state: RequestState) {
+async function timedInference(model: ServingModel, inputs: Parameters<ServingModel['infer']>[0], state: RequestState, claim: Reservation) {
   const start = process.hrtime.bigint();
   try {
     // The inputs were built for this call alone, so their buffers can move to the inference thread.
-    const work = model.infer(inputs, { signal: state.deadline, transfer: true });
+    let work: ReturnType<ServingModel['infer']>;
+    try {
+      work = model.infer(inputs, { signal: state.deadline, transfer: true });
+    } catch (error) {
+      claim.release();
+      throw error;
+    }
+    // The engine keeps its memory until the work ends, even when the client has been answered (deadline).
+    work.then(claim.release, claim.release);
     return await raceDeadline(work, state.deadline, `inference on ${model.name}`);
   } finally {
     state.inferenceSeconds = Number(process.hrtime.bigint() - start) / 1e9;

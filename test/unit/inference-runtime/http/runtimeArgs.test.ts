@@ -51,3 +51,34 @@ describe('runtime command line: connection limits', () => {
     expect(() => parseRuntimeArgs(['--headers-timeout-ms', '5000', '--body-timeout-ms', '1000'], {})).to.throw(UsageError, 'must not exceed the body timeout');
   });
 });
+
+describe('runtime command line: memory limits', () => {
+  it('has defaults: the budget from the container limit, 64 rows, decode bytes of an 8-bit RGBA 40 MP image', () => {
+    const args = parseRuntimeArgs([], {});
+    expect(args.memoryBudgetBytes).to.equal(undefined);
+    expect(args).to.include({ memoryBudgetFraction: 0.8, maxRowsPerRequest: 64, maxWaitingDecodes: 8 });
+    expect(args.maxDecodeBytes).to.be.at.least(40_000_000 * 4);
+    expect(args.maxConcurrentDecodes).to.be.at.least(1);
+  });
+
+  it('reads sizes with Ki/Mi/Gi from flags and the environment (flags win), and 0 turns the budget off', () => {
+    const env = { MLOFFLOAD_MEMORY_BUDGET: '1536Mi', MLOFFLOAD_MAX_ROWS_PER_REQUEST: '16', MLOFFLOAD_MAX_DECODE_BYTES: '64Mi', MLOFFLOAD_MAX_CONCURRENT_DECODES: '3', MLOFFLOAD_MAX_WAITING_DECODES: '0', MLOFFLOAD_MEMORY_BUDGET_FRACTION: '0.5' };
+    expect(parseRuntimeArgs([], env)).to.include({
+      memoryBudgetBytes: 1536 * 2 ** 20,
+      maxRowsPerRequest: 16,
+      maxDecodeBytes: 64 * 2 ** 20,
+      maxConcurrentDecodes: 3,
+      maxWaitingDecodes: 0,
+      memoryBudgetFraction: 0.5,
+    });
+    expect(parseRuntimeArgs(['--memory-budget', '2Gi', '--max-rows-per-request', '8'], env)).to.include({ memoryBudgetBytes: 2 * 2 ** 30, maxRowsPerRequest: 8 });
+    expect(parseRuntimeArgs(['--memory-budget', '0'], env).memoryBudgetBytes).to.equal(0);
+  });
+
+  it('refuses malformed sizes, fractions and counts', () => {
+    expect(() => parseRuntimeArgs(['--memory-budget', '1.5G'], {})).to.throw(UsageError, '--memory-budget');
+    expect(() => parseRuntimeArgs(['--memory-budget-fraction', '2'], {})).to.throw(UsageError, '(0, 1]');
+    expect(() => parseRuntimeArgs(['--max-rows-per-request', '0'], {})).to.throw(UsageError, '--max-rows-per-request');
+    expect(() => parseRuntimeArgs(['--max-concurrent-decodes', '0'], {})).to.throw(UsageError, '--max-concurrent-decodes');
+  });
+});

@@ -30,10 +30,10 @@ const USAGE = `usage: mloffload-operator [options]
                               node-role.kubernetes.io/edge; '' none)
   --allowed-node-selector-keys <list>
                               node label keys an MLService's nodeSelector may use, same forms and default
-  --default-memory-limit <q>  memory limit of runtime containers whose MLService sets none (default 1Gi;
+  --default-memory-limit <q>  memory limit of runtime containers whose MLService sets none (default 1536Mi;
                               '' none)
   --default-memory-request <q>
-                              memory request likewise (default 512Mi; '' none)
+                              memory request likewise (default 768Mi; '' none)
   --prepare-cache <bool>      init container making a hostPath cache writable by the runtime (default true)
   --workers <n>               concurrent reconciles per controller (default 8)
   --log-level <level>         debug | info | warn | error (default info)

@@ -21,9 +21,13 @@ export interface RuntimeDefaults {
   prepareCache?: boolean;
 }
 
-/** The runtime's own memory budget defaults from its cgroup limit and leaves headroom below it. */
-export const DEFAULT_MEMORY_LIMIT = '1Gi';
-export const DEFAULT_MEMORY_REQUEST = '512Mi';
+/**
+ * The runtime's memory budget defaults to 80% of its cgroup limit and refuses work beyond it (503). The built-in
+ * pool idles at ~530 MB with one worker and ~760 MB with two; 1536Mi gives two workers a 1.2 GiB budget with
+ * room for a burst of large requests (bench/flood.ts peaked at 0.9-1.1 GiB under a 1 GiB budget).
+ */
+export const DEFAULT_MEMORY_LIMIT = '1536Mi';
+export const DEFAULT_MEMORY_REQUEST = '768Mi';
 
 /** The `node` user of the runtime image (deploy/inference-runtime.Dockerfile); numeric so runAsNonRoot can verify it. */
 export const RUNTIME_UID = 1000;
@@ -128,9 +132,10 @@ export function resourcesFor(svc: MLService, memory: RuntimeDefaults['memory'] =
 /**
  * Memory one inference worker may take, for the worker count: each worker holds every model of the pool.
  * Measured on the built-in pool (three vision models): ~300 MB for the process and ~230 MB per worker,
- * peaks ~70 MB higher under 12 concurrent requests; 512Mi per worker leaves that room.
+ * peaks ~70 MB higher under 12 concurrent requests. 768Mi per worker keeps the idle process well inside the
+ * runtime's memory budget (80% of the limit), leaving the rest for requests in flight.
  */
-export const MEMORY_PER_WORKER = '512Mi';
+export const MEMORY_PER_WORKER = '768Mi';
 
 /**
  * The runtime cannot see a CPU quota or a memory limit and would start a worker, with every model, per core

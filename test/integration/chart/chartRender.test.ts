@@ -80,8 +80,8 @@ describe('Helm chart charts/mloffload: lint and render', function () {
 
     it('passes the tenancy policy, the runtime memory defaults and the cache init step to the operator', () => {
       expect(argsOf(manifests)).to.include.members([
-        '--default-memory-limit=1Gi',
-        '--default-memory-request=512Mi',
+        '--default-memory-limit=1536Mi',
+        '--default-memory-request=768Mi',
         '--prepare-cache=true',
         '--host-path-prefix=/var/lib/mloffload',
         '--allowed-toleration-keys=node-role.kubernetes.io/edge',

@@ -186,7 +186,7 @@ describe('operator: tenancy policy on a real control plane', function () {
       ['secure-tls', ['tls.crt', 'tls.key']],
       ['secure-keys', ['keys.txt']],
     ]);
-    expect(pod.containers[0]!.resources).to.deep.equal({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } });
+    expect(pod.containers[0]!.resources).to.deep.equal({ requests: { cpu: '250m', memory: '768Mi' }, limits: { memory: '1536Mi' } });
     const init = pod.initContainers?.[0];
     expect(init?.image).to.equal(pod.containers[0]!.image);
     expect(init?.securityContext).to.deep.include({ runAsUser: 0 });

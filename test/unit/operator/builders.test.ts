@@ -141,17 +141,17 @@ describe('operator builders', () => {
       expect(d.spec!.template.spec!.initContainers![0]!.image).to.equal('registry.local/rt:dev');
     });
 
-    it('gives a container without memory settings the default 1Gi limit and 512Mi request', () => {
-      expect(c.resources).to.deep.equal({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } });
+    it('gives a container without memory settings the default 1536Mi limit and 768Mi request', () => {
+      expect(c.resources).to.deep.equal({ requests: { cpu: '250m', memory: '768Mi' }, limits: { memory: '1536Mi' } });
       const cpuOnly = deploymentFor(service('faces', { resources: { limits: { cpu: '2' } } }), models, runtime).spec!.template.spec!.containers[0]!;
-      expect(cpuOnly.resources).to.deep.equal({ requests: { memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' } });
+      expect(cpuOnly.resources).to.deep.equal({ requests: { memory: '768Mi' }, limits: { cpu: '2', memory: '1536Mi' } });
     });
 
     it('keeps memory defaults consistent with what the MLService sets: request <= limit', () => {
       const res = (r: NonNullable<Parameters<typeof resourcesFor>[0]['spec']['resources']>, memory?: { limit?: string; request?: string }) => resourcesFor(service('faces', { resources: r }), memory);
       expect(res({ requests: { memory: '2Gi' } })).to.deep.equal({ requests: { memory: '2Gi' }, limits: { memory: '2Gi' } });
       expect(res({ limits: { memory: '256Mi' } })).to.deep.equal({ requests: { memory: '256Mi' }, limits: { memory: '256Mi' } });
-      expect(res({ requests: { memory: '700Mi' } })).to.deep.equal({ requests: { memory: '700Mi' }, limits: { memory: '1Gi' } });
+      expect(res({ requests: { memory: '700Mi' } })).to.deep.equal({ requests: { memory: '700Mi' }, limits: { memory: '1536Mi' } });
       expect(res({}, { limit: '3Gi', request: '1Gi' })).to.deep.equal({ requests: { memory: '1Gi' }, limits: { memory: '3Gi' } });
       expect(res({}, { limit: '', request: '' })).to.deep.equal({});
       fc.assert(
@@ -166,13 +166,14 @@ describe('operator builders', () => {
       );
     });
 
-    it('starts no more inference workers than the CPU limit and the memory limit (512Mi each) allow', () => {
+    it('starts no more inference workers than the CPU limit and the memory limit (768Mi each) allow', () => {
       const workers = (r?: MLServiceSpec['resources'], memory?: { limit?: string; request?: string }) =>
         deploymentFor(service('faces', r ? { resources: r } : {}), models, { ...runtime, memory }).spec!.template.spec!.containers[0]!.env!.find((e) => e.name === 'MLOFFLOAD_WORKERS');
-      // The default 1Gi limit holds two workers, whatever the node's core count.
+      // The default 1536Mi limit holds two workers, whatever the node's core count; 1Gi holds one.
       expect(workers()).to.deep.equal({ name: 'MLOFFLOAD_WORKERS', value: '2' });
-      expect(workers({ limits: { cpu: '2', memory: '1Gi' } })?.value).to.equal('2');
-      expect(workers({ limits: { cpu: '8', memory: '1Gi' } })?.value).to.equal('2');
+      expect(workers({ limits: { cpu: '2', memory: '1Gi' } })?.value).to.equal('1');
+      expect(workers({ limits: { cpu: '8', memory: '1536Mi' } })?.value).to.equal('2');
+      expect(workers({ limits: { cpu: '8', memory: '3Gi' } })?.value).to.equal('4');
       expect(workers({ limits: { cpu: '500m', memory: '4Gi' } })?.value).to.equal('1');
       expect(workers({ limits: { memory: '256Mi' } })?.value).to.equal('1');
       expect(workers({ limits: { cpu: '3' } }, { limit: '' })?.value).to.equal('3');

@@ -17,6 +17,8 @@ export function redactUrl(url: string | URL): string {
   }
   const hadUserInfo = parsed.username !== '' || parsed.password !== '';
   const hadQuery = parsed.search !== '';
+  // Nothing to hide: keep the text as written (the parser would add a trailing slash to a bare origin).
+  if (!hadUserInfo && !hadQuery && parsed.hash === '') return typeof url === 'string' ? url : url.href;
   parsed.username = '';
   parsed.password = '';
   parsed.search = '';

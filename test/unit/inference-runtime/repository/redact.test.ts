@@ -12,6 +12,11 @@ describe('URL redaction', () => {
     expect(redactUrl('npm:@vladmandic/human/models/emotion.json')).to.equal('npm:@vladmandic/human/models/emotion.json');
   });
 
+  it('leaves a URL with nothing to hide as written, so logged addresses stay usable (a bare origin gets no slash)', () => {
+    expect(redactUrl('http://0.0.0.0:8443')).to.equal('http://0.0.0.0:8443');
+    expect(redactText('listening on https://[::1]:8080 now')).to.equal('listening on https://[::1]:8080 now');
+  });
+
   it('redacts URLs the parser refuses too', () => {
     expect(redactUrl('https://user:pw@[bad/model.json?sig=abc')).to.equal('https://***@[bad/model.json?***');
   });

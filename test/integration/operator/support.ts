@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { kubectl, useControlPlane } from '../../helpers/controlPlane.js';
 import type { MLModel, MLModelSpec, MLService, MLServiceSpec } from '../../../operator/api/types.js';
 import { type ClusterConnection, connectionFromKubeConfig } from '../../../operator/kube/connection.js';
-import { KubeClient } from '../../../operator/kube/restClient.js';
+import { ApiError, KubeClient } from '../../../operator/kube/restClient.js';
 import { type ResourceType, collectionPath, objectPath } from '../../../operator/kube/resources.js';
 import { type OperatorHandle, type OperatorOptions, startOperator } from '../../../operator/operator.js';
 import { createLogger, silentLogger } from '../../../operator/logger.js';
@@ -146,4 +146,15 @@ export interface Cond {
 
 export function condition(obj: { status?: { conditions?: Cond[] } } | undefined, type: string): Cond | undefined {
   return obj?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** The API error of a write the API server must refuse; fails the test when it accepts it. */
+export async function rejection(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error('the API server accepted an invalid object');
 }

@@ -5,10 +5,9 @@ import { expect } from 'chai';
 import { controlPlaneStartTimeout, freshNamespace } from '../../helpers/controlPlane.js';
 import { consistently, eventually } from '../../helpers/eventually.js';
 import type { KubeObject, MLService } from '../../../operator/api/types.js';
-import { ApiError } from '../../../operator/kube/restClient.js';
 import { CONFIGMAPS, DEPLOYMENTS, EVENTS, MLMODELS, MLSERVICES, SERVICES } from '../../../operator/kube/resources.js';
 import type { OperatorHandle } from '../../../operator/operator.js';
-import { condition, create, emotionModel, installCrds, list, mlService, mustRead, patch, read, startScopedOperator } from './support.js';
+import { condition, create, emotionModel, installCrds, rejection, list, mlService, mustRead, patch, read, startScopedOperator } from './support.js';
 
 interface Volume {
   name: string;
@@ -24,16 +23,6 @@ interface Container {
 }
 interface Deployment extends KubeObject {
   spec: { template: { spec: { containers: Container[]; initContainers?: Container[]; volumes: Volume[] } } };
-}
-
-async function rejection(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('the API server accepted an invalid object');
 }
 
 describe('operator: tenancy policy on a real control plane', function () {

@@ -4,20 +4,9 @@ import { expect } from 'chai';
 import { controlPlaneStartTimeout, freshNamespace } from '../../helpers/controlPlane.js';
 import { consistently, eventually } from '../../helpers/eventually.js';
 import type { MLModel, MLService } from '../../../operator/api/types.js';
-import { ApiError } from '../../../operator/kube/restClient.js';
 import { MLMODELS, MLSERVICES } from '../../../operator/kube/resources.js';
 import type { OperatorHandle } from '../../../operator/operator.js';
-import { condition, create, emotionModel, installCrds, metricValue, mlService, mustRead, patch, startScopedOperator } from './support.js';
-
-async function rejection(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('the API server accepted an invalid object');
-}
+import { condition, create, emotionModel, installCrds, rejection, metricValue, mlService, mustRead, patch, startScopedOperator } from './support.js';
 
 describe('operator: validation of MLModel and MLService', function () {
   this.timeout(120_000);

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     options: {
       apiKeys,
       protectMetrics: args.protectMetrics,
+      corsOrigins: args.corsOrigins,
       maxBodyBytes: args.maxBodyBytes,
       requestTimeoutMs: args.requestTimeoutMs,
     },

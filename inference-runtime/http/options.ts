@@ -8,6 +8,8 @@ export interface HttpOptions {
   apiKeys: readonly string[];
   /** Whether `/metrics` needs an API key too (probes never do). */
   protectMetrics: boolean;
+  /** Origins of browser apps allowed to call the API cross-origin; `*` for any, empty for none. */
+  corsOrigins: readonly string[];
 }
 
 export const DEFAULT_HTTP_OPTIONS: Readonly<HttpOptions> = Object.freeze({
@@ -16,6 +18,7 @@ export const DEFAULT_HTTP_OPTIONS: Readonly<HttpOptions> = Object.freeze({
   requestTimeoutMs: 30_000,
   apiKeys: [],
   protectMetrics: false,
+  corsOrigins: ['*'],
 });
 
 export function resolveHttpOptions(partial: Partial<HttpOptions> = {}): HttpOptions {

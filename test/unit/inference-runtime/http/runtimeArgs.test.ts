@@ -28,4 +28,11 @@ describe('runtime command line', () => {
     expect(() => parseRuntimeArgs(['--workers', '-1'], {})).to.throw(UsageError, '--workers');
     expect(parseRuntimeArgs(['--workers', '0'], {}).workers).to.equal(0);
   });
+
+  it('reads the CORS origins: * by default, none, or a list of origins', () => {
+    expect(parseRuntimeArgs([], {}).corsOrigins).to.deep.equal(['*']);
+    expect(parseRuntimeArgs([], { MLOFFLOAD_CORS_ORIGINS: 'none' }).corsOrigins).to.deep.equal([]);
+    expect(parseRuntimeArgs(['--cors-origins', 'https://a.example, http://b.example:8080'], {}).corsOrigins).to.deep.equal(['https://a.example', 'http://b.example:8080']);
+    expect(() => parseRuntimeArgs(['--cors-origins', 'https://a.example/path'], {})).to.throw(UsageError, '--cors-origins');
+  });
 });

@@ -7,10 +7,13 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
+COPY clients/typescript/package.json ./clients/typescript/package.json
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY inference-runtime ./inference-runtime
 COPY operator ./operator
+# The client SDK's ES modules: the demo page loads them from /demo/sdk/.
+COPY clients/typescript ./clients/typescript
 # Production packages only; source maps and the onnxruntime-node libraries of other operating systems and
 # CPU architectures are dead weight on a node (763 MB -> 303 MB measured on linux x64).
 RUN npm run build && npm prune --omit=dev \
@@ -27,6 +30,7 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/inference-runtime ./dist/inference-runtime
 COPY --from=build /src/inference-runtime/static ./inference-runtime/static
+COPY --from=build /src/clients/typescript/dist ./clients/typescript/dist
 COPY --from=build /src/inference-runtime/config/pool.schema.json ./dist/inference-runtime/config/pool.schema.json
 RUN mkdir -p /var/lib/mloffload/models && chown -R node:node /var/lib/mloffload
 # The uid of the image's `node` user, numeric so that runAsNonRoot can be verified (the operator's

@@ -4,11 +4,13 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
+# npm ci needs every workspace's package.json; the client SDK itself is not part of this image.
+COPY clients/typescript/package.json ./clients/typescript/package.json
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY inference-runtime ./inference-runtime
 COPY operator ./operator
-RUN npm run build
+RUN npx tsc -p tsconfig.build.json
 # Only the operator's run-time packages (js-yaml, prom-client and their dependencies, as the lockfile
 # resolves them), not the runtime's tfjs/onnxruntime/sharp: a few MB instead of ~750 MB. In a pod the
 # operator authenticates with its service-account token; kubeconfigs with exec or auth-provider plugins

@@ -23,6 +23,8 @@ import type { DeploymentObject, ReconcileContext } from './reconcile/context.js'
 import { servicesUsing } from './reconcile/context.js';
 import { makeModelReconciler } from './reconcile/mlmodel.js';
 import { makeServiceReconciler } from './reconcile/mlservice.js';
+import { BenchmarkReader, BenchmarkStore } from './reconcile/benchmarks.js';
+import { RuntimeObserver } from './reconcile/runtimeObservation.js';
 import { packageVersion } from './version.js';
 
 export interface LeaderElectionConfig {
@@ -109,6 +111,18 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
     },
     events: createEventRecorder(client, FIELD_MANAGER, logger),
   };
+  // Benchmarks of running pods go through the MLModel reconcile, the only writer of MLModel status.
+  ctx.benchmarks = new BenchmarkStore();
+  const benchmarkReader = new BenchmarkReader({
+    client,
+    store: ctx.benchmarks,
+    modelChanged: (key) => enqueueModel(key),
+    unreachable: (svc, pod, error) => {
+      logger.warn('could not read the benchmarks of a runtime pod', { service: keyOf(svc), pod, error });
+      ctx.events.record(svc, 'Warning', 'BenchmarkUnreachable', `pod ${pod}: the API server's pod proxy did not reach the runtime (${error.slice(0, 300)}); MLModel status.benchmark keeps its last figures`);
+    },
+  });
+  ctx.observer = new RuntimeObserver(client, benchmarkReader, logger);
   const reconcileModel = makeModelReconciler(ctx);
   const reconcileService = makeServiceReconciler(ctx);
 

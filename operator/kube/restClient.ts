@@ -63,6 +63,8 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  /** Refuse an answer larger than this (bodies relayed from pods through the API server's proxy). */
+  maxBytes?: number;
 }
 
 export class KubeClient {
@@ -100,7 +102,16 @@ export class KubeClient {
       req.on('error', reject);
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (opts.maxBytes !== undefined && size > opts.maxBytes) {
+            res.destroy();
+            req.destroy(new Error(`${method} ${path}: answer larger than ${opts.maxBytes} bytes`));
+            return;
+          }
+          chunks.push(c);
+        });
         res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');

@@ -56,6 +56,11 @@ export interface OperatorOptions {
   logLevel?: LogLevel;
   /** Also export process metrics (CPU, RSS, GC). */
   processMetrics?: boolean;
+  /**
+   * How often running pods are looked at again for status.endpoints, and how long a pod whose benchmarks
+   * could not be read waits before the next try (default 60 s).
+   */
+  runtimeObservationMs?: number;
 }
 
 export interface OperatorHandle {
@@ -117,12 +122,13 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
     client,
     store: ctx.benchmarks,
     modelChanged: (key) => enqueueModel(key),
+    retryMs: opts.runtimeObservationMs,
     unreachable: (svc, pod, error) => {
       logger.warn('could not read the benchmarks of a runtime pod', { service: keyOf(svc), pod, error });
       ctx.events.record(svc, 'Warning', 'BenchmarkUnreachable', `pod ${pod}: the API server's pod proxy did not reach the runtime (${error.slice(0, 300)}); MLModel status.benchmark keeps its last figures`);
     },
   });
-  ctx.observer = new RuntimeObserver(client, benchmarkReader, logger);
+  ctx.observer = new RuntimeObserver(client, benchmarkReader, logger, opts.runtimeObservationMs);
   const reconcileModel = makeModelReconciler(ctx);
   const reconcileService = makeServiceReconciler(ctx);
 

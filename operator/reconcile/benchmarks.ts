@@ -82,6 +82,8 @@ export interface BenchmarkReaderDeps {
   modelChanged(key: string): void;
   /** A pod could not be read (first failure per pod): for an Event and the log. */
   unreachable(svc: MLService, pod: string, error: string): void;
+  /** Pause before reading a pod again after a failure (default BENCHMARK_RETRY_MS). */
+  retryMs?: number;
   now?: () => number;
 }
 
@@ -103,7 +105,7 @@ export class BenchmarkReader {
         const id = pod.metadata.uid ?? pod.metadata.name;
         if (this.done.has(id)) return;
         const failed = this.failedAt.get(id);
-        if (failed !== undefined && now - failed < BENCHMARK_RETRY_MS) return;
+        if (failed !== undefined && now - failed < (this.deps.retryMs ?? BENCHMARK_RETRY_MS)) return;
         let doc: unknown;
         try {
           doc = await podProxyGet(this.deps.client, { namespace, pod: pod.metadata.name, scheme: svc.spec.tls ? 'https' : 'http', port: servicePort(svc) }, '/v1/discovery');

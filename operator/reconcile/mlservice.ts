@@ -19,7 +19,6 @@ import type { ReconcileContext } from './context.js';
 import { describeProblems, validateModelSpec } from './modelValidation.js';
 import { type PodView, podProblemFrom } from './podProblems.js';
 import { type ModelStateEntry, type Problem, computeServiceStatus } from './serviceStatus.js';
-import { REFRESH_MS } from './runtimeObservation.js';
 import { statusEqual, writeStatus } from './status.js';
 
 /** How long a rollout may be incomplete before the reconcile looks at the pods for a cause. */
@@ -120,7 +119,7 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
     await updateStatus(ctx, svc, out.status);
     if (!blocked && !out.rolloutComplete) return { requeueAfter: ROLLOUT_RECHECK_MS };
     // Services, node addresses and new pods' benchmarks are not watched: look again later.
-    if (ctx.observer && !blocked) return { requeueAfter: REFRESH_MS };
+    if (ctx.observer && !blocked) return { requeueAfter: ctx.observer.refreshMs };
   };
 }
 

@@ -2,7 +2,7 @@
  * What the running runtime pods of an MLService show: the endpoints apps reach them at (status.endpoints)
  * and the benchmarks they measured (MLModel status.benchmark, through BenchmarkReader). Pods and Services
  * other than its own are not watched by the operator; they are listed when the ready replica count changes and at most
- * every REFRESH_MS otherwise, and the MLService reconcile comes back every REFRESH_MS to notice Services
+ * every `refreshMs` otherwise, and the MLService reconcile comes back as often to notice Services
  * and node addresses that changed.
  */
 import type { MLModel, MLService, PublishedEndpoint } from '../api/types.js';
@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { BenchmarkReader } from './benchmarks.js';
 import { isReady, reachableEndpoints, type EndpointPodView, type ServiceView } from './endpoints.js';
 
+/** How often the pods of a Ready MLService are looked at again (default of RuntimeObserver). */
 export const REFRESH_MS = 60_000;
 
 interface Seen {
@@ -28,6 +29,7 @@ export class RuntimeObserver {
     private readonly client: KubeClient,
     private readonly reader: BenchmarkReader,
     private readonly logger: Logger,
+    readonly refreshMs: number = REFRESH_MS,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -35,7 +37,7 @@ export class RuntimeObserver {
   async observe(key: string, svc: MLService, models: readonly MLModel[], readyReplicas: number): Promise<PublishedEndpoint[]> {
     const last = this.seen.get(key);
     const now = this.now();
-    if (last && last.ready === readyReplicas && now - last.at < REFRESH_MS) return last.endpoints;
+    if (last && last.ready === readyReplicas && now - last.at < this.refreshMs) return last.endpoints;
     if (readyReplicas === 0) {
       this.seen.set(key, { at: now, ready: 0, endpoints: [] });
       return [];

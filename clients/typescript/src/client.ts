@@ -58,6 +58,8 @@ interface RequestSpec {
   /** Only endpoints whose discovery document shows these tasks, when it is known. */
   task?: string | readonly string[];
   headers?: Record<string, string>;
+  /** Not safe to send twice: no hedge, no failover (one attempt on the nearest endpoint). */
+  once?: boolean;
 }
 
 /** Upper bound on endpoints, whatever discovery documents say. */
@@ -69,7 +71,8 @@ const unref = (timer: ReturnType<typeof setTimeout>) => (timer as { unref?: () =
  * A client of mloffload runtimes that sends each call to the nearest healthy edge node: it probes the
  * endpoints' round-trip time, hedges a call to the next endpoint when the first is slower than usual,
  * fails over (to the cloud last) when an endpoint fails, and keeps the node's model catalogue in sync.
- * Every task API is free of side effects, which is what makes hedging and retrying them safe.
+ * The task APIs are free of side effects, which is what makes hedging and retrying them safe; the one call
+ * that may carry state (a dialog message in a session) is sent once, to one endpoint.
  */
 export class MLOffloadClient extends Emitter<ClientEvents> {
   private readonly list: Endpoint[] = [];
@@ -108,7 +111,8 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
   };
 
   readonly dialog = {
-    message: (message: Api.DialogMessage, call?: CallOptions) => this.postJson<Api.DialogResponse>('/v1/dialog/messages', message, call),
+    // A message in a session may advance the session's state on the node that holds it: never sent twice.
+    message: (message: Api.DialogMessage, call?: CallOptions) => this.postJson<Api.DialogResponse>('/v1/dialog/messages', message, call, message.sessionId !== undefined),
     voice: (audio: BinaryInput, call?: CallOptions) => this.postBinary<Api.VoiceDialogResponse>('/v1/dialog/voice', audio, {}, undefined, call, 'audio/wav'),
   };
 
@@ -303,8 +307,8 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
     return this.send<T>({ method: 'POST', path, body, contentType, query: query as RequestSpec['query'], task }, call);
   }
 
-  private postJson<T>(path: string, value: unknown, call?: CallOptions): Promise<T> {
-    return this.send<T>({ method: 'POST', path, body: JSON.stringify(value), contentType: 'application/json' }, call);
+  private postJson<T>(path: string, value: unknown, call?: CallOptions, once = false): Promise<T> {
+    return this.send<T>({ method: 'POST', path, body: JSON.stringify(value), contentType: 'application/json', once }, call);
   }
 
   private async send<T>(spec: RequestSpec, call?: CallOptions): Promise<T> {
@@ -320,7 +324,8 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
     extraHeaders?: (endpoint: Endpoint) => Record<string, string>,
     allowNotModified = false,
   ): Promise<Answer> {
-    const candidates = rankEndpoints(this.list, Date.now(), spec.task);
+    const ranked = rankEndpoints(this.list, Date.now(), spec.task);
+    const candidates = spec.once ? ranked.slice(0, 1) : ranked;
     if (candidates.length === 0) throw new NoEndpointError(`no endpoint serves ${[spec.task ?? spec.path].flat().join(' and ')}`, []);
     const deadline = anySignal([call?.signal, AbortSignal.timeout(call?.timeoutMs ?? this.options.timeoutMs ?? 30_000)]);
     const search = new URLSearchParams();
@@ -329,7 +334,7 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
     try {
       return await runHedged<Answer>({
         candidates,
-        hedging: this.hedge.enabled,
+        hedging: this.hedge.enabled && !spec.once,
         maxInFlight: Math.max(1, this.hedge.maxInFlight),
         signal: deadline.signal,
         now,

@@ -20,6 +20,8 @@ const USAGE = `usage: mloffload-operator [options]
   --runtime-image <image>     inference-runtime image (default mloffload/inference-runtime:<version>;
                               env MLOFFLOAD_RUNTIME_IMAGE)
   --workers <n>               concurrent reconciles per controller (default 8)
+  --observe-runtime-pods=false  do not read running pods for status.endpoints and MLModel status.benchmark
+                              (MLOFFLOAD_OBSERVE_RUNTIME_PODS; default true)
   --log-level <level>         debug | info | warn | error (default info)
   --help`;
 
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
       'retry-period': { type: 'string' },
       'runtime-image': { type: 'string' },
       workers: { type: 'string' },
+      'observe-runtime-pods': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
       : false,
     runtimeImage: values['runtime-image'],
     workers: values.workers ? Number(values.workers) : undefined,
+    observeRuntimePods: (values['observe-runtime-pods'] ?? process.env.MLOFFLOAD_OBSERVE_RUNTIME_PODS ?? 'true') !== 'false',
     logger,
     processMetrics: true,
   });

@@ -57,6 +57,11 @@ export interface OperatorOptions {
   /** Also export process metrics (CPU, RSS, GC). */
   processMetrics?: boolean;
   /**
+   * Read running runtime pods: MLService status.endpoints and MLModel status.benchmark (through the API
+   * server's pods/proxy). Off by default here, on in the operator binary (`operator/main.ts`).
+   */
+  observeRuntimePods?: boolean;
+  /**
    * How often running pods are looked at again for status.endpoints, and how long a pod whose benchmarks
    * could not be read waits before the next try (default 60 s).
    */
@@ -128,7 +133,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
       ctx.events.record(svc, 'Warning', 'BenchmarkUnreachable', `pod ${pod}: the API server's pod proxy did not reach the runtime (${error.slice(0, 300)}); MLModel status.benchmark keeps its last figures`);
     },
   });
-  ctx.observer = new RuntimeObserver(client, benchmarkReader, logger, opts.runtimeObservationMs);
+  if (opts.observeRuntimePods) ctx.observer = new RuntimeObserver(client, benchmarkReader, logger, opts.runtimeObservationMs);
   const reconcileModel = makeModelReconciler(ctx);
   const reconcileService = makeServiceReconciler(ctx);
 

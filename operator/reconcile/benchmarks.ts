@@ -87,9 +87,10 @@ export interface BenchmarkReaderDeps {
   now?: () => number;
 }
 
-/** Reads ready pods once each; remembers failures to retry after BENCHMARK_RETRY_MS. */
+/** Reads ready pods once each (one read per pod at a time); remembers failures to retry after a pause. */
 export class BenchmarkReader {
   private readonly done = new Set<string>();
+  private readonly inFlight = new Set<string>();
   private readonly failedAt = new Map<string, number>();
   /** MLService key -> ids of its ready pods at the last read. */
   private readonly podsOf = new Map<string, Set<string>>();
@@ -103,16 +104,19 @@ export class BenchmarkReader {
     await Promise.all(
       readyPods.map(async (pod) => {
         const id = pod.metadata.uid ?? pod.metadata.name;
-        if (this.done.has(id)) return;
+        if (this.done.has(id) || this.inFlight.has(id)) return;
         const failed = this.failedAt.get(id);
         if (failed !== undefined && now - failed < (this.deps.retryMs ?? BENCHMARK_RETRY_MS)) return;
         let doc: unknown;
+        this.inFlight.add(id);
         try {
           doc = await podProxyGet(this.deps.client, { namespace, pod: pod.metadata.name, scheme: svc.spec.tls ? 'https' : 'http', port: servicePort(svc) }, '/v1/discovery');
         } catch (error) {
           if (failed === undefined) this.deps.unreachable(svc, pod.metadata.name, error instanceof Error ? error.message : String(error));
-          this.failedAt.set(id, now);
+          this.failedAt.set(id, this.deps.now?.() ?? Date.now());
           return;
+        } finally {
+          this.inFlight.delete(id);
         }
         this.failedAt.delete(id);
         this.done.add(id);

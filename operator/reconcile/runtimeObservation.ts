@@ -52,7 +52,11 @@ export class RuntimeObserver {
       ]);
       const ready = pods.items.filter(isReady);
       endpoints = reachableEndpoints(svc, ready, services.items);
-      await this.reader.read(svc, models, ready.map((p) => ({ metadata: { name: p.metadata.name, uid: p.metadata.uid }, spec: p.spec })));
+      // In the background: a pod the API server cannot reach costs a dial timeout, which must not hold
+      // up the reconcile and its status write.
+      void this.reader.read(svc, models, ready.map((p) => ({ metadata: { name: p.metadata.name, uid: p.metadata.uid }, spec: p.spec }))).catch((error: unknown) =>
+        this.logger.warn('could not read runtime benchmarks', { service: key, error: error instanceof Error ? error.message : String(error) }),
+      );
     } catch (error) {
       // Endpoints and benchmarks are reports: failing to read them must not block the reconcile.
       this.logger.warn('could not observe the runtime pods', { service: key, error: error instanceof Error ? error.message : String(error) });

@@ -64,6 +64,7 @@ describe('end to end: runtime benchmarks in MLModel status, endpoints in MLServi
       namespace: ns,
       metricsPort: null,
       runtimeImage: 'mloffload/inference-runtime:e2e',
+      observeRuntimePods: true,
       // Look at the pods every few seconds instead of every minute.
       runtimeObservationMs: 3_000,
       logger: createLogger('info', {}, (line) => operatorLog.push(line)),

@@ -81,6 +81,7 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
   private readonly backoff: BackoffOptions;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly catalogues = new Map<string, Catalogue>();
+  private readonly recoveryProbes = new Set<Endpoint>();
   private started?: Promise<void>;
   private closed = false;
 
@@ -289,8 +290,14 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
   private markDown(endpoint: Endpoint, error: string, retryAfterMs?: number): void {
     endpoint.failed(error, Date.now(), this.backoff, retryAfterMs);
     this.emit('endpointDown', viewOf(endpoint, Date.now()));
-    // Probe it when its pause ends, so it earns traffic back by answering, not by the clock.
-    this.schedule(() => this.probeOne(endpoint), Math.max(1, endpoint.downUntil - Date.now()));
+    // Probe it when its pause ends, so it earns traffic back by answering, not by the clock (one probe
+    // pending per endpoint, however many calls failed on it meanwhile).
+    if (this.recoveryProbes.has(endpoint)) return;
+    this.recoveryProbes.add(endpoint);
+    this.schedule(async () => {
+      this.recoveryProbes.delete(endpoint);
+      await this.probeOne(endpoint);
+    }, Math.max(1, endpoint.downUntil - Date.now()));
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {

@@ -126,11 +126,14 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
   const benchmarkReader = new BenchmarkReader({
     client,
     store: ctx.benchmarks,
-    modelChanged: (key) => enqueueModel(key),
+    modelChanged: (key) => {
+      logger.info('read runtime benchmarks', { model: key });
+      enqueueModel(key);
+    },
     retryMs: opts.runtimeObservationMs,
-    unreachable: (svc, pod, error) => {
+    unreachable: (svc, pod, error, first) => {
       logger.warn('could not read the benchmarks of a runtime pod', { service: keyOf(svc), pod, error });
-      ctx.events.record(svc, 'Warning', 'BenchmarkUnreachable', `pod ${pod}: the API server's pod proxy did not reach the runtime (${error.slice(0, 300)}); MLModel status.benchmark keeps its last figures`);
+      if (first) ctx.events.record(svc, 'Warning', 'BenchmarkUnreachable', `pod ${pod}: the API server's pod proxy did not reach the runtime (${error.slice(0, 300)}); MLModel status.benchmark keeps its last figures`);
     },
   });
   if (opts.observeRuntimePods) ctx.observer = new RuntimeObserver(client, benchmarkReader, logger, opts.runtimeObservationMs);

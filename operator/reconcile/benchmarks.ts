@@ -1,8 +1,8 @@
 /**
  * MLModel `status.benchmark`: the figures each runtime pod measured after loading its pool, read from the
  * pod's discovery document (`GET /v1/discovery`, no API key needed) through the API server's pod proxy.
- * A pod's figures do not change after start-up, so each pod is read once (again after a failure, after a
- * pause). The store keeps the newest entry per (model, node) for the current model version; the MLModel
+ * A pod's figures do not change once it is ready, so each pod is read once it says `ready` (again after a
+ * failure or while it loads, after a pause). The store keeps the newest entry per (model, node) for the current model version; the MLModel
  * reconciler writes them, so MLModel status keeps a single writer.
  */
 import type { BenchmarkEntry, MLModel, MLService } from '../api/types.js';
@@ -80,8 +80,8 @@ export interface BenchmarkReaderDeps {
   store: BenchmarkStore;
   /** Called with `namespace/name` of each MLModel whose entries changed. */
   modelChanged(key: string): void;
-  /** A pod could not be read (first failure per pod): for an Event and the log. */
-  unreachable(svc: MLService, pod: string, error: string): void;
+  /** A pod could not be read; `first` on the first failure for this pod (an Event then, the log every time). */
+  unreachable(svc: MLService, pod: string, error: string, first: boolean): void;
   /** Pause before reading a pod again after a failure (default BENCHMARK_RETRY_MS). */
   retryMs?: number;
   now?: () => number;
@@ -112,11 +112,17 @@ export class BenchmarkReader {
         try {
           doc = await podProxyGet(this.deps.client, { namespace, pod: pod.metadata.name, scheme: svc.spec.tls ? 'https' : 'http', port: servicePort(svc) }, '/v1/discovery');
         } catch (error) {
-          if (failed === undefined) this.deps.unreachable(svc, pod.metadata.name, error instanceof Error ? error.message : String(error));
+          this.deps.unreachable(svc, pod.metadata.name, error instanceof Error ? error.message : String(error), failed === undefined);
           this.failedAt.set(id, this.deps.now?.() ?? Date.now());
           return;
         } finally {
           this.inFlight.delete(id);
+        }
+        // A runtime still loading (its pod may be Ready before: kwok, or a probe without /readyz) has no
+        // figures yet: look again later, as after a failure but without reporting one.
+        if ((doc as { ready?: unknown } | undefined)?.ready !== true) {
+          this.failedAt.set(id, this.deps.now?.() ?? Date.now());
+          return;
         }
         this.failedAt.delete(id);
         this.done.add(id);

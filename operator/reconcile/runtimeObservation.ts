@@ -51,6 +51,7 @@ export class RuntimeObserver {
         this.client.list<ServiceView>(collectionPath(SERVICES, ns)),
       ]);
       const ready = pods.items.filter(isReady);
+      this.logger.debug('observing runtime pods', { service: key, ready: ready.map((p) => p.metadata.name) });
       endpoints = reachableEndpoints(svc, ready, services.items);
       // In the background: a pod the API server cannot reach costs a dial timeout, which must not hold
       // up the reconcile and its status write.

@@ -73,7 +73,7 @@ describe('end to end: runtime benchmarks in MLModel status, endpoints in MLServi
       observeRuntimePods: true,
       // Look at the pods every few seconds instead of every minute.
       runtimeObservationMs: 3_000,
-      logger: createLogger('info', {}, (line) => operatorLog.push(line)),
+      logger: createLogger('debug', {}, (line) => operatorLog.push(line)),
     });
   });
 
@@ -154,7 +154,7 @@ describe('end to end: runtime benchmarks in MLModel status, endpoints in MLServi
       },
       { timeout: 120_000, interval: 1_000, message: 'MLModel status.benchmark' },
     ).catch((error: Error) => {
-      throw new Error(`${error.message}\noperator log:\n${operatorLog.slice(-8).join('\n')}`);
+      throw new Error(`${error.message}\noperator log:\n${operatorLog.filter((l) => /runtime|benchmark/.test(l)).slice(-30).join('\n')}`);
     });
     expect(status).to.deep.equal({ ...measured, version: '1', service: 'facial-expressions', pod: pod.metadata!.name });
     console.log(`      MLModel status.benchmark[0]: ${JSON.stringify(status)}`);

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { MLModel } from '../../../operator/api/types.js';
-import { BenchmarkStore, entriesFrom, MAX_BENCHMARK_ENTRIES } from '../../../operator/reconcile/benchmarks.js';
+import { BenchmarkReader, BenchmarkStore, entriesFrom, MAX_BENCHMARK_ENTRIES } from '../../../operator/reconcile/benchmarks.js';
+import type { KubeClient } from '../../../operator/kube/restClient.js';
 import { reachableEndpoints, type EndpointPodView, type ServiceView } from '../../../operator/reconcile/endpoints.js';
 import { podProxyPath } from '../../../operator/kube/podProxy.js';
 import { model, service } from './fixtures.js';
@@ -86,5 +87,37 @@ describe('operator: benchmarks read from runtime pods', () => {
     for (let i = 0; i < 40; i++) store.record('edge', 'm', entry(`n-${i}`, `2026-11-29T${String(i % 24).padStart(2, '0')}:00:00Z`));
     expect(store.forModel('edge', 'm', '2')).to.have.length(MAX_BENCHMARK_ENTRIES);
     expect(store.forModel('edge', 'm', '2')![0]!.node).to.equal('edge-1');
+  });
+
+  it('reads a pod again after a failure or while it loads (after the pause), and once it is ready never again', async () => {
+    const answers: Array<() => unknown> = [
+      () => {
+        throw new Error('503: error trying to reach service');
+      },
+      () => ({ ready: false, models: [{ name: 'facial-expression', version: '2', state: 'LOADING' }] }),
+      () => ({ ready: true, models: [{ name: 'facial-expression', version: '2', benchmark: benchmark('edge-0', '2026-11-30T10:00:00.000Z') }] }),
+    ];
+    let calls = 0;
+    let now = 0;
+    const client = { request: async () => answers[Math.min(calls++, answers.length - 1)]!() } as unknown as KubeClient;
+    const changed: string[] = [];
+    const reports: boolean[] = [];
+    const store = new BenchmarkStore();
+    const reader = new BenchmarkReader({ client, store, modelChanged: (k) => changed.push(k), unreachable: (_s, _p, _e, first) => reports.push(first), retryMs: 1000, now: () => now });
+    const pods = [{ metadata: { name: 'faces-1', uid: 'u1' }, spec: { nodeName: 'edge-0' } }];
+    const readAt = async (t: number) => {
+      now = t;
+      await reader.read(svc, models, pods);
+    };
+    await readAt(0);
+    await readAt(500);
+    expect([calls, reports]).to.deep.equal([1, [true]]);
+    await readAt(1500);
+    expect([calls, changed]).to.deep.equal([2, []]);
+    await readAt(3000);
+    expect([calls, changed]).to.deep.equal([3, ['edge/facial-expression']]);
+    await readAt(9000);
+    expect(calls).to.equal(3);
+    expect(store.forModel('edge', 'facial-expression', '2')![0]).to.include({ node: 'edge-0', pod: 'faces-1', service: 'faces' });
   });
 });

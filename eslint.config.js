@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'inference-runtime/static/**', 'examples/**/*.js'] },
+  { ignores: ['dist/**', 'clients/*/dist/**', 'node_modules/**', 'inference-runtime/static/**', 'examples/**/*.js'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -24,7 +24,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { Timing } from '../examples/client/visionClient.js';
+import type { Timing } from '../clients/typescript/src/index.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
 import { createOnnxSession } from '../inference-runtime/compiler/onnxSession.js';
 import { compileAndVerify, randomInputs } from '../inference-runtime/compiler/verify.js';

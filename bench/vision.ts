@@ -16,7 +16,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { Timing } from '../examples/client/visionClient.js';
+import type { Timing } from '../clients/typescript/src/index.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     registry,
     options: {
       protectMetrics: args.protectMetrics,
+      corsOrigins: args.corsOrigins,
       maxBodyBytes: args.maxBodyBytes,
       requestTimeoutMs: args.requestTimeoutMs,
       maxRowsPerRequest: args.maxRowsPerRequest,

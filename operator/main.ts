@@ -36,6 +36,8 @@ const USAGE = `usage: mloffload-operator [options]
                               memory request likewise (default 768Mi; '' none)
   --prepare-cache <bool>      init container making a hostPath cache writable by the runtime (default true)
   --workers <n>               concurrent reconciles per controller (default 8)
+  --observe-runtime-pods=false  do not read running pods for status.endpoints and MLModel status.benchmark
+                              (MLOFFLOAD_OBSERVE_RUNTIME_PODS; default true)
   --log-level <level>         debug | info | warn | error (default info)
   --help`;
 
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
       'default-memory-request': { type: 'string' },
       'prepare-cache': { type: 'string' },
       workers: { type: 'string' },
+      'observe-runtime-pods': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -122,6 +125,7 @@ async function main(): Promise<void> {
     runtimeMemory: { limit: quantity(values['default-memory-limit'], 'default-memory-limit'), request: quantity(values['default-memory-request'], 'default-memory-request') },
     prepareCache: bool(values['prepare-cache'], 'prepare-cache'),
     workers: values.workers ? Number(values.workers) : undefined,
+    observeRuntimePods: (values['observe-runtime-pods'] ?? process.env.MLOFFLOAD_OBSERVE_RUNTIME_PODS ?? 'true') !== 'false',
     logger,
     processMetrics: true,
   });

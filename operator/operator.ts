@@ -24,6 +24,8 @@ import { servicesUsing } from './reconcile/context.js';
 import { makeModelReconciler } from './reconcile/mlmodel.js';
 import { makeServiceReconciler } from './reconcile/mlservice.js';
 import { type TenancySettings, tenancyPolicy } from './policy/tenancy.js';
+import { BenchmarkReader, BenchmarkStore } from './reconcile/benchmarks.js';
+import { RuntimeObserver } from './reconcile/runtimeObservation.js';
 import { packageVersion } from './version.js';
 
 export interface LeaderElectionConfig {
@@ -61,6 +63,16 @@ export interface OperatorOptions {
   logLevel?: LogLevel;
   /** Also export process metrics (CPU, RSS, GC). */
   processMetrics?: boolean;
+  /**
+   * Read running runtime pods: MLService status.endpoints and MLModel status.benchmark (through the API
+   * server's pods/proxy). Off by default here, on in the operator binary (`operator/main.ts`).
+   */
+  observeRuntimePods?: boolean;
+  /**
+   * How often running pods are looked at again for status.endpoints, and how long a pod whose benchmarks
+   * could not be read waits before the next try (default 60 s).
+   */
+  runtimeObservationMs?: number;
 }
 
 export interface OperatorHandle {
@@ -127,6 +139,22 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
     policy,
     events: createEventRecorder(termClient, FIELD_MANAGER, logger),
   };
+  // Benchmarks of running pods go through the MLModel reconcile, the only writer of MLModel status.
+  ctx.benchmarks = new BenchmarkStore();
+  const benchmarkReader = new BenchmarkReader({
+    client: termClient,
+    store: ctx.benchmarks,
+    modelChanged: (key) => {
+      logger.info('read runtime benchmarks', { model: key });
+      enqueueModel(key);
+    },
+    retryMs: opts.runtimeObservationMs,
+    unreachable: (svc, pod, error, first) => {
+      logger.warn('could not read the benchmarks of a runtime pod', { service: keyOf(svc), pod, error });
+      if (first) ctx.events.record(svc, 'Warning', 'BenchmarkUnreachable', `pod ${pod}: the API server's pod proxy did not reach the runtime (${error.slice(0, 300)}); MLModel status.benchmark keeps its last figures`);
+    },
+  });
+  if (opts.observeRuntimePods) ctx.observer = new RuntimeObserver(termClient, benchmarkReader, logger, opts.runtimeObservationMs);
   const reconcileModel = makeModelReconciler(ctx);
   const reconcileService = makeServiceReconciler(ctx);
 

@@ -23,6 +23,8 @@ export interface AppContents {
   packages: { imports: 'static' | 'static-and-dynamic'; extra: string[] };
   /** Repository folders copied next to the compiled code: [from (repo), to (under /app)]. */
   assets: [string, string][];
+  /** Compiled folders under dist/ that no import reaches (browser modules a page loads), copied as they are. */
+  compiledAssets?: string[];
   /** Empty folders owned by the runtime user, e.g. mount points a plain `podman run` writes to. */
   writableDirs: string[];
 }
@@ -113,6 +115,7 @@ export function stageApp(options: { contents: AppContents; distDir: string; root
   if (undeclared.length) throw new Error(`the image needs ${undeclared.join(', ')}, which package.json does not list in dependencies`);
   const leftOut = Object.keys(pkg.dependencies ?? {}).filter((d) => !roots.includes(d));
   for (const [from, to] of contents.assets) cpSync(join(repoRoot, from), join(app, to), { recursive: true });
+  for (const folder of contents.compiledAssets ?? []) cpSync(join(distDir, folder), join(app, 'dist', folder), { recursive: true });
   // `type: module` makes node load dist/**/*.js as ES modules; name and version are what the runtime reports.
   writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, license: pkg.license, private: true, type: pkg.type }, null, 2)}\n`);
 

@@ -15,7 +15,7 @@ import { stageApp } from './appTree.js';
 import { command, deterministicTar } from './command.js';
 import { containerEngine, containerEngineMissing } from './containerEngine.js';
 import { debianBase } from './debianBase.js';
-import { type ImageDefinition, type ImageName, images } from './images.js';
+import { type ImageDefinition, type ImageName, images, SDK_DIST } from './images.js';
 import { nodeLayer } from './nodeBinary.js';
 import { imageCacheRoot, outputDir, readPins, repoRoot, sourceDateEpoch } from './pins.js';
 import { cycloneDx } from './sbom.js';
@@ -42,7 +42,7 @@ export interface ImageManifest {
   pruned: { rule: string; files: number; bytes: number }[];
 }
 
-const KEY_INPUTS = ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json', 'deploy', 'inference-runtime', 'operator'];
+const KEY_INPUTS = ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json', 'deploy', 'inference-runtime', 'operator', 'clients'];
 
 function filesUnder(path: string, out: string[]): void {
   const st = statSync(path, { throwIfNoEntry: false });
@@ -105,6 +105,8 @@ function linkOrCopy(from: string, to: string): void {
 async function compile(distDir: string): Promise<void> {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   await command(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', distDir, '--sourceMap', 'false', '--declaration', 'false'], { cwd: repoRoot });
+  const sdk = join(repoRoot, 'clients', 'typescript', 'tsconfig.json');
+  await command(process.execPath, [tsc, '-p', sdk, '--outDir', join(distDir, SDK_DIST), '--sourceMap', 'false', '--declaration', 'false'], { cwd: repoRoot });
 }
 
 async function buildOne(def: ImageDefinition, key: string, distDir: string, work: string): Promise<ImageManifest> {

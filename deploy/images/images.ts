@@ -26,6 +26,9 @@ export interface ImageDefinition {
 /** Where the runtime keeps fetched and compiled models (the Deployment mounts a volume here). */
 export const RUNTIME_MODEL_CACHE = '/var/cache/mloffload/models';
 
+/** The client SDK's compiled ES modules, relative to dist/ (and to clients/typescript/dist in the repository). */
+export const SDK_DIST = 'clients/typescript/dist';
+
 export const images: Readonly<Record<ImageName, ImageDefinition>> = {
   'inference-runtime': {
     name: 'inference-runtime',
@@ -38,6 +41,8 @@ export const images: Readonly<Record<ImageName, ImageDefinition>> = {
       packages: { imports: 'static-and-dynamic', extra: builtInPoolPackages() },
       // The demo page; the compiled server looks for it next to its own folder.
       assets: [['inference-runtime/static', 'dist/inference-runtime/static']],
+      // The client SDK's ES modules, which the demo page loads from /demo/sdk/ (found next to dist/inference-runtime).
+      compiledAssets: [SDK_DIST],
       writableDirs: [RUNTIME_MODEL_CACHE],
     },
   },

@@ -4,11 +4,12 @@ import type { MemoryBudget } from '../core/memoryBudget.js';
 import { Registry } from 'prom-client';
 import type { ModelRegistry } from '../core/registry.js';
 import { ApiKeyCheck, requireApiKey } from './apiKeys.js';
+import { cors } from './cors.js';
 import { errorResponse } from './errorResponse.js';
 import { HttpMetrics } from './httpMetrics.js';
 import { silentLogger, type Logger } from './logger.js';
 import { resolveHttpOptions, type HttpOptions } from './options.js';
-import { poolRouter } from './poolRoutes.js';
+import { DISCOVERY_PATH, poolRouter } from './poolRoutes.js';
 import { METRICS_PATH, PROBE_PATHS, probeRouter } from './probeRoutes.js';
 import type { RequestState } from './requestState.js';
 import { tfServingRouter } from './tfserving/routes.js';
@@ -45,7 +46,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // Errors are mapped and logged by errorResponse; koa's default handler would print them a second time.
   app.silent = true;
 
-  const open = new Set<string>([...PROBE_PATHS, ...(deps.publicPaths ?? [])]);
+  const open = new Set<string>([...PROBE_PATHS, DISCOVERY_PATH, ...(deps.publicPaths ?? [])]);
   if (!options.protectMetrics) open.add(METRICS_PATH);
 
   app.use(new HttpMetrics(metrics, deps.queueDepth).middleware());
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     ctx.state.deadline = AbortSignal.timeout(options.requestTimeoutMs);
     await next();
   });
+  app.use(cors(options.corsOrigins));
   const keys = deps.apiKeys ?? new ApiKeyCheck(options.apiKeys);
   app.use(requireApiKey(keys, open));
 

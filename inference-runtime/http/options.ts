@@ -14,6 +14,8 @@ export interface HttpOptions {
   // Memory limits
   /** Rows (batch dimension) of one inference request, in any protocol (413 beyond). */
   maxRowsPerRequest: number;
+  /** Origins of browser apps allowed to call the API cross-origin; `*` for any, empty for none. */
+  corsOrigins: readonly string[];
 }
 
 export const DEFAULT_HTTP_OPTIONS: Readonly<HttpOptions> = Object.freeze({
@@ -23,6 +25,7 @@ export const DEFAULT_HTTP_OPTIONS: Readonly<HttpOptions> = Object.freeze({
   apiKeys: [],
   protectMetrics: false,
   maxRowsPerRequest: DEFAULT_MAX_ROWS_PER_REQUEST,
+  corsOrigins: ['*'],
 });
 
 export function resolveHttpOptions(partial: Partial<HttpOptions> = {}): HttpOptions {

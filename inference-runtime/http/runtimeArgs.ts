@@ -15,6 +15,8 @@ export interface RuntimeArgs {
   /** Keys given directly (MLOFFLOAD_API_KEYS). */
   apiKeys?: string;
   protectMetrics: boolean;
+  /** Allowed cross-origin callers (MLOFFLOAD_CORS_ORIGINS, comma separated; `none` for none). */
+  corsOrigins: string[];
   modelCache?: string;
   workers?: number;
   maxBodyBytes: number;
@@ -52,6 +54,8 @@ export const USAGE = `Usage: mloffload-runtime [options]
   --tls-key <file>           PEM private key (MLOFFLOAD_TLS_KEY)
   --api-keys-file <file>     API keys, one per line (keys themselves: MLOFFLOAD_API_KEYS, comma separated)
   --protect-metrics          require an API key for /metrics too (MLOFFLOAD_PROTECT_METRICS=1)
+  --cors-origins <list>      origins of browser apps allowed to call the API, comma separated, or none
+                             (MLOFFLOAD_CORS_ORIGINS, default *: keys are sent as headers, never cookies)
   --model-cache <dir>        where fetched models are kept (MLOFFLOAD_MODEL_CACHE)
   --workers <n>              inference worker threads; 0 runs inference in-process (MLOFFLOAD_WORKERS)
   --max-body-bytes <n>       largest request body (MLOFFLOAD_MAX_BODY_BYTES, default ${DEFAULT_HTTP_OPTIONS.maxBodyBytes})
@@ -92,6 +96,7 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
         'tls-key': { type: 'string' },
         'api-keys-file': { type: 'string' },
         'protect-metrics': { type: 'boolean' },
+        'cors-origins': { type: 'string' },
         'model-cache': { type: 'string' },
         workers: { type: 'string' },
         'max-body-bytes': { type: 'string' },
@@ -148,6 +153,7 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     apiKeysFile: text(values['api-keys-file'], 'MLOFFLOAD_API_KEYS_FILE'),
     apiKeys: text(undefined, 'MLOFFLOAD_API_KEYS'),
     protectMetrics: values['protect-metrics'] ?? ['1', 'true', 'yes'].includes((env.MLOFFLOAD_PROTECT_METRICS ?? '').toLowerCase()),
+    corsOrigins: corsOrigins(text(values['cors-origins'], 'MLOFFLOAD_CORS_ORIGINS')),
     modelCache: text(values['model-cache'], 'MLOFFLOAD_MODEL_CACHE'),
     maxBodyBytes: integer('--max-body-bytes', text(values['max-body-bytes'], 'MLOFFLOAD_MAX_BODY_BYTES'), DEFAULT_HTTP_OPTIONS.maxBodyBytes, 1),
     requestTimeoutMs: integer(
@@ -190,4 +196,14 @@ export function parseRuntimeArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new UsageError('--tls-cert and --tls-key go together: give both for HTTPS, or neither');
   }
   return args;
+}
+
+function corsOrigins(value: string | undefined): string[] {
+  if (value === undefined) return [...DEFAULT_HTTP_OPTIONS.corsOrigins];
+  if (value === 'none') return [];
+  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--cors-origins takes origins like https://app.example.com, * or none; got "${origin}"`);
+  }
+  return origins;
 }

@@ -1,4 +1,7 @@
-// The demo page is a plain client of the public API: it posts the image and draws the JSON it gets back.
+// The demo page is a plain client of the public API, through the client SDK like any browser app: it sends
+// the image to this node (the SDK's discovery, failover and hedging apply) and draws the JSON it gets back.
+import { ApiError, MLOffloadClient } from '/demo/sdk/index.js';
+
 const $ = (id) => document.getElementById(id);
 const canvas = $('canvas');
 const ctx = canvas.getContext('2d');
@@ -58,16 +61,26 @@ function showTable(faces) {
   $('faces').hidden = faces.length === 0;
 }
 
+let client = null;
+let clientKey = null;
+/** One client per API key: it keeps what it learnt about the node (RTT, latency) between pictures. */
+function clientFor(key) {
+  if (!client || clientKey !== key) {
+    client?.close();
+    client = new MLOffloadClient({ endpoints: [location.origin], apiKey: key || undefined });
+    clientKey = key;
+  }
+  return client;
+}
+
 async function analyse(blob) {
   say('Analysing…');
-  const headers = { 'Content-Type': blob.type || 'image/jpeg' };
-  const key = $('apiKey').value.trim();
-  if (key) headers.Authorization = `Bearer ${key}`;
-  const minScore = $('minScore').value;
-  const response = await fetch(`/v1/vision/facial-expressions?minScore=${encodeURIComponent(minScore)}`, { method: 'POST', headers, body: blob });
-  const body = await response.json().catch(() => ({ error: response.statusText }));
-  if (!response.ok) {
-    say(`The node answered ${response.status}: ${body.error}`, true);
+  const sdk = clientFor($('apiKey').value.trim());
+  let body;
+  try {
+    body = await sdk.vision.facialExpressions(blob, { minScore: Number($('minScore').value) });
+  } catch (error) {
+    say(error instanceof ApiError ? `The node answered ${error.message}` : `No answer: ${error.message}`, true);
     return;
   }
   drawFaces(body.faces);
@@ -76,7 +89,8 @@ async function analyse(blob) {
   say(n === 0 ? 'No face found.' : `${n} face${n === 1 ? '' : 's'}: ${body.faces.map((f) => f.expression.label).join(', ')}.`);
   const models = body.models.map((m) => `${m.name} v${m.version} (${m.backend})`).join(', ');
   const timing = Object.entries(body.timing).map(([k, v]) => `${k} ${v} ms`).join(', ');
-  $('models').textContent = `Models: ${models}. Timing: ${timing}.`;
+  const node = sdk.endpoints()[0]?.node;
+  $('models').textContent = `Models: ${models}. Timing: ${timing}.${node ? ` Node: ${node}.` : ''}`;
 }
 
 $('file').addEventListener('change', async (event) => {

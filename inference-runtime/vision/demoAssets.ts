@@ -14,19 +14,29 @@ const types: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-/**
- * The demo page's files, read once at start-up. They live in `inference-runtime/static/` next to the sources;
- * the compiled server (`dist/inference-runtime/vision/`) finds them by walking up to the package root.
- */
-export function demoAssets(): Map<string, Asset> {
+/** The folder holding `marker`, looked up from the sources and from the compiled tree (`dist/inference-runtime/vision/`). */
+function findDir(relative: string[], marker: string): string | undefined {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, '..', 'static'), path.join(here, '..', '..', '..', 'inference-runtime', 'static')];
-  const dir = candidates.find((d) => existsSync(path.join(d, 'index.html')));
-  const assets = new Map<string, Asset>();
-  if (!dir) return assets;
+  const candidates = [path.join(here, '..', '..', ...relative), path.join(here, '..', '..', '..', ...relative)];
+  return candidates.find((d) => existsSync(path.join(d, marker)));
+}
+
+function readAssets(dir: string | undefined, prefix: string, into: Map<string, Asset>): void {
+  if (!dir) return;
   for (const name of readdirSync(dir)) {
     const type = types[path.extname(name)];
-    if (type) assets.set(name, { type, body: readFileSync(path.join(dir, name)) });
+    if (type) into.set(`${prefix}${name}`, { type, body: readFileSync(path.join(dir, name)) });
   }
+}
+
+/**
+ * The demo page's files, read once at start-up: `inference-runtime/static/` and, under `sdk/`, the built
+ * ES modules of the client SDK (`clients/typescript/dist/`, made by `npm run build`), which the page uses
+ * like any browser app would.
+ */
+export function demoAssets(): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  readAssets(findDir(['inference-runtime', 'static'], 'index.html'), '', assets);
+  readAssets(findDir(['clients', 'typescript', 'dist'], 'index.js'), 'sdk/', assets);
   return assets;
 }

@@ -151,6 +151,7 @@ export function visionRouter(deps: VisionRouterDeps): Router<RequestState> {
   router.get('/demo', (ctx) => serve(ctx, 'index.html'));
   router.get('/demo/', (ctx) => serve(ctx, 'index.html'));
   router.get('/demo/:file', (ctx) => serve(ctx, ctx.params.file ?? ''));
+  router.get('/demo/sdk/:file', (ctx) => serve(ctx, `sdk/${ctx.params.file ?? ''}`));
 
   return router;
 }

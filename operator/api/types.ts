@@ -3,6 +3,7 @@
  * validation and defaults; these types mirror them for the operator's code.
  */
 import type { BackendPreference, Framework, ModelCard, Preprocessing } from '../../inference-runtime/config/types.js';
+import type { ModelBenchmark } from '../../inference-runtime/core/registry.js';
 
 export const GROUP = 'mloffload.io';
 export const VERSION = 'v1alpha1';
@@ -63,7 +64,15 @@ export interface MLModelStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   usedBy?: string[];
-  benchmark?: unknown[];
+  benchmark?: BenchmarkEntry[];
+}
+
+/** One measurement in MLModel status: the runtime's figures plus where they came from. */
+export interface BenchmarkEntry extends ModelBenchmark {
+  /** The model version measured. */
+  version: string;
+  service?: string;
+  pod?: string;
 }
 
 export interface MLModel extends KubeObject {
@@ -109,7 +118,19 @@ export interface MLServiceStatus {
   readyReplicas?: number;
   replicaSummary?: string;
   endpoint?: string;
+  /** Addresses apps outside the cluster reach the runtime pods at. */
+  endpoints?: PublishedEndpoint[];
   models?: { name: string; version?: string; state: ModelState }[];
+}
+
+export interface PublishedEndpoint {
+  url: string;
+  node?: string;
+  address: string;
+  port: number;
+  kind: 'NodePort' | 'LoadBalancer';
+  service?: string;
+  tier: 'edge' | 'cloud';
 }
 
 export interface MLService extends KubeObject {

@@ -63,6 +63,8 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  /** Refuse an answer larger than this (bodies relayed from pods through the API server's proxy). */
+  maxBytes?: number;
 }
 
 export interface KubeClientOptions {
@@ -134,7 +136,16 @@ export class KubeClient {
       req.on('error', (err) => reject(signal?.aborted ? new RequestAbortedError(method, path, signal.reason) : err));
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (opts.maxBytes !== undefined && size > opts.maxBytes) {
+            res.destroy();
+            req.destroy(new Error(`${method} ${path}: answer larger than ${opts.maxBytes} bytes`));
+            return;
+          }
+          chunks.push(c);
+        });
         res.on('error', (err) => reject(signal?.aborted ? new RequestAbortedError(method, path, signal.reason) : err));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');

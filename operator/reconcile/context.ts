@@ -7,6 +7,8 @@ import type { KubeClient } from '../kube/restClient.js';
 import type { Logger } from '../logger.js';
 import type { TenancyPolicy } from '../policy/tenancy.js';
 import type { OperatorMetrics } from '../metrics.js';
+import type { BenchmarkStore } from './benchmarks.js';
+import type { RuntimeObserver } from './runtimeObservation.js';
 import type { DeploymentView } from './serviceStatus.js';
 
 export type DeploymentObject = KubeObject & DeploymentView;
@@ -26,6 +28,10 @@ export interface ReconcileContext {
   metrics: OperatorMetrics;
   logger: Logger;
   now?: () => Date;
+  /** Reads endpoints and benchmarks of running pods (status.endpoints, MLModel status.benchmark). */
+  observer?: RuntimeObserver;
+  /** Benchmarks read from runtime pods, written into MLModel status by the MLModel reconcile. */
+  benchmarks?: BenchmarkStore;
 }
 
 /** MLServices in `namespace` whose spec references the MLModel `modelName`. */

@@ -21,11 +21,15 @@ export function makeModelReconciler(ctx: ReconcileContext): Reconcile {
     const accepted = problems.length
       ? { type: 'Accepted', status: 'False' as const, reason: problems[0]!.reason, message: describeProblems(problems) }
       : { type: 'Accepted', status: 'True' as const, reason: 'Valid', message: `${model.spec.framework} model for ${model.spec.task}, version ${model.spec.version}` };
+    // Benchmarks read from runtime pods; after an operator restart, the ones already in status until re-read.
+    const benchmark = (ctx.benchmarks?.forModel(namespace, name, model.spec.version) ?? model.status?.benchmark ?? []).filter((b) => b.version === model.spec.version);
+    const { benchmark: _previous, ...kept } = model.status ?? {};
     const next: MLModelStatus = {
-      ...model.status,
+      ...kept,
       observedGeneration: generation,
       conditions: setConditions(model.status?.conditions, [accepted], generation, nowTimestamp(ctx.now?.())),
       usedBy: servicesUsing(ctx.services, namespace, name).map((s) => s.metadata.name).sort(),
+      ...(benchmark.length ? { benchmark } : {}),
     };
     if (!statusEqual(model.status, next)) {
       const updated = await writeStatus(ctx.client, MLMODELS, model, next);

@@ -82,6 +82,7 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
     const svc = ctx.services.get(ns, name);
     if (!svc || svc.metadata.deletionTimestamp) {
       inspected.delete(key);
+      ctx.observer?.forget(key);
       return;
     }
     const { entries, usable } = resolveModels(svc, ctx.models);
@@ -119,8 +120,14 @@ export function makeServiceReconciler(ctx: ReconcileContext): Reconcile {
       if (podProblem) out = computeServiceStatus({ ...input, podProblem });
     }
     if (out.rolloutComplete) inspected.delete(key);
+    if (ctx.observer && deployment && !blocked) {
+      const endpoints = await ctx.observer.observe(key, svc, usable, out.status.readyReplicas ?? 0);
+      if (endpoints.length) out.status.endpoints = endpoints;
+    }
     await updateStatus(ctx, svc, out.status);
     if (!blocked && !out.rolloutComplete) return { requeueAfter: ROLLOUT_RECHECK_MS };
+    // Services, node addresses and new pods' benchmarks are not watched: look again later.
+    if (ctx.observer && !blocked) return { requeueAfter: ctx.observer.refreshMs };
   };
 }
 

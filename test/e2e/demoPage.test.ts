@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { buildSdk } from '../helpers/sdkBuild.js';
 import { samplePath, visibleFaces } from '../integration/inference-runtime/vision/samples.js';
 import { startVisionServer, type VisionServer } from '../integration/inference-runtime/vision/visionServer.js';
 
@@ -16,6 +17,8 @@ describe('demo page in headless Chromium', function () {
   let profile: string;
 
   before(async () => {
+    // The page imports the client SDK's built modules; the server reads them at start.
+    await buildSdk();
     server = await startVisionServer();
     profile = mkdtempSync(path.join(os.tmpdir(), 'mloffload-demo-'));
     // A fresh profile per run; playwright passes it as --user-data-dir.
@@ -49,8 +52,11 @@ describe('demo page in headless Chromium', function () {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const apiCalls: string[] = [];
+    const sdkCalls: string[] = [];
     page.on('request', (r) => {
-      if (r.url().includes('/v1/vision/')) apiCalls.push(`${r.method()} ${new URL(r.url()).pathname}`);
+      const { pathname } = new URL(r.url());
+      if (pathname.startsWith('/v1/vision/')) apiCalls.push(`${r.method()} ${pathname}`);
+      if (pathname.startsWith('/demo/sdk/') || pathname === '/v1/discovery') sdkCalls.push(`${r.method()} ${pathname}`);
     });
 
     await page.goto(`${server.url}/demo`);
@@ -62,6 +68,8 @@ describe('demo page in headless Chromium', function () {
     expect(status).to.match(new RegExp(`^${visibleFaces[6]} faces: `));
     expect(status).to.contain('happy');
     expect(apiCalls).to.deep.equal(['POST /v1/vision/facial-expressions']);
+    // Through the client SDK, served by the node itself: it probed the node before the call.
+    expect(sdkCalls).to.include.members(['GET /demo/sdk/index.js', 'GET /demo/sdk/client.js', 'GET /v1/discovery']);
     const rows = await page.$$eval('#faces tbody tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)));
     expect(rows).to.have.length(visibleFaces[6]);
     for (const row of rows) expect(row[1]).to.be.oneOf(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { PoolConfig } from '../../inference-runtime/config/types.js';
 import { terminate } from './childProcess.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -115,5 +117,55 @@ export class RuntimeProcess {
         w.resolve(line);
       }
     }
+  }
+}
+
+/** A runtime process whose pool is loaded and measured, as a node in a multi-node test. */
+export interface ReadyRuntime {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  /** SIGKILL: the process dies at once, as on a node that lost power. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ReadyRuntimeOptions {
+  pool: PoolConfig;
+  /** NODE_NAME as the downward API sets it. */
+  nodeName: string;
+  args?: string[];
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+/** Starts a runtime on loopback with a pool file written for it; resolves once every model is loaded and measured. */
+export async function startRuntimeProcess(options: ReadyRuntimeOptions): Promise<ReadyRuntime> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mloffload-runtime-'));
+  const poolFile = path.join(dir, 'pool.json');
+  writeFileSync(poolFile, JSON.stringify(options.pool));
+  const runtime = RuntimeProcess.startLocal(['--config', poolFile, ...(options.args ?? [])], { NODE_NAME: options.nodeName, ...options.env });
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    const port = await runtime.port(60_000);
+    await runtime.event('models_ready', options.readyTimeoutMs ?? 180_000);
+    return {
+      child: runtime.child,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      kill: async () => {
+        runtime.kill();
+        await runtime.exited;
+        cleanup();
+      },
+      stop: async () => {
+        await runtime.stop();
+        cleanup();
+      },
+    };
+  } catch (error) {
+    runtime.kill();
+    cleanup();
+    throw error;
   }
 }

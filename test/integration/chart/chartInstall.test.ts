@@ -220,6 +220,8 @@ describe('Helm chart on a real control plane', function () {
         POD_NAME: 'mlo-mloffload-test',
         POD_NAMESPACE: ns,
         KUBECONFIG: '',
+        // kwok pods run no process: the API server's pod proxy would dial their unroutable IPs.
+        MLOFFLOAD_OBSERVE_RUNTIME_PODS: 'false',
       });
       const probe = (path: string) => fetch(`http://127.0.0.1:${operator!.port}${path}`).then((r) => r.status);
       expect(await probe('/healthz')).to.equal(200);

@@ -22,6 +22,8 @@ export const watchedNamespacePermissions: readonly Permission[] = [
   { group: 'apps', resource: 'deployments', verbs: ['list', 'watch', 'create', 'patch'] },
   { group: 'autoscaling', resource: 'horizontalpodautoscalers', verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   { group: '', resource: 'pods', verbs: ['list'] },
+  // The runtime pods' GET /v1/discovery, for MLModel status.benchmark.
+  { group: '', resource: 'pods/proxy', verbs: ['get'] },
   { group: '', resource: 'events', verbs: ['create'] },
 ];
 

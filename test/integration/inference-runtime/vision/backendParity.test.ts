@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Box, FacesResponse, FacialExpressionsResponse, ObjectsResponse } from '../../../../examples/client/visionClient.js';
+import type { Box, FacesResponse, FacialExpressionsResponse, ObjectsResponse } from '../../../../clients/typescript/src/index.js';
 import { sample, visibleFaces } from './samples.js';
 import { startVisionServer, type VisionServer } from './visionServer.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sharp from 'sharp';
-import type { Box, FacesResponse, FacialExpressionsResponse, ObjectsResponse } from '../../../../examples/client/visionClient.js';
+import type { Box, FacesResponse, FacialExpressionsResponse, ObjectsResponse } from '../../../../clients/typescript/src/index.js';
 import { pngHeaderOnly } from '../../../unit/inference-runtime/vision/imageFixtures.js';
 import { sample, smilingFaces, visibleFaces } from './samples.js';
 import { startVisionServer, type VisionServer } from './visionServer.js';

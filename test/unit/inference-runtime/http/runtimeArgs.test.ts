@@ -35,6 +35,13 @@ describe('runtime command line', () => {
     expect(parseRuntimeArgs(['--secret-reload-ms', '250'], { MLOFFLOAD_SECRET_RELOAD_MS: '500' }).secretReloadMs).to.equal(250);
     expect(() => parseRuntimeArgs(['--secret-reload-ms', '10'], {})).to.throw(UsageError, '--secret-reload-ms');
   });
+
+  it('reads the CORS origins: * by default, none, or a list of origins', () => {
+    expect(parseRuntimeArgs([], {}).corsOrigins).to.deep.equal(['*']);
+    expect(parseRuntimeArgs([], { MLOFFLOAD_CORS_ORIGINS: 'none' }).corsOrigins).to.deep.equal([]);
+    expect(parseRuntimeArgs(['--cors-origins', 'https://a.example, http://b.example:8080'], {}).corsOrigins).to.deep.equal(['https://a.example', 'http://b.example:8080']);
+    expect(() => parseRuntimeArgs(['--cors-origins', 'https://a.example/path'], {})).to.throw(UsageError, '--cors-origins');
+  });
 });
 
 describe('runtime command line: connection limits', () => {

@@ -1,0 +1,30 @@
+import type { Middleware } from 'koa';
+
+/**
+ * Cross-origin access for browser apps that call several edge nodes from one page. Keys travel in the
+ * Authorization or X-API-Key header, never in cookies, so no credentials are allowed and `*` grants a page
+ * nothing it does not hold itself. Preflights are answered here, before the API key check (browsers send
+ * them without the key).
+ */
+export function cors(origins: readonly string[]): Middleware {
+  const any = origins.includes('*');
+  const allowed = new Set(origins);
+  return async (ctx, next) => {
+    const origin = ctx.get('Origin');
+    if (!origin || origins.length === 0 || (!any && !allowed.has(origin))) {
+      await next();
+      return;
+    }
+    ctx.set('Access-Control-Allow-Origin', any ? '*' : origin);
+    if (!any) ctx.vary('Origin');
+    if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
+      ctx.set('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+      ctx.set('Access-Control-Allow-Headers', 'Authorization, X-API-Key, Content-Type, If-None-Match');
+      ctx.set('Access-Control-Max-Age', '600');
+      ctx.status = 204;
+      return;
+    }
+    ctx.set('Access-Control-Expose-Headers', 'ETag, Retry-After');
+    await next();
+  };
+}

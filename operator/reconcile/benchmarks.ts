@@ -1,0 +1,143 @@
+/**
+ * MLModel `status.benchmark`: the figures each runtime pod measured after loading its pool, read from the
+ * pod's discovery document (`GET /v1/discovery`, no API key needed) through the API server's pod proxy.
+ * A pod's figures do not change once it is ready, so each pod is read once it says `ready` (again after a
+ * failure or while it loads, after a pause). The store keeps the newest entry per (model, node) for the current model version; the MLModel
+ * reconciler writes them, so MLModel status keeps a single writer.
+ */
+import type { BenchmarkEntry, MLModel, MLService } from '../api/types.js';
+import { conforms, type ShapeSchema } from '../api/jsonShape.js';
+import { MODEL_BENCHMARK_SCHEMA } from '../../inference-runtime/core/benchmarkSchema.js';
+import type { ModelBenchmark } from '../../inference-runtime/core/registry.js';
+import { servicePort } from '../builders/metadata.js';
+import { podProxyGet } from '../kube/podProxy.js';
+import type { KubeClient } from '../kube/restClient.js';
+
+/** Entries kept per model (the CRD's maxItems). */
+export const MAX_BENCHMARK_ENTRIES = 16;
+/** A pod whose discovery document could not be read is tried again after this pause. */
+export const BENCHMARK_RETRY_MS = 60_000;
+
+const BENCHMARK_SHAPE: ShapeSchema = MODEL_BENCHMARK_SCHEMA;
+
+/** The part of the runtime's discovery document this reads; everything else is ignored. */
+interface DiscoveryView {
+  models?: Array<{ name?: unknown; version?: unknown; benchmark?: unknown }>;
+}
+
+export interface BenchmarkPod {
+  metadata: { name: string; uid?: string };
+  spec?: { nodeName?: string };
+}
+
+export class BenchmarkStore {
+  /** ns/model -> node -> entry. */
+  private readonly entries = new Map<string, Map<string, BenchmarkEntry>>();
+
+  /** Records an entry; true when it changed what the model's status would show. */
+  record(namespace: string, model: string, entry: BenchmarkEntry): boolean {
+    const key = `${namespace}/${model}`;
+    let byNode = this.entries.get(key);
+    if (!byNode) this.entries.set(key, (byNode = new Map()));
+    const old = byNode.get(entry.node);
+    if (old && old.measuredAt === entry.measuredAt && old.version === entry.version && old.pod === entry.pod) return false;
+    byNode.set(entry.node, entry);
+    return true;
+  }
+
+  /** Newest first, current version only, at most MAX_BENCHMARK_ENTRIES; undefined when nothing was read. */
+  forModel(namespace: string, model: string, version: string): BenchmarkEntry[] | undefined {
+    const byNode = this.entries.get(`${namespace}/${model}`);
+    if (!byNode) return undefined;
+    return [...byNode.values()]
+      .filter((e) => e.version === version)
+      .sort((a, b) => b.measuredAt.localeCompare(a.measuredAt) || a.node.localeCompare(b.node))
+      .slice(0, MAX_BENCHMARK_ENTRIES);
+  }
+
+  forget(namespace: string, model: string): void {
+    this.entries.delete(`${namespace}/${model}`);
+  }
+}
+
+/** The benchmark entries a discovery document holds for the service's models at their current versions. */
+export function entriesFrom(doc: unknown, svc: MLService, models: readonly MLModel[], pod: BenchmarkPod): Array<{ model: string; entry: BenchmarkEntry }> {
+  if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as DiscoveryView).models)) return [];
+  const wanted = new Map(models.map((m) => [m.metadata.name, m.spec.version]));
+  const out: Array<{ model: string; entry: BenchmarkEntry }> = [];
+  for (const m of (doc as DiscoveryView).models!.slice(0, 256)) {
+    if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || typeof m.version !== 'string') continue;
+    if (wanted.get(m.name) !== m.version) continue;
+    if (!conforms(BENCHMARK_SHAPE, m.benchmark)) continue;
+    const benchmark = m.benchmark as ModelBenchmark;
+    out.push({ model: m.name, entry: { ...benchmark, version: m.version, service: svc.metadata.name, pod: pod.metadata.name } });
+  }
+  return out;
+}
+
+export interface BenchmarkReaderDeps {
+  client: KubeClient;
+  store: BenchmarkStore;
+  /** Called with `namespace/name` of each MLModel whose entries changed. */
+  modelChanged(key: string): void;
+  /** A pod could not be read; `first` on the first failure for this pod (an Event then, the log every time). */
+  unreachable(svc: MLService, pod: string, error: string, first: boolean): void;
+  /** Pause before reading a pod again after a failure (default BENCHMARK_RETRY_MS). */
+  retryMs?: number;
+  now?: () => number;
+}
+
+/** Reads ready pods once each (one read per pod at a time); remembers failures to retry after a pause. */
+export class BenchmarkReader {
+  private readonly done = new Set<string>();
+  private readonly inFlight = new Set<string>();
+  private readonly failedAt = new Map<string, number>();
+  /** MLService key -> ids of its ready pods at the last read. */
+  private readonly podsOf = new Map<string, Set<string>>();
+
+  constructor(private readonly deps: BenchmarkReaderDeps) {}
+
+  async read(svc: MLService, models: readonly MLModel[], readyPods: readonly BenchmarkPod[]): Promise<void> {
+    const now = this.deps.now?.() ?? Date.now();
+    const namespace = svc.metadata.namespace ?? 'default';
+    const live = new Set(readyPods.map((p) => p.metadata.uid ?? p.metadata.name));
+    await Promise.all(
+      readyPods.map(async (pod) => {
+        const id = pod.metadata.uid ?? pod.metadata.name;
+        if (this.done.has(id) || this.inFlight.has(id)) return;
+        const failed = this.failedAt.get(id);
+        if (failed !== undefined && now - failed < (this.deps.retryMs ?? BENCHMARK_RETRY_MS)) return;
+        let doc: unknown;
+        this.inFlight.add(id);
+        try {
+          doc = await podProxyGet(this.deps.client, { namespace, pod: pod.metadata.name, scheme: svc.spec.tls ? 'https' : 'http', port: servicePort(svc) }, '/v1/discovery');
+        } catch (error) {
+          this.deps.unreachable(svc, pod.metadata.name, error instanceof Error ? error.message : String(error), failed === undefined);
+          this.failedAt.set(id, this.deps.now?.() ?? Date.now());
+          return;
+        } finally {
+          this.inFlight.delete(id);
+        }
+        // A runtime still loading (its pod may be Ready before: kwok, or a probe without /readyz) has no
+        // figures yet: look again later, as after a failure but without reporting one.
+        if ((doc as { ready?: unknown } | undefined)?.ready !== true) {
+          this.failedAt.set(id, this.deps.now?.() ?? Date.now());
+          return;
+        }
+        this.failedAt.delete(id);
+        this.done.add(id);
+        for (const { model, entry } of entriesFrom(doc, svc, models, pod)) {
+          if (this.deps.store.record(namespace, model, entry)) this.deps.modelChanged(`${namespace}/${model}`);
+        }
+      }),
+    );
+    // Forget pods of this service that are gone, so the sets stay as small as the fleet.
+    const key = `${namespace}/${svc.metadata.name}`;
+    for (const id of this.podsOf.get(key) ?? []) {
+      if (live.has(id)) continue;
+      this.done.delete(id);
+      this.failedAt.delete(id);
+    }
+    this.podsOf.set(key, live);
+  }
+}

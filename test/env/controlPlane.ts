@@ -8,6 +8,7 @@ import { adminTls, httpsRequest, probe } from './adminClient.js';
 import { type BinaryName, type CacheLayout, kubernetesVersion } from './cacheLayout.js';
 import { type Pki, createPki, frontProxyClientName, identities, serviceClusterIpRange, writeKubeconfig } from './pki.js';
 import { freePort, isRunning, killNow, logTail, startProcess, stopProcess } from './processes.js';
+import { confineSimulatedNetwork, releaseSimulatedNetwork, SIMULATED_NODE_IP, SIMULATED_POD_CIDR } from './simulatedNetwork.js';
 import { kwokNodeAnnotation, simulatedNodes } from './simulatedNodes.js';
 
 export const componentNames = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
@@ -151,6 +152,7 @@ export class ControlPlane {
     await Promise.all(['kwok', 'kube-scheduler', 'kube-controller-manager'].map((n) => this.stopComponent(n as ComponentName)));
     await this.stopComponent('kube-apiserver');
     await this.stopComponent('etcd');
+    releaseSimulatedNetwork();
     if (!options.keepState) rmSync(this.state.stateDir, { recursive: true, force: true });
   }
 
@@ -319,6 +321,7 @@ export class ControlPlane {
     };
     const plane = new ControlPlane(state);
     plane.save();
+    confineSimulatedNetwork(log);
     try {
       await plane.startComponent('etcd', timeoutMs);
       await plane.startComponent('kube-apiserver', timeoutMs);
@@ -438,7 +441,7 @@ function kwokArgs(kubeconfig: string, stages: string): string[] {
     '--manage-all-nodes=false',
     `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation}=fake`,
     '--node-lease-duration-seconds=40',
-    '--cidr=10.244.0.0/16',
-    '--node-ip=10.243.0.1',
+    `--cidr=${SIMULATED_POD_CIDR}`,
+    `--node-ip=${SIMULATED_NODE_IP}`,
   ];
 }

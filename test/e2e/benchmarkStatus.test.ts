@@ -119,7 +119,7 @@ describe('end to end: runtime benchmarks in MLModel status, endpoints in MLServi
       },
     });
     const [, entry, ...flags] = prepared.containerArgv;
-    const source = join(repoRoot, `${/^dist\/(.+)\.js$/.exec(entry!)![1]}.ts`);
+    const source = join(repoRoot, `${/(?:^|\/)dist\/(.+)\.js$/.exec(entry!)![1]}.ts`);
     // The container's own --host and --port: inside the namespace the pod IP and port are its own.
     const localFlags = flags.map((value) => (value.startsWith('/') ? prepared.localPath(value) : value));
     expect(flags).to.include.members(['--host', '--port']);

@@ -9,7 +9,8 @@
 import { chmodSync, chownSync } from 'node:fs';
 import { buildImages } from '../deploy/images/build.js';
 import { RUNTIME_MODEL_CACHE } from '../deploy/images/images.js';
-import { freeLoopbackPort, runImage, scratchDir, useImage } from '../test/helpers/containerImages.js';
+import { runImage, scratchDir, useImage } from '../test/helpers/containerImages.js';
+import { freePort } from '../test/env/processes.js';
 
 const runs = Number(process.argv[2] ?? 2);
 
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     chmodSync(tmp.dir, 0o1777);
     try {
       for (const state of ['empty cache', 'warm cache'] as const) {
-        const port = await freeLoopbackPort();
+        const port = await freePort();
         const started = performance.now();
         const container = runImage({
           image,

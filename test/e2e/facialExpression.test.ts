@@ -19,7 +19,8 @@ import { run } from '../integration/chart/chartTools.js';
 import { adminKubectl } from '../integration/chart/clusterAccess.js';
 import { containerEngineMissing } from '../../deploy/images/containerEngine.js';
 import { NODE_PATH } from '../../deploy/images/nodeBinary.js';
-import { type TestImage, freeLoopbackPort, imageBuildTimeout, kubeletFlags, ownVolumesAsKubelet, runImage, useImage } from '../helpers/containerImages.js';
+import { type TestImage, imageBuildTimeout, kubeletFlags, ownVolumesAsKubelet, runImage, useImage } from '../helpers/containerImages.js';
+import { freePort } from '../env/processes.js';
 import { type RunningContainer, prepareContainer, readDockerfile, spawnContainer } from './podProcess.js';
 
 const require = createRequire(import.meta.url);
@@ -157,7 +158,7 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
     if (runtimeImage) {
       // The pod's own uid, read-only root, volumes and arguments; its port published on a loopback port.
       ownVolumesAsKubelet(podSpec, container, prepared.mounts);
-      const hostPort = await freeLoopbackPort();
+      const hostPort = await freePort();
       runtime = runImage({
         image: runtimeImage,
         name: `mloffload-e2e-${process.pid}`,

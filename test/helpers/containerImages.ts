@@ -4,7 +4,6 @@
 //
 //   before(async function () { this.timeout(imageBuildTimeout); image = await imageOrSkip(this, 'inference-runtime'); });
 import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { V1Container, V1PodSecurityContext, V1PodSpec, V1SecurityContext } from '@kubernetes/client-node';
 import type { Context } from 'mocha';
@@ -81,18 +80,6 @@ export async function imageOrSkip(ctx: Context, name: ImageName): Promise<TestIm
     ctx.skip();
   }
   return (await useImage(name))!;
-}
-
-/** A free TCP port on loopback, to publish a container port on. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export interface ContainerRun {

@@ -6,7 +6,8 @@ import { repoRoot } from '../../env/cacheLayout.js';
 import { type TestControlPlane, controlPlaneStartTimeout, useControlPlane } from '../../helpers/controlPlane.js';
 import { eventually } from '../../helpers/eventually.js';
 import { type DeploymentManifest, type Manifest, chartDir, findManifest, helm, renderChart, run } from './chartTools.js';
-import { type OperatorProcess, adminKubectl, freePort, serviceAccountKubeconfig, startOperatorProcess } from './clusterAccess.js';
+import { freePort } from '../../env/processes.js';
+import { type OperatorProcess, adminKubectl, serviceAccountKubeconfig, startOperatorProcess } from './clusterAccess.js';
 import { canIArgs, leaderElectionPermissions, watchedNamespacePermissions } from './operatorPermissions.js';
 
 interface Condition {

@@ -2,7 +2,6 @@
 // ServiceAccount (a TokenRequest token), with the arguments the chart renders.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { repoRoot } from '../../env/cacheLayout.js';
@@ -37,17 +36,6 @@ export async function serviceAccountKubeconfig(cp: TestControlPlane, namespace: 
   };
   writeFileSync(file, dump(config), { mode: 0o600 });
   return file;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export interface LogLine {

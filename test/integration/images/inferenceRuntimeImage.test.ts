@@ -13,7 +13,8 @@ import { configMapFor } from '../../../operator/builders/configMap.js';
 import { deploymentFor } from '../../../operator/builders/deployment.js';
 import { prepareContainer, spawnContainer, type RunningContainer } from '../../e2e/podProcess.js';
 import { repoRoot } from '../../env/cacheLayout.js';
-import { type RunningImage, type TestImage, freeLoopbackPort, imageBuildTimeout, imageOrSkip, kubeletFlags, ownVolumesAsKubelet, runImage, scratchDir } from '../../helpers/containerImages.js';
+import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, kubeletFlags, ownVolumesAsKubelet, runImage, scratchDir } from '../../helpers/containerImages.js';
+import { freePort } from '../../env/processes.js';
 import { eventually } from '../../helpers/eventually.js';
 import { sample } from '../../helpers/samplePhotos.js';
 
@@ -86,7 +87,7 @@ describe('inference-runtime image (podman)', function () {
       },
     });
     ownVolumesAsKubelet(podSpec, spec, prepared.mounts);
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     expect(spec.command, 'the Deployment relies on the image ENTRYPOINT').to.equal(undefined);
     started = performance.now();
     container = runImage({

@@ -8,7 +8,8 @@ import { NODE_PATH } from '../../../deploy/images/nodeBinary.js';
 import { DEPLOYMENTS, MLMODELS, MLSERVICES } from '../../../operator/kube/resources.js';
 import { type TestControlPlane, controlPlaneStartTimeout, freshNamespace, useControlPlane } from '../../helpers/controlPlane.js';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { type RunningImage, type TestImage, freeLoopbackPort, imageBuildTimeout, imageOrSkip, runImage, scratchDir } from '../../helpers/containerImages.js';
+import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, runImage, scratchDir } from '../../helpers/containerImages.js';
+import { freePort } from '../../env/processes.js';
 import { eventually } from '../../helpers/eventually.js';
 import { condition, create, emotionModel, faceDetectorModel, installCrds, mlService, mustRead } from '../operator/support.js';
 import type { MLService } from '../../../operator/api/types.js';
@@ -49,7 +50,7 @@ describe('operator image (podman)', function () {
     const kubeconfig = join(work.dir, 'kubeconfig');
     copyFileSync(cp.kubeconfigPath, kubeconfig);
     chmodSync(kubeconfig, 0o644);
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     metrics = `http://127.0.0.1:${port}`;
     const runtimeImage = 'registry.example/mloffload/inference-runtime:image-test';
     operator = runImage({

@@ -137,6 +137,25 @@ function lingerThenDestroy(socket: Duplex): void {
  * or endless, is not waited for, and the connection cannot be reused past it.
  */
 export function closeAfterEarlyResponse(req: IncomingMessage, res: ServerResponse): void {
+  // A response that says `Connection: close` is ended by Node with destroySoon() once flushed; with the
+  // client still writing its body (an upload answered 401 or 413), closing a socket with unread input sends
+  // a reset that can reach the client before the answer does (EPIPE). Such a socket lingers instead.
+  const socket = req.socket as IncomingMessage['socket'] & { destroySoon?: () => void };
+  const destroySoon = socket.destroySoon;
+  if (typeof destroySoon === 'function') {
+    socket.destroySoon = function lingeringDestroySoon(this: typeof socket): void {
+      socket.destroySoon = destroySoon;
+      if (req.complete) {
+        destroySoon.call(this);
+        return;
+      }
+      socket.end();
+      lingerThenDestroy(socket);
+    };
+    res.once('close', () => {
+      socket.destroySoon = destroySoon;
+    });
+  }
   res.once('finish', () => {
     if (req.complete) return;
     const socket = req.socket;

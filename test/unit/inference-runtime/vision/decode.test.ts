@@ -3,7 +3,7 @@ import sharp, { type Sharp } from 'sharp';
 import { InvalidInput, PayloadTooLarge, UnsupportedMediaType } from '../../../../inference-runtime/core/errors.js';
 import { decodeImage } from '../../../../inference-runtime/vision/decode.js';
 import { defaultVisionLimits } from '../../../../inference-runtime/vision/limits.js';
-import { pngHeaderOnly } from './imageFixtures.js';
+import { pngHeaderOnly, rejection } from './imageFixtures.js';
 
 const limits = defaultVisionLimits;
 
@@ -19,15 +19,6 @@ async function halves(): Promise<Sharp> {
 function pixel(img: { data: Uint8Array; width: number }, x: number, y: number): number[] {
   const o = (y * img.width + x) * 3;
   return [img.data[o], img.data[o + 1], img.data[o + 2]];
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('image decoding', () => {

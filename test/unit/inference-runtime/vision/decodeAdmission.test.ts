@@ -7,16 +7,7 @@ import { decodeImage } from '../../../../inference-runtime/vision/decode.js';
 import { DecodeAdmission } from '../../../../inference-runtime/vision/decodeAdmission.js';
 import { decodeBytes, frameBytes, type ImageHeader } from '../../../../inference-runtime/vision/decodeCost.js';
 import { defaultVisionLimits as limits } from '../../../../inference-runtime/vision/limits.js';
-import { pngHeaderOnly } from './imageFixtures.js';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { pngHeaderOnly, rejection } from './imageFixtures.js';
 
 const photo = () => sharp({ create: { width: 320, height: 240, channels: 3, background: '#8a6' } }).jpeg().toBuffer();
 

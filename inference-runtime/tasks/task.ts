@@ -1,0 +1,61 @@
+import type { Router } from '@koa/router';
+import type { ModelSignature } from '../backends/backend.js';
+import type { Framework, PoolModel } from '../config/types.js';
+import type { MemoryBudget } from '../core/memoryBudget.js';
+import type { ModelRegistry } from '../core/registry.js';
+import type { NamedTensors } from '../core/tensor.js';
+import type { RequestState } from '../http/requestState.js';
+
+/**
+ * A task as one module: everything the runtime and the operator know about `<category>/<task>` lives behind
+ * this interface, and `taskTable` lists them all. A new category is a new module in that table, not a copy
+ * of existing plumbing.
+ */
+export interface TaskModule {
+  /** `<category>/<task>`, e.g. `vision/facial-expression`. */
+  readonly id: string;
+  /** One line for users: what the task answers. */
+  readonly summary: string;
+  /** Frameworks whose models can serve it. */
+  readonly frameworks: readonly Framework[];
+  /**
+   * Label rules the operator and the pool loader enforce: a fixed count (the runtime decodes outputs by
+   * position) with a note naming them, or `required` when the task needs labels of any count.
+   */
+  readonly labels?: { count?: number; required?: boolean; note: string };
+  /** Whether a pool entry of this task must carry `preprocessing` (image size, colour, normalisation). */
+  readonly preprocessing?: 'required' | 'optional';
+  /**
+   * Why a loaded model cannot serve the task (its inputs/outputs/labels do not fit), or an empty list. Called
+   * once at load: a non-empty answer leaves the model UNAVAILABLE with these reasons instead of a 500 at its
+   * first request.
+   */
+  checkModel(model: TaskModelView): string[];
+  /** Inputs shaped like the task's real requests (an image, audio, token ids, text), for warm-up and benchmarks. */
+  exampleInputs(model: TaskModelView): NamedTensors;
+  /** The task's HTTP API, when it has one of its own (models of the task are also reachable by protocol). */
+  routes?(context: TaskContext): Router<RequestState>;
+}
+
+/** What a task sees of a model at load. */
+export interface TaskModelView {
+  readonly config: PoolModel;
+  readonly signature: ModelSignature;
+}
+
+/** What a task's routes are built over. */
+export interface TaskContext {
+  /** Resolves models by name or task and runs them (deadline in `InferOptions.signal`). */
+  readonly registry: ModelRegistry;
+  /** The runtime's memory budget: admit memory-hungry work (decodes, large inputs) through it. */
+  readonly memoryBudget?: MemoryBudget;
+  /** Request limits from the runtime's flags (body bytes, decode bytes, concurrency). */
+  readonly limits: TaskLimits;
+}
+
+export interface TaskLimits {
+  maxBodyBytes: number;
+  maxDecodeBytes: number;
+  maxConcurrentDecodes: number;
+  maxWaitingDecodes: number;
+}

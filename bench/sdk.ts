@@ -6,7 +6,8 @@
  *
  * 1. selection: the SDK given [cloud, edge] in that order; latency through it vs the cloud alone.
  * 2. tail: 1 response in 20 delayed by 500 ms on both edges; hedging off, at the default budget (p95 of the
- *    endpoint's observed latency) and at p50; p50/p99 and the share of calls that sent a hedge.
+ *    endpoint's observed latency), at p50 and tied (`afterMs: 0`: both edges at once, the loser cancelled);
+ *    p50/p99 and the share of calls that sent a hedge.
  * 3. failover: the edge process SIGKILLed after a third of the calls; errors, p99, and the budget in force.
  * Calls are `POST /v1/vision/facial-expressions?crop=false` with a 96x96 JPEG face, one at a time.
  */
@@ -66,6 +67,7 @@ try {
     ['off', false],
     ['p95 (default)', {}],
     ['p50', { percentile: 50 }],
+    ['tied (afterMs 0)', { afterMs: 0 }],
   ] as const) {
     const slowA = await startDelayProxy({ target: { host: '127.0.0.1', port: edgeA.runtime.port }, rttMs: EDGE_RTT, slowEvery: 20, slowExtraMs: 500 });
     const slowB = await startDelayProxy({ target: { host: '127.0.0.1', port: edgeB.runtime.port }, rttMs: EDGE_RTT, slowEvery: 20, slowExtraMs: 500 });

@@ -4,7 +4,7 @@
  * - the MLModel CRD's `spec` openAPIV3Schema, CEL rules included (operator/api/crdSchemas.ts writes
  *   crds/ and the chart's copy: `npm run schemas:generate`),
  * - a compile-time check that the TypeScript types in types.ts are exactly what this schema accepts.
- * test/unit/schemas/schemaDrift.test.ts fails when any of them disagrees with this file.
+ * test/unit/operator/schemaDrift.test.ts fails when any of them disagrees with this file.
  *
  * The dialect is the JSON Schema both sides understand: type, properties, required, enum, pattern,
  * min/maxLength, minimum/maximum, items, min/maxItems, maxProperties, additionalProperties (as a map's value

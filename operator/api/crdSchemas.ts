@@ -3,7 +3,7 @@
  * modelSpec.schema.ts), its `status.benchmark` items (the runtime's ModelBenchmark schema plus where the
  * operator read it) and the MLService's `spec.batching` (the pool file's batching). The rest of each CRD file
  * (names, printer columns, conditions, the MLService's own fields and CEL rules) is written in crds/*.yaml.
- * `npm run schemas:generate` rewrites those blocks; test/unit/schemas/schemaDrift.test.ts fails when they differ.
+ * `npm run schemas:generate` rewrites those blocks; test/unit/operator/schemaDrift.test.ts fails when they differ.
  */
 import { dump } from 'js-yaml';
 import { MODEL_BENCHMARK_SCHEMA } from '../../inference-runtime/core/benchmarkSchema.js';

@@ -1,7 +1,7 @@
 /**
  * TypeScript shapes of the mloffload.io/v1alpha1 custom resources. The MLModel spec is the runtime's
  * ModelSpec (one schema, inference-runtime/config/modelSpec.schema.ts, generates the CRD's); the rest mirrors
- * crds/*.yaml, and test/unit/schemas/schemaDrift.test.ts holds the field names of both sides equal.
+ * crds/*.yaml, and test/unit/operator/schemaDrift.test.ts holds the field names of both sides equal.
  */
 import type { BatchingConfig, ModelSpec } from '../../inference-runtime/config/types.js';
 import type { Equals, FromSchema } from '../../inference-runtime/config/schemaTypes.js';

@@ -28,7 +28,7 @@ const field = {
     ['http://host', 'file://localhost/m/model.json', 'npm:Human/models/x.json', 'npm:@vladmandic/human', 'ftp://h/model.json'],
   ),
   sha256: mostly([undefined, DIGEST, DIGEST.toUpperCase()], ['abc']),
-  shards: mostly([undefined, {}, { 'group1-shard1of1.bin': DIGEST }], [{ '': DIGEST }, { ['s'.repeat(1025)]: DIGEST }, { 'x.bin': 'nothex' }]),
+  shards: mostly<Record<string, string> | undefined>([undefined, {}, { 'group1-shard1of1.bin': DIGEST }], [{ '': DIGEST }, { ['s'.repeat(1025)]: DIGEST }, { 'x.bin': 'nothex' }]),
   hosts: mostly([undefined, ['objects.example.net', '127.0.0.1:9000'], []], [['a.example', 'a.example'], ['https://x/']]),
   labels: mostly([undefined, ['a', 'b'], []], [['a', 'a'], ['a', ' '], ['']]),
   colour: mostly(['rgb', 'bgr', 'grayscale'], ['gray']),

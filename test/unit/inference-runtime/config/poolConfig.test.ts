@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { defaultPool } from '../../../../inference-runtime/config/defaultPool.js';
 import { loadPoolConfig, parsePoolConfig, PoolConfigError, validatePoolConfig } from '../../../../inference-runtime/config/poolConfig.js';
 import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
@@ -171,6 +172,38 @@ describe('default pool', () => {
     const a = defaultPool();
     a.models[0].labels = ['changed'];
     expect(defaultPool().models[0].labels).to.equal(undefined);
+  });
+});
+
+describe('pool config: hostile input', () => {
+  // The cross-field rules run on whatever shape arrives (other keywords report the shape): each value either
+  // passes or is a PoolConfigError naming fields, never a TypeError from a rule reading a field it assumed.
+  const anything = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constant(null), fc.constant('x'), fc.constant([]), fc.constant({}));
+  const spec = fc.record(
+    {
+      name: fc.oneof(fc.constant('m'), anything),
+      task: fc.oneof(fc.constant('vision/x'), anything),
+      framework: fc.oneof(fc.constant('onnx'), anything),
+      version: fc.oneof(fc.constant('1'), anything),
+      source: fc.oneof(fc.record({ uri: fc.oneof(fc.constant('http://h/m.onnx'), anything), sha256: anything, shards: anything }, { requiredKeys: [] }), anything),
+      preprocessing: fc.oneof(fc.record({ width: anything, height: anything, colour: anything, range: anything, mean: anything, std: anything }, { requiredKeys: [] }), anything),
+      labels: anything,
+    },
+    { requiredKeys: [] },
+  );
+
+  it('answers every generated pool with a verdict, never a crash', () => {
+    fc.assert(
+      fc.property(fc.oneof(anything, fc.record({ models: fc.oneof(fc.array(spec, { maxLength: 3 }), anything) })), (pool) => {
+        try {
+          validatePoolConfig(pool);
+        } catch (err) {
+          expect(err).to.be.instanceOf(PoolConfigError);
+          expect((err as PoolConfigError).issues.length).to.be.greaterThan(0);
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 

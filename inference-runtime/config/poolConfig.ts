@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { load } from 'js-yaml';
-import poolSchema from './pool.schema.json' with { type: 'json' };
+import { CROSS_FIELD_KEYWORD, POOL_SCHEMA } from './poolSchema.js';
 import type { PoolConfig } from './types.js';
 
 /** One problem found in a pool file, located by a JS-style path such as `models[1].source.uri`. */
@@ -23,8 +23,7 @@ export class PoolConfigError extends Error {
   }
 }
 
-/** The JSON Schema every pool config is validated against (also what the docs describe). */
-export const POOL_SCHEMA: object = poolSchema;
+export { POOL_SCHEMA };
 
 let compiled: ValidateFunction<PoolConfig> | undefined;
 
@@ -33,7 +32,8 @@ function validator(): ValidateFunction<PoolConfig> {
     const ajv = new Ajv2020({ allErrors: true, strict: true });
     // ajv-formats is CommonJS: under NodeNext the default import is its module object, whose `default` is the plugin.
     addFormats.default(ajv);
-    compiled = ajv.compile<PoolConfig>(poolSchema);
+    ajv.addKeyword(CROSS_FIELD_KEYWORD);
+    compiled = ajv.compile<PoolConfig>(POOL_SCHEMA);
   }
   return compiled;
 }
@@ -66,26 +66,24 @@ function issueOf(e: ErrorObject): PoolConfigIssue {
         path: jsPath(e.instancePath),
         message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
       };
+    case 'x-kubernetes-validations': {
+      // The rule sits on an object and points at one of its fields (CEL's fieldPath, e.g. `.sha256`).
+      const field = String(params.fieldPath ?? '').replace(/^\./, '');
+      return { path: jsPath(e.instancePath, field || undefined), message: e.message ?? 'fails a cross-field rule' };
+    }
     default:
       return { path: jsPath(e.instancePath), message: e.message ?? `fails ${e.keyword}` };
   }
 }
 
 /**
- * Checks across fields, as the MLModel CRD's CEL rules make them: unique (name, version) pairs, an
- * increasing range, as many std as mean channels.
+ * Checks across entries (the schema's own cross-field rules ran with it): unique (name, version) pairs, which
+ * Kubernetes gets from object names.
  */
-function crossFieldIssues(config: PoolConfig): PoolConfigIssue[] {
+function crossEntryIssues(config: PoolConfig): PoolConfigIssue[] {
   const seen = new Map<string, number>();
   const issues: PoolConfigIssue[] = [];
   config.models.forEach((m, i) => {
-    const pre = m.preprocessing;
-    if (pre?.range && !(pre.range[0] < pre.range[1])) {
-      issues.push({ path: `models[${i}].preprocessing.range`, message: 'range[0] must be less than range[1]' });
-    }
-    if (pre?.mean && pre.std && pre.mean.length !== pre.std.length) {
-      issues.push({ path: `models[${i}].preprocessing.std`, message: 'mean and std must have the same number of channels' });
-    }
     const key = `${m.name}@${m.version}`;
     const first = seen.get(key);
     if (first !== undefined) {
@@ -104,7 +102,7 @@ export function validatePoolConfig(value: unknown, origin = '<inline>'): PoolCon
     const issues = (validate.errors ?? []).map(issueOf);
     throw new PoolConfigError(origin, dedupe(issues));
   }
-  const issues = crossFieldIssues(value);
+  const issues = crossEntryIssues(value);
   if (issues.length) throw new PoolConfigError(origin, issues);
   return value;
 }

@@ -1,12 +1,15 @@
 /**
  * The pool configuration: the models a runtime serves. Each entry carries the fields of an MLModel's spec
- * (see crds/mlmodel.yaml) plus its name; the operator renders this file from MLModels into a ConfigMap.
- * The JSON Schema in pool.schema.json is the runtime's validation of the same shape.
+ * plus its name; the operator renders this file from MLModels into a ConfigMap. The schema of both lives in
+ * modelSpec.schema.ts; the checks at the end of this file hold these types equal to it.
  */
-export type Framework = 'tfjs-graph' | 'tfjs-layers' | 'onnx';
+import type { BACKENDS, BATCHING_SCHEMA, COLOURS, FRAMEWORKS, MODEL_NAME_SCHEMA, MODEL_SPEC_SCHEMA } from './modelSpec.schema.js';
+import type { Equals, FromSchema } from './schemaTypes.js';
+
+export type Framework = (typeof FRAMEWORKS)[number];
 
 /** Which engine runs a model: `auto` prefers a verified native (ONNX) path and falls back to tfjs. */
-export type BackendPreference = 'auto' | 'tfjs' | 'onnx';
+export type BackendPreference = (typeof BACKENDS)[number];
 
 export interface ModelSource {
   /** `https://`, `http://`, `file://` or `npm:<package>/<path>`; the entry file (model.json, model.onnx). */
@@ -33,12 +36,14 @@ export interface Preprocessing {
   width: number;
   height: number;
   /** Colour the model expects. */
-  colour: 'rgb' | 'bgr' | 'grayscale';
+  colour: (typeof COLOURS)[number];
   /** Pixel values 0..255 are mapped linearly onto [range[0], range[1]] before mean/std. */
   range?: [number, number];
   /** RGB weights of the grey conversion when `colour` is `grayscale`; ITU-R BT.601 when absent. */
   grayscaleWeights?: [number, number, number];
+  /** One value, or one per channel of `colour`. */
   mean?: number[];
+  /** One value, or one per channel of `colour`; never 0. */
   std?: number[];
 }
 
@@ -57,8 +62,8 @@ export interface ModelCard {
   metrics?: ReferenceMetric[];
 }
 
-export interface PoolModel {
-  name: string;
+/** An MLModel's spec. */
+export interface ModelSpec {
   /** `<category>/<task>`, e.g. `vision/facial-expression`. */
   task: string;
   framework: Framework;
@@ -68,6 +73,11 @@ export interface PoolModel {
   preprocessing?: Preprocessing;
   card?: ModelCard;
   backend?: BackendPreference;
+}
+
+export interface PoolModel extends ModelSpec {
+  /** The MLModel's name. */
+  name: string;
 }
 
 /**
@@ -83,3 +93,11 @@ export interface PoolConfig {
   models: PoolModel[];
   batching?: BatchingConfig;
 }
+
+// The types above are exactly what the schema accepts; a difference is a compile error here.
+export const modelSpecTypeIsTheSchema: Equals<ModelSpec, FromSchema<typeof MODEL_SPEC_SCHEMA>> = true;
+export const poolModelTypeIsTheSchema: Equals<
+  PoolModel,
+  FromSchema<{ type: 'object'; required: ['name', ...(typeof MODEL_SPEC_SCHEMA)['required']]; properties: { name: typeof MODEL_NAME_SCHEMA } & (typeof MODEL_SPEC_SCHEMA)['properties'] }>
+> = true;
+export const batchingTypeIsTheSchema: Equals<BatchingConfig, FromSchema<typeof BATCHING_SCHEMA>> = true;

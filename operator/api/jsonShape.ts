@@ -1,8 +1,8 @@
 /**
  * Checks a value against the small subset of JSON Schema the runtime's wire schemas use (type, required,
- * properties, additionalProperties: false, maxLength, minimum, format date-time). The operator image keeps
- * its dependencies to a minimum, so this stands in for ajv on the few documents the operator reads from
- * runtime pods; a test checks that it agrees with ajv on generated values.
+ * properties, additionalProperties: false, maxLength, minimum, format date-time), for the few documents the
+ * operator reads from runtime pods (MLModel specs go through ajv, with the pool schema); a test checks that
+ * it agrees with ajv on generated values.
  */
 export interface ShapeSchema {
   readonly type: 'object' | 'string' | 'number' | 'integer';

@@ -1,9 +1,13 @@
 /**
- * TypeScript shapes of the mloffload.io/v1alpha1 custom resources. crds/*.yaml are the source of truth for
- * validation and defaults; these types mirror them for the operator's code.
+ * TypeScript shapes of the mloffload.io/v1alpha1 custom resources. The MLModel spec is the runtime's
+ * ModelSpec (one schema, inference-runtime/config/modelSpec.schema.ts, generates the CRD's); the rest mirrors
+ * crds/*.yaml, and test/unit/operator/schemaDrift.test.ts holds the field names of both sides equal.
  */
-import type { BackendPreference, Framework, ModelCard, Preprocessing } from '../../inference-runtime/config/types.js';
+import type { BatchingConfig, ModelSpec } from '../../inference-runtime/config/types.js';
+import type { Equals, FromSchema } from '../../inference-runtime/config/schemaTypes.js';
+import type { MODEL_BENCHMARK_SCHEMA } from '../../inference-runtime/core/benchmarkSchema.js';
 import type { ModelBenchmark } from '../../inference-runtime/core/registry.js';
+import type { BENCHMARK_ORIGIN_SCHEMA } from './crdSchemas.js';
 
 export const GROUP = 'mloffload.io';
 export const VERSION = 'v1alpha1';
@@ -49,16 +53,7 @@ export interface Condition {
   message: string;
 }
 
-export interface MLModelSpec {
-  task: string;
-  framework: Framework;
-  version: string;
-  source: { uri: string; sha256?: string; shards?: Record<string, string>; allowedRedirectHosts?: string[] };
-  labels?: string[];
-  preprocessing?: Preprocessing;
-  card?: ModelCard;
-  backend?: BackendPreference;
-}
+export type MLModelSpec = ModelSpec;
 
 export interface MLModelStatus {
   observedGeneration?: number;
@@ -74,6 +69,14 @@ export interface BenchmarkEntry extends ModelBenchmark {
   service?: string;
   pod?: string;
 }
+
+// status.benchmark items are generated from these two schemas; the type must be what they accept.
+type BenchmarkEntrySchema = {
+  type: 'object';
+  required: [...(typeof MODEL_BENCHMARK_SCHEMA)['required'], ...(typeof BENCHMARK_ORIGIN_SCHEMA)['required']];
+  properties: (typeof MODEL_BENCHMARK_SCHEMA)['properties'] & (typeof BENCHMARK_ORIGIN_SCHEMA)['properties'];
+};
+export const benchmarkEntryTypeIsTheSchema: Equals<BenchmarkEntry, FromSchema<BenchmarkEntrySchema>> = true;
 
 export interface MLModel extends KubeObject {
   spec: MLModelSpec;
@@ -104,7 +107,7 @@ export interface MLServiceSpec {
   placement?: { edgeOnly?: boolean; nodeSelector?: Record<string, string>; tolerations?: Toleration[] };
   tls?: { secretName: string };
   auth?: { apiKeySecretName: string; apiKeySecretKey?: string };
-  batching?: { maxBatchSize: number; maxDelayMs: number };
+  batching?: BatchingConfig;
   autoscaling?: { minReplicas?: number; maxReplicas: number; targetCPUUtilizationPercentage?: number };
   modelCache?: { hostPath?: { path?: string }; emptyDir?: { sizeLimit?: Quantity } };
 }

@@ -6,17 +6,12 @@ import type { MLModel, MLService } from '../api/types.js';
 
 export const POOL_FILE = 'pool.yaml';
 
+/**
+ * A pool entry is the MLModel's spec plus its name, field for field (one schema for both): copied whole, so a
+ * field the schema gains reaches the runtime without an edit here. The API server has pruned unknown fields.
+ */
 export function poolModelFor(model: MLModel): PoolModel {
-  const s = model.spec;
-  const entry: PoolModel = { name: model.metadata.name, task: s.task, framework: s.framework, version: s.version, source: { uri: s.source.uri } };
-  if (s.source.sha256) entry.source.sha256 = s.source.sha256;
-  if (s.source.shards) entry.source.shards = { ...s.source.shards };
-  if (s.source.allowedRedirectHosts) entry.source.allowedRedirectHosts = [...s.source.allowedRedirectHosts];
-  if (s.labels) entry.labels = [...s.labels];
-  if (s.preprocessing) entry.preprocessing = s.preprocessing;
-  if (s.card) entry.card = s.card;
-  if (s.backend) entry.backend = s.backend;
-  return entry;
+  return { name: model.metadata.name, ...structuredClone(model.spec) };
 }
 
 /** `models` must be the MLModels named in svc.spec.models; entries follow the order of the spec. */

@@ -6,6 +6,7 @@
  * reconciler writes them, so MLModel status keeps a single writer.
  */
 import type { BenchmarkEntry, MLModel, MLService } from '../api/types.js';
+import { MAX_BENCHMARK_ENTRIES } from '../api/crdSchemas.js';
 import { conforms, type ShapeSchema } from '../api/jsonShape.js';
 import { MODEL_BENCHMARK_SCHEMA } from '../../inference-runtime/core/benchmarkSchema.js';
 import type { ModelBenchmark } from '../../inference-runtime/core/registry.js';
@@ -13,8 +14,7 @@ import { servicePort } from '../builders/metadata.js';
 import { podProxyGet } from '../kube/podProxy.js';
 import type { KubeClient } from '../kube/restClient.js';
 
-/** Entries kept per model (the CRD's maxItems). */
-export const MAX_BENCHMARK_ENTRIES = 16;
+export { MAX_BENCHMARK_ENTRIES };
 /** A pod whose discovery document could not be read is tried again after this pause. */
 export const BENCHMARK_RETRY_MS = 60_000;
 

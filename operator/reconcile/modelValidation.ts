@@ -1,11 +1,13 @@
 /**
- * Checks of an MLModel spec that the CRD schema cannot express. Each problem names the field and what to do.
+ * Checks of an MLModel spec: the schema's verdict (the one the CRD and the runtime share), then what no schema
+ * can express. Each problem names the field and what to do.
  */
+import { PoolConfigError, validatePoolConfig } from '../../inference-runtime/config/poolConfig.js';
 import { redactText } from '../../inference-runtime/repository/redact.js';
 import type { MLModelSpec } from '../api/types.js';
 
 export interface SpecProblem {
-  reason: 'InvalidSource' | 'InvalidLabels' | 'InvalidPreprocessing';
+  reason: 'InvalidSpec' | 'InvalidSource' | 'InvalidLabels';
   field: string;
   message: string;
 }
@@ -14,8 +16,6 @@ export interface SpecProblem {
 export const TASK_LABEL_COUNTS: Record<string, { count: number; note: string }> = {
   'vision/facial-expression': { count: 7, note: 'the FER2013 expressions: angry, disgust, fear, happy, sad, surprise, neutral' },
 };
-
-const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 
 function hasDotSegment(p: string): boolean {
   return p.split('/').some((seg) => seg === '..' || seg === '.');
@@ -36,11 +36,9 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
     const pkgParts = rest.startsWith('@') ? 2 : 1;
     const pkg = parts.slice(0, pkgParts).join('/');
     entryPath = parts.slice(pkgParts).join('/');
-    if (!NPM_NAME.test(pkg) || pkg.length > 214) return problem(`"${uri}": "${pkg}" is not a valid npm package name; expected npm:<package>/<path>, e.g. npm:@vladmandic/human/models/emotion.json`);
-    if (!entryPath) return problem(`"${uri}" names no file inside the package; expected npm:<package>/<path>`);
+    if (pkg.length > 214) return problem(`"${uri}": "${pkg}" is longer than an npm package name may be (214 characters)`);
     if (entryPath.startsWith('/') || hasDotSegment(entryPath) || entryPath.includes('//')) return problem(`"${uri}": the path inside the package must be relative and must not contain "." or ".." segments`);
   } else if (uri.startsWith('file:')) {
-    if (!uri.startsWith('file:///') && !uri.startsWith('file://localhost/')) return problem(`"${uri}" is not an absolute local file URI; write file:///absolute/path/model.json`);
     let url: URL;
     try {
       url = new URL(uri);
@@ -73,28 +71,28 @@ function checkLabels(spec: MLModelSpec): SpecProblem[] {
   if (expected && labels.length !== expected.count) {
     out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: `task ${spec.task} has ${expected.count} labels (${expected.note}); got ${labels.length}` });
   }
-  if (labels.some((l) => l.trim() === '')) out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: 'labels must not be empty strings' });
-  const dupes = labels.filter((l, i) => labels.indexOf(l) !== i);
-  if (dupes.length) out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: `duplicate labels make outputs ambiguous: ${[...new Set(dupes)].join(', ')}` });
   return out;
 }
 
-function checkPreprocessing(spec: MLModelSpec): SpecProblem[] {
-  const p = spec.preprocessing;
-  if (!p) return [];
-  const channels = p.colour === 'grayscale' ? 1 : 3;
-  const out: SpecProblem[] = [];
-  for (const field of ['mean', 'std'] as const) {
-    const v = p[field];
-    if (v && v.length !== 1 && v.length !== channels) {
-      out.push({ reason: 'InvalidPreprocessing', field: `spec.preprocessing.${field}`, message: `${field} has ${v.length} values; colour ${p.colour} has ${channels} channel(s) (give 1 or ${channels})` });
-    }
+/**
+ * The schema's verdict. The API server checks new writes against it; an object stored under an older CRD was
+ * not, and one bad entry makes the runtime refuse its whole pool file, so it is refused here instead.
+ */
+function checkSchema(spec: MLModelSpec): SpecProblem[] {
+  try {
+    validatePoolConfig({ models: [{ name: 'm', ...spec }] });
+    return [];
+  } catch (err) {
+    if (!(err instanceof PoolConfigError)) throw err;
+    return err.issues.map((i) => ({ reason: 'InvalidSpec', field: i.path.replace(/^models\[0\]\.?/, 'spec.').replace(/\.$/, ''), message: redactText(i.message) }));
   }
-  return out;
 }
 
 export function validateModelSpec(spec: MLModelSpec): SpecProblem[] {
-  return [...checkSource(spec), ...checkLabels(spec), ...checkPreprocessing(spec)];
+  const invalid = checkSchema(spec);
+  // The checks below read the spec as its type says: only once the schema holds.
+  if (invalid.length) return invalid;
+  return [...checkSource(spec), ...checkLabels(spec)];
 }
 
 export function describeProblems(problems: SpecProblem[]): string {

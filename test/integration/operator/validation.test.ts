@@ -30,12 +30,15 @@ describe('operator: validation of MLModel and MLService', function () {
 
     const modelCases: [string, Partial<MLModel['spec']>, RegExp][] = [
       ['an unknown framework', { framework: 'pytorch' as never }, /spec\.framework: Unsupported value: "pytorch"/],
-      ['a task outside the categories', { task: 'robotics/grasp' }, /spec\.task/],
+      ['a task that is not <category>/<task> in lower case', { task: 'Vision/grasp' }, /spec\.task/],
       ['a task without category', { task: 'facial-expression' }, /spec\.task/],
       ['an unsupported URI scheme', { source: { uri: 's3://bucket/model.json' } }, /spec\.source\.uri/],
       ['a malformed sha256', { source: { uri: 'https://h/model.json', sha256: 'ABC' } }, /spec\.source\.sha256/],
       ['plain http without a digest (CEL)', { source: { uri: 'http://h/model.json' } }, /an http:\/\/ source must carry a sha256 digest/],
       ['a redirect host given as a URL', { source: { uri: 'https://h/model.json', allowedRedirectHosts: ['https://objects.example.net/'] } }, /spec\.source\.allowedRedirectHosts\[0\]/],
+      ['duplicate labels', { labels: ['a', 'b', 'a'] }, /spec\.labels\[2\]: Duplicate value/],
+      ['a blank label', { labels: ['a', ' '] }, /spec\.labels\[1\]/],
+      ['a mean that fits no channel count of the colour (CEL)', { preprocessing: { width: 64, height: 64, colour: 'grayscale', mean: [0.5, 0.5, 0.5] } }, /mean has one value, or one per channel/],
       ['an inverted preprocessing range (CEL)', { preprocessing: { width: 64, height: 64, colour: 'grayscale', range: [1, -1] } }, /range\[0\] must be less than range\[1\]/],
     ];
     for (const [what, spec, message] of modelCases) {
@@ -62,6 +65,11 @@ describe('operator: validation of MLModel and MLService', function () {
         expect(err.message).to.match(message);
       });
     }
+
+    it('accepts any <category>/<task>: which tasks exist is for the operator and the runtime to say', async () => {
+      const created = await create<MLModel>(MLMODELS, emotionModel(ns, 'robotics', { task: 'robotics/grasp', labels: undefined }));
+      expect(created.spec.task).to.equal('robotics/grasp');
+    });
 
     it('keeps a valid redirect host list (not pruned by the schema)', async () => {
       const hosts = ['objects.example.net', '127.0.0.1:9000'];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,20 +38,24 @@ describe('secret hygiene (runtime process, model sources with tokens and passwor
     await unreachable.stop();
 
     files.behaviours.set('missing.json', { kind: 'status', status: 404 });
-    files.behaviours.set('evil.json', { kind: 'body', body: Buffer.from(JSON.stringify({ weightsManifest: [{ paths: [' %2e%2e/other/x.bin'], weights: [] }] })) });
+    const evilShard = ' %2e%2e/other/x.bin';
+    const evil = Buffer.from(JSON.stringify({ weightsManifest: [{ paths: [evilShard], weights: [] }] }));
+    files.behaviours.set('evil.json', { kind: 'body', body: evil });
     files.behaviours.set('moved.json', { kind: 'redirect', location: presigned('emotion.json', elsewhere.baseUrl) });
+    // A plain http:// source must be pinned; a digest nothing reaches stands in where the fetch fails first.
     const zero = '0'.repeat(64);
+    const evilDigest = createHash('sha256').update(evil).digest('hex');
     const sources: Record<string, PoolModel['source']> = {
-      'not-found-presigned': { uri: presigned('missing.json') },
-      'not-found-user-info': { uri: userInfo('missing.json') },
+      'not-found-presigned': { uri: presigned('missing.json'), sha256: zero },
+      'not-found-user-info': { uri: userInfo('missing.json'), sha256: zero },
       'digest-presigned': { uri: presigned('emotion.json'), sha256: zero },
       'digest-user-info': { uri: userInfo('emotion.json'), sha256: zero },
-      'bad-shard-presigned': { uri: presigned('evil.json') },
-      'bad-shard-user-info': { uri: userInfo('evil.json') },
-      'redirect-elsewhere': { uri: presigned('moved.json') },
+      'bad-shard-presigned': { uri: presigned('evil.json'), sha256: evilDigest, shards: { [evilShard]: zero } },
+      'bad-shard-user-info': { uri: userInfo('evil.json'), sha256: evilDigest, shards: { [evilShard]: zero } },
+      'redirect-elsewhere': { uri: presigned('moved.json'), sha256: zero },
       'unpinned-shards': { uri: presigned('emotion.json'), sha256: '56f7e557eb0c863a8b9ab04ac7ccba756e93bf2c27dce135ef0e8712b80b7ad2' },
-      'unreachable-presigned': { uri: presigned('emotion.json', closedBase) },
-      'unreachable-user-info': { uri: userInfo('emotion.json', closedBase) },
+      'unreachable-presigned': { uri: presigned('emotion.json', closedBase), sha256: zero },
+      'unreachable-user-info': { uri: userInfo('emotion.json', closedBase), sha256: zero },
     };
     const names = Object.keys(sources);
     const pool = { models: names.map((name) => ({ name, task: 'vision/facial-expression', framework: 'tfjs-graph', version: '1', source: sources[name] })) };

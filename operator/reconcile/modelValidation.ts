@@ -2,6 +2,7 @@
  * Checks of an MLModel spec that the CRD schema cannot express. Each problem names the field and what to do.
  */
 import { redactText } from '../../inference-runtime/repository/redact.js';
+import { recognizerLabelProblems, TEXT_RECOGNITION_TASK } from '../../inference-runtime/vision/text/textModels.js';
 import type { MLModelSpec } from '../api/types.js';
 
 export interface SpecProblem {
@@ -67,6 +68,8 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
 
 function checkLabels(spec: MLModelSpec): SpecProblem[] {
   const labels = spec.labels;
+  // A recogniser's labels are its characters (a space among them), with the CTC blank first: its own rule.
+  if (spec.task === TEXT_RECOGNITION_TASK) return recognizerLabelProblems(labels).map((message) => ({ reason: 'InvalidLabels', field: 'spec.labels', message }));
   if (!labels) return [];
   const out: SpecProblem[] = [];
   const expected = TASK_LABEL_COUNTS[spec.task];

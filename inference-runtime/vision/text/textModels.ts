@@ -69,11 +69,25 @@ export function checkRecognizer(view: View): string[] {
   const reasons = [...checkImageInput(view.signature, LINE_HEIGHT), ...checkOneOutput(view.signature, 3, '[N, T, classes] (CTC scores)', () => true)];
   const labels = view.config.labels;
   const classes = view.signature.outputs[0]?.shape[2];
-  if (!labels || labels.length < 2) reasons.push('labels must list the CTC classes: the blank as "" first, then the characters');
-  else {
-    if (labels[0] !== '') reasons.push(`labels[0] must be "" (the CTC blank), got ${JSON.stringify(labels[0].slice(0, 16))}`);
-    if (classes !== undefined && classes > 0 && labels.length !== classes) reasons.push(`has ${classes} output classes but ${labels.length} labels`);
-  }
+  reasons.push(...recognizerLabelProblems(labels));
+  if (labels && classes !== undefined && classes > 0 && labels.length !== classes) reasons.push(`has ${classes} output classes but ${labels.length} labels`);
+  return reasons;
+}
+
+/**
+ * The label rule of a recogniser, without the model (the operator checks MLModels with it): the CTC classes,
+ * `''` first; the others are characters, so whitespace ones (`' '`, U+3000) are real classes, and a character
+ * listed twice would make the decoding ambiguous.
+ */
+export function recognizerLabelProblems(labels: readonly string[] | undefined): string[] {
+  if (!labels || labels.length < 2) return ['labels must list the CTC classes: the blank as "" first, then the characters'];
+  const reasons: string[] = [];
+  if (labels[0] !== '') reasons.push(`labels[0] must be "" (the CTC blank), got ${JSON.stringify(labels[0].slice(0, 16))}`);
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const l of labels.slice(1)) (seen.has(l) ? twice : seen).add(l);
+  if (twice.size) reasons.push(`characters listed twice make the decoding ambiguous: ${[...twice].slice(0, 10).map((c) => JSON.stringify(c)).join(', ')}`);
+  if (seen.has('')) reasons.push('only the first label (the CTC blank) may be ""');
   return reasons;
 }
 

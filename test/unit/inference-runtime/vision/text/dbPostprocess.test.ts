@@ -52,6 +52,13 @@ describe('DB post-processing', () => {
     );
   });
 
+  it('finds nothing in a page-sized map of isolated specks (130 000 one-pixel regions)', () => {
+    const [w, h] = [960, 544];
+    const map = new Float32Array(w * h);
+    for (let y = 0; y < h; y += 2) for (let x = 0; x < w; x += 2) map[y * w + x] = 0.99;
+    expect(textRegions(map, w, h)).to.deep.equal([]);
+  });
+
   it('refuses a map whose size does not match', () => {
     expect(() => textRegions(new Float32Array(10), 4, 4)).to.throw(RangeError);
   });

@@ -10,6 +10,8 @@ import { defaultDbOptions, textRegions, type DbOptions } from './dbPostprocess.j
 import { quadSize, type Quad } from './quad.js';
 import { readingOrder } from './readingOrder.js';
 import {
+  checkClassifier,
+  checkDetector,
   checkRecognizer,
   LINE_HEIGHT,
   MAX_LINE_WIDTH,
@@ -74,6 +76,16 @@ const lineStd = [0.5, 0.5, 0.5];
 
 const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
 
+/**
+ * A model of the pipeline that does not fit its step (a pool entry for the task with another signature or
+ * labels) is a 503 naming why, not a 500 from deep inside the pipeline. The task table runs the same checks
+ * at load.
+ */
+function ensureFits(model: ServingModel, check: typeof checkDetector, what: string): void {
+  const reasons = check({ config: model.config, signature: model.signature() });
+  if (reasons.length) throw new NotReady(`model ${model.name} cannot ${what}: ${reasons.join('; ')}`);
+}
+
 /** Detection input size: the long side limited to `maxSide`, both sides rounded to multiples of 32 (at least 32). */
 export function detectionSize(width: number, height: number, maxSide: number): { width: number; height: number } {
   const ratio = Math.min(1, maxSide / Math.max(width, height));
@@ -81,6 +93,7 @@ export function detectionSize(width: number, height: number, maxSide: number): {
 }
 
 async function detect(model: ServingModel, img: RgbImage, options: OcrOptions, infer: InferOptions): Promise<{ quad: Quad; score: number }[]> {
+  ensureFits(model, checkDetector, 'detect text');
   const size = detectionSize(img.width, img.height, options.detectionMaxSide);
   const resized = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(size.width, size.height, { fit: 'fill', kernel: 'linear' })
@@ -128,6 +141,7 @@ function lineBatch(lines: readonly RgbImage[], width: number): HostTensor {
 }
 
 async function orient(model: ServingModel, lines: RgbImage[], options: OcrOptions, infer: InferOptions): Promise<RgbImage[]> {
+  ensureFits(model, checkClassifier, 'classify text orientation');
   const input = model.signature().inputs[0].name;
   const out = [...lines];
   const chunk = 16;
@@ -152,8 +166,7 @@ async function orient(model: ServingModel, lines: RgbImage[], options: OcrOption
  * rounded up to 32 px, at least 320 px), so a short word is not padded to the width of the longest line.
  */
 async function recognize(model: ServingModel, lines: RgbImage[], options: OcrOptions, infer: InferOptions): Promise<{ text: string; confidence: number }[]> {
-  const reasons = checkRecognizer({ config: model.config, signature: model.signature() });
-  if (reasons.length) throw new NotReady(`model ${model.name} cannot recognise text: ${reasons.join('; ')}`);
+  ensureFits(model, checkRecognizer, 'recognise text');
   const labels = model.config.labels!;
   const input = model.signature().inputs[0].name;
   const order = lines.map((_, i) => i).sort((a, b) => lines[a].width - lines[b].width);
@@ -188,7 +201,8 @@ export async function readText(
   options: OcrOptions = defaultOcrOptions,
   signal?: AbortSignal,
 ): Promise<{ lines: OcrLine[]; timing: OcrTiming }> {
-  const infer: InferOptions = signal ? { signal } : {};
+  // Every tensor is built for its one call: hand the buffers to the worker instead of copying them.
+  const infer: InferOptions = { signal, transfer: true };
   const timing: OcrTiming = { detect: 0, classify: 0, recognize: 0 };
   let t0 = performance.now();
   const regions = await detect(models.detector, img, options, infer);

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import sharp from 'sharp';
 import { intersectionOverUnion } from '../../../../inference-runtime/vision/geometry.js';
 import type { TextResponse } from '../../../../inference-runtime/vision/text/textRouter.js';
+import { eventually } from '../../../helpers/eventually.js';
 import { debianFonts, inkBox, renderText, type Canvas, type TextLineSpec } from '../../../helpers/textImages.js';
 import { startTextServer, type TextServer } from './textServer.js';
 
@@ -189,6 +190,22 @@ describe('POST /v1/vision/text (PP-OCRv4 on the runtime\'s onnxruntime)', functi
     }
   });
 
+  it('gives concurrent requests their own answers, and leaves no engine tensor behind', async () => {
+    const tensors = async (): Promise<number> =>
+      (await server.registry.engineStats()).reduce((sum, s) => sum + Object.values(s.memory).reduce((n, m) => n + m.numTensors, 0), 0);
+    const before = await tensors();
+    const words = ['North Gate', 'Room 204', 'Exit only', 'Parking level 3', 'Lift out of order', 'Staff entrance'];
+    const answers = await Promise.all(
+      words.map(async (text, i) => {
+        const png = await renderText({ width: 560, height: 140 }, [{ text, x: 30, y: 85, font: debianFonts[i % debianFonts.length], size: 30 }]);
+        return ask(new Uint8Array(png), 'image/png');
+      }),
+    );
+    expect(answers.map((a) => a.status)).to.deep.equal(words.map(() => 200));
+    expect(answers.map((a) => a.json.text)).to.deep.equal(words);
+    expect(await tensors()).to.equal(before);
+  });
+
   it('answers arbitrary bytes with a 4xx, never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 2048 }), fc.constantFrom('image/png', 'image/jpeg', 'image/webp'), async (bytes, type) => {
@@ -200,3 +217,32 @@ describe('POST /v1/vision/text (PP-OCRv4 on the runtime\'s onnxruntime)', functi
   });
 });
 
+describe('POST /v1/vision/text under a short request timeout', function () {
+  this.timeout(300_000);
+  let server: TextServer;
+  before(async () => {
+    server = await startTextServer({ requestTimeoutMs: 150 });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  it('answers 504 when the pipeline cannot finish in time, and serves the next request', async () => {
+    const { canvas, lines } = page(0);
+    const png = new Uint8Array(await renderText(canvas, lines));
+    const response = await fetch(`${server.url}/v1/vision/text`, { method: 'POST', body: png, headers: { 'Content-Type': 'image/png' } });
+    const body = (await response.json()) as { error?: string };
+    expect(response.status).to.equal(504);
+    expect(body.error).to.match(/did not complete within the request timeout/);
+    // The worker is not left stuck: a small request gets its 200 once the abandoned one has drained.
+    const blank = new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } }).png().toBuffer());
+    await eventually(
+      async () => {
+        const next = await fetch(`${server.url}/v1/vision/text`, { method: 'POST', body: blank, headers: { 'Content-Type': 'image/png' } });
+        expect(next.status).to.equal(200);
+        expect(((await next.json()) as TextResponse).lines).to.deep.equal([]);
+      },
+      { timeout: 60_000, interval: 200 },
+    );
+  });
+});

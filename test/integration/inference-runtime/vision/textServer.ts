@@ -18,7 +18,7 @@ export interface TextServer {
   close(): Promise<void>;
 }
 
-export async function startTextServer(options: { maxBodyBytes?: number } = {}): Promise<TextServer> {
+export async function startTextServer(options: { maxBodyBytes?: number; requestTimeoutMs?: number } = {}): Promise<TextServer> {
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-text-cache-'));
   const registry = createModelRegistry({ models: ocrModels() }, { workers: 1, benchmark: false, repository: { cacheDir } });
   await registry.whenSettled();
@@ -28,7 +28,11 @@ export async function startTextServer(options: { maxBodyBytes?: number } = {}): 
     throw new Error(`models not available: ${down.map((m) => `${m.name} ${m.state} ${m.reason ?? ''}`).join('; ')}`);
   }
   const limits = { ...defaultVisionLimits, maxBodyBytes: options.maxBodyBytes ?? defaultVisionLimits.maxBodyBytes };
-  const app = createApp({ registry, routers: [textRecognitionTask.routes!({ registry, limits })] });
+  const app = createApp({
+    registry,
+    routers: [textRecognitionTask.routes!({ registry, limits })],
+    ...(options.requestTimeoutMs ? { options: { requestTimeoutMs: options.requestTimeoutMs } } : {}),
+  });
   const running = await startServer(app.callback(), { port: 0, host: '127.0.0.1' });
   return {
     url: running.url,

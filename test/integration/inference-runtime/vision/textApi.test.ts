@@ -163,6 +163,22 @@ describe('POST /v1/vision/text (PP-OCRv4 on the runtime\'s onnxruntime)', functi
     for (const [i, line] of lines.entries()) expect(intersectionOverUnion(json.lines[i].box, await inkBox(canvas, line)), line.text).to.be.at.least(0.5);
   });
 
+  it('turns upside-down lines with the orientation classifier (and misreads them with it switched off)', async () => {
+    for (const [font, size] of [
+      ['DejaVu Serif', 32],
+      ['Liberation Sans', 30],
+    ] as const) {
+      // Rotated by 180 degrees about (480, 90): the line reads right to left, upside down.
+      const png = new Uint8Array(await renderText({ width: 640, height: 200 }, [{ text: 'Keep this side up', x: 480, y: 90, font, size, rotate: 180 }]));
+      const turned = await ask(png, 'image/png');
+      expect(turned.status).to.equal(200);
+      expect(turned.json.text, font).to.equal('Keep this side up');
+      const unturned = await ask(png, 'image/png', '?orientation=false');
+      expect(unturned.json.models.map((m) => m.name)).to.deep.equal(['text-detector', 'text-recognizer']);
+      expect(unturned.json.text, font).to.not.equal('Keep this side up');
+    }
+  });
+
   it('answers 200 with no lines for an image without text', async () => {
     const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#d8e0e8' } }).png().toBuffer();
     const { status, json } = await ask(new Uint8Array(blank), 'image/png');

@@ -39,7 +39,7 @@ export interface OcrOptions {
   orientationThreshold: number;
   /** Lines per recogniser call (rec_batch_num 6). */
   batchSize: number;
-  /** Most lines recognised per image, the most probable regions first. */
+  /** Most lines recognised per image, the largest regions first. */
   maxLines: number;
 }
 
@@ -105,7 +105,7 @@ async function detect(model: ServingModel, img: RgbImage, options: OcrOptions, i
   const out = Object.values(await model.infer({ [input]: float32([1, 3, size.height, size.width], data) }, infer))[0];
   const [, , mh, mw] = out.shape;
   if (out.dtype !== 'float32' || mh !== size.height || mw !== size.width) {
-    throw new TypeError(`text detector ${model.name} returned ${out.dtype} [${out.shape.join(', ')}] for a ${size.width}x${size.height} input`);
+    throw new NotReady(`model ${model.name} cannot detect text: it returned ${out.dtype} [${out.shape.join(', ')}] for a ${size.width}x${size.height} input, not a map of the same size`);
   }
   const sx = img.width / mw;
   const sy = img.height / mh;

@@ -21,7 +21,8 @@ const workers = Number(values.workers);
 const backend = values.backend as BackendPreference;
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-bench-cache-'));
-const pool = defaultPool();
+// The tfjs graph models (faces, expressions, objects): the ones the engine choice applies to.
+const pool = { ...defaultPool(), models: defaultPool().models.filter((m) => m.framework === 'tfjs-graph') };
 for (const m of pool.models) m.backend = backend;
 const registry = createModelRegistry(pool, { workers, benchmark: false, repository: { cacheDir } });
 await registry.whenSettled();

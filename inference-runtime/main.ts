@@ -12,6 +12,7 @@ import { jsonLineLogger, type Logger } from './http/logger.js';
 import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/runtimeArgs.js';
 import { reloadSecretsOnChange } from './http/secretReload.js';
 import { startServer, type RunningServer } from './server.js';
+import { textRecognitionTask } from './tasks/vision/textRecognition.js';
 import { demoPagePaths, visionRouter } from './vision/router.js';
 
 /**
@@ -66,6 +67,12 @@ async function main(): Promise<void> {
     logger: log,
   });
   const draining = new AbortController();
+  const visionLimits = {
+    maxBodyBytes: args.maxBodyBytes,
+    maxDecodeBytes: args.maxDecodeBytes,
+    maxConcurrentDecodes: args.maxConcurrentDecodes,
+    maxWaitingDecodes: args.maxWaitingDecodes,
+  };
   const app = createApp({
     registry,
     options: {
@@ -78,16 +85,8 @@ async function main(): Promise<void> {
     memoryBudget,
     metrics: new Registry(),
     routers: [
-      visionRouter({
-        registry,
-        memoryBudget,
-        limits: {
-          maxBodyBytes: args.maxBodyBytes,
-          maxDecodeBytes: args.maxDecodeBytes,
-          maxConcurrentDecodes: args.maxConcurrentDecodes,
-          maxWaitingDecodes: args.maxWaitingDecodes,
-        },
-      }),
+      visionRouter({ registry, memoryBudget, limits: visionLimits }),
+      textRecognitionTask.routes!({ registry, memoryBudget, limits: visionLimits }),
     ],
     // The demo page asks for the key itself and sends it with its API calls.
     publicPaths: demoPagePaths(),

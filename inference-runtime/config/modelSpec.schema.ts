@@ -153,10 +153,11 @@ export const MODEL_SPEC_SCHEMA = {
     },
     labels: {
       type: 'array',
-      description: 'Class names in the order of the model\'s output (e.g. the 7 FER2013 expressions); unique and not blank.',
-      maxItems: 4096,
+      description:
+        'Class names in the order of the model\'s output (e.g. the 7 FER2013 expressions; a text recogniser\'s CTC classes, the blank "" first); unique. Which may be blank is the task\'s rule.',
+      maxItems: 16384,
       uniqueItems: true,
-      items: { type: 'string', maxLength: 256, pattern: '\\S' },
+      items: { type: 'string', maxLength: 256 },
     },
     preprocessing: {
       type: 'object',

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ServingModel } from '../core/registry.js';
+import type { InferOptions } from '../core/executor.js';
 import type { NamedTensors } from '../core/tensor.js';
 
 /**
@@ -27,10 +28,10 @@ export class MeteredModel implements ServingModel {
   signature(): ReturnType<ServingModel['signature']> {
     return this.inner.signature();
   }
-  async infer(inputs: NamedTensors): Promise<NamedTensors> {
+  async infer(inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors> {
     const t0 = performance.now();
     try {
-      return await this.inner.infer(inputs);
+      return await this.inner.infer(inputs, options);
     } finally {
       this.inferenceMs += performance.now() - t0;
       this.calls += 1;

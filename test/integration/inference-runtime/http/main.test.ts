@@ -37,6 +37,9 @@ describe('runtime process (main)', function () {
       'face-detector:AVAILABLE',
       'facial-expression:AVAILABLE',
       'object-detector:AVAILABLE',
+      'text-detector:AVAILABLE',
+      'text-orientation:AVAILABLE',
+      'text-recognizer:AVAILABLE',
     ]);
 
     // An in-flight request: headers and half the body sent, the rest held back until after SIGTERM. It goes on

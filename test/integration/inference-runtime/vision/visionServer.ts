@@ -29,7 +29,9 @@ export interface VisionServerOptions {
 
 export async function startVisionServer(options: VisionServerOptions = {}): Promise<VisionServer> {
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-vision-cache-'));
-  const pool = defaultPool();
+  // The tfjs graph models of the built-in pool: the face and object APIs these tests exercise, which can be
+  // forced onto either engine.
+  const pool = { ...defaultPool(), models: defaultPool().models.filter((m) => m.framework === 'tfjs-graph') };
   if (options.backend) for (const m of pool.models) m.backend = options.backend;
   const registry = createModelRegistry(pool, { workers: options.workers ?? 1, benchmark: false, repository: { cacheDir } });
   await registry.whenSettled();

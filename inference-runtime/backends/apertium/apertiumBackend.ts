@@ -1,0 +1,108 @@
+import { access, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Framework, PoolModel } from '../../config/types.js';
+import { InvalidInput } from '../../core/errors.js';
+import type { NamedTensors } from '../../core/tensor.js';
+import type { Backend, LoadedModel, ModelFiles, ModelSignature } from '../backend.js';
+import { apertiumLimits, type ApertiumLimits } from './limits.js';
+import { describePipeline, parseModePipeline, pipelineDataFiles, type PipelineStage } from './modePipeline.js';
+import { runOnce } from './oneShot.js';
+import { PipelinePool, type PipelineEvent } from './pipelinePool.js';
+
+/** Input and output names of an Apertium model: a batch of texts in, their translations out, row for row. */
+export const APERTIUM_INPUT = 'text';
+export const APERTIUM_OUTPUT = 'translation';
+
+export const APERTIUM_SIGNATURE: ModelSignature = {
+  inputs: [{ name: APERTIUM_INPUT, dtype: 'string', shape: [-1] }],
+  outputs: [{ name: APERTIUM_OUTPUT, dtype: 'string', shape: [-1] }],
+};
+
+/** The largest mode file read: real ones are a few hundred bytes to a few kilobytes. */
+const MAX_MODE_BYTES = 64 * 1024;
+
+/**
+ * Turns a mode file into the stages of its null-flush pipeline, as `apertium -z` would run them:
+ * `apertium-wblank-mode -z` (argv, no shell) adds the `-z` flags and the word-bound-blank stages of the
+ * installed Apertium, and the result is parsed, checked and its data files looked up.
+ */
+export async function nullFlushStages(modePath: string, timeoutMs: number): Promise<PipelineStage[]> {
+  const mode = await readFile(modePath);
+  if (mode.length > MAX_MODE_BYTES) throw new Error(`the mode file is ${mode.length} bytes, over ${MAX_MODE_BYTES}: not an Apertium mode`);
+  const text = await runOnce('apertium-wblank-mode', ['-z', modePath], Buffer.alloc(0), { timeoutMs, maxOutputBytes: 4 * MAX_MODE_BYTES });
+  const stages = parseModePipeline(text.toString('utf8'));
+  const missing: string[] = [];
+  for (const file of pipelineDataFiles(stages)) {
+    await access(file).catch(() => missing.push(file));
+  }
+  if (missing.length) {
+    throw new Error(`the language pair's data is not installed: ${missing.slice(0, 3).map((f) => path.basename(f)).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} missing`);
+  }
+  return stages;
+}
+
+/** A language pair served by a PipelinePool. */
+class ApertiumModel implements LoadedModel {
+  readonly signature = APERTIUM_SIGNATURE;
+  readonly backendName = 'apertium';
+
+  constructor(
+    readonly name: string,
+    readonly pool: PipelinePool,
+  ) {}
+
+  async infer(inputs: NamedTensors): Promise<NamedTensors> {
+    const input = inputs[APERTIUM_INPUT];
+    if (!input || input.dtype !== 'string' || !Array.isArray(input.data)) {
+      throw new InvalidInput(`model ${this.name} takes a string tensor named ${APERTIUM_INPUT}`);
+    }
+    const out = await this.pool.translate(input.data);
+    return { [APERTIUM_OUTPUT]: { dtype: 'string', shape: [out.length], data: out } };
+  }
+
+  dispose(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+export interface ApertiumBackendOptions {
+  limits?: ApertiumLimits;
+  onEvent?: PipelineEvent;
+}
+
+/**
+ * Apertium language pairs. A model's source is the pair's mode file (e.g. `file:///usr/share/apertium/modes/
+ * eng-spa.mode`, pinned by digest); its data files are those of the pair installed in the runtime image.
+ * Each inference thread that loads a pair runs its own pipelines (`limits.pipelines`, default one): the
+ * worker pool's dispatcher already spreads requests over threads, so N threads give N pipelines, with its
+ * bounded queue, deadlines and metrics in front of them. A thread only moves bytes; the translating runs in
+ * the pipelines' processes, on whichever cores the kernel gives them.
+ */
+export class ApertiumBackend implements Backend {
+  readonly name = 'apertium';
+
+  constructor(private readonly options: ApertiumBackendOptions = {}) {}
+
+  static create(options: ApertiumBackendOptions = {}): Promise<ApertiumBackend> {
+    return Promise.resolve(new ApertiumBackend(options));
+  }
+
+  supports(framework: Framework): boolean {
+    return framework === 'apertium';
+  }
+
+  async load(model: PoolModel, files: ModelFiles): Promise<LoadedModel> {
+    const limits = this.options.limits ?? apertiumLimits();
+    const stages = await nullFlushStages(files.entryPath, limits.frameTimeoutMs);
+    const pool = new PipelinePool(model.name, stages, limits, this.options.onEvent);
+    try {
+      // A pair that cannot translate a word is reported at load (UNAVAILABLE with the reason), not at its first request.
+      const [probe] = await pool.translate(['house']);
+      if (!probe?.trim()) throw new Error('it answered an empty translation');
+    } catch (err) {
+      await pool.close();
+      throw new Error(`the Apertium pipeline (${describePipeline(stages).slice(0, 200)}...) failed its first translation: ${(err as Error).message}`, { cause: err });
+    }
+    return new ApertiumModel(model.name, pool);
+  }
+}

@@ -37,7 +37,9 @@ export const images: Readonly<Record<ImageName, ImageDefinition>> = {
     containerfile: join(repoRoot, 'deploy', 'inference-runtime.Dockerfile'),
     description: 'mloffload inference runtime: a model pool served over REST on edge nodes',
     // The Apertium engine and the language pairs of the built-in pool (translation-eng-spa, translation-spa-eng).
-    debianPackages: ['apertium', 'apertium-eng-spa'],
+    // install-info answers readline-common's `dpkg | install-info` (apertium -> gawk -> libreadline8), so
+    // no package manager comes in with them.
+    debianPackages: ['apertium', 'apertium-eng-spa', 'install-info'],
     contents: {
       // All of it: tasks, backends and the pool loader are imported on demand.
       dist: { tree: 'inference-runtime' },

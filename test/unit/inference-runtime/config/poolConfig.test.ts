@@ -123,12 +123,14 @@ describe('pool config', () => {
 });
 
 describe('default pool', () => {
-  it('is a valid pool with the three built-in models, labels and model cards', () => {
+  it('is a valid pool with the built-in models, labels and model cards', () => {
     const pool = validatePoolConfig(defaultPool(), 'default');
     expect(pool.models.map((m) => [m.name, m.task])).to.deep.equal([
       ['face-detector', 'vision/face-detection'],
       ['facial-expression', 'vision/facial-expression'],
       ['object-detector', 'vision/object-detection'],
+      ['translation-eng-spa', 'translation/text'],
+      ['translation-spa-eng', 'translation/text'],
     ]);
     const emotion = pool.models[1];
     expect(emotion.labels).to.deep.equal(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
@@ -136,13 +138,26 @@ describe('default pool', () => {
     expect(emotion.card?.license).to.equal('MIT');
     expect(pool.models[2].labels).to.have.length(80);
     expect(pool.models[2].labels?.[0]).to.equal('person');
-    for (const m of pool.models) expect(m.card?.origin).to.contain('@vladmandic/human');
+    for (const m of pool.models.slice(0, 3)) expect(m.card?.origin).to.contain('@vladmandic/human');
+    for (const m of pool.models.slice(3)) {
+      expect(m.framework).to.equal('apertium');
+      expect(m.card?.origin).to.contain('Apertium');
+      expect(m.card?.license).to.contain('GPL-2.0');
+    }
+    expect(pool.models.slice(3).map((m) => m.labels)).to.deep.equal([['eng', 'spa'], ['spa', 'eng']]);
+  });
+
+  it('pins the digests of the Apertium mode files installed with apertium-eng-spa', async () => {
+    for (const m of defaultPool().models.filter((x) => x.source.uri.startsWith('file://'))) {
+      const bytes = await readFile(new URL(m.source.uri));
+      expect(createHash('sha256').update(bytes).digest('hex'), m.name).to.equal(m.source.sha256);
+    }
   });
 
   it('pins the digests of the files installed with @vladmandic/human', async () => {
     const dir = findPackageDir('@vladmandic/human');
     expect(dir, '@vladmandic/human is installed').to.be.a('string');
-    for (const m of defaultPool().models) {
+    for (const m of defaultPool().models.filter((x) => x.source.uri.startsWith('npm:@vladmandic/human/'))) {
       const rel = m.source.uri.replace('npm:@vladmandic/human/', '');
       const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
       expect(await sha(path.join(dir!, rel)), m.name).to.equal(m.source.sha256);

@@ -82,7 +82,7 @@ describe('translation API (real runtime, Apertium eng<->spa)', function () {
     fetch(`${base}/v1/translation/translations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+      body: typeof body === 'string' ? body : body instanceof Uint8Array ? new Blob([new Uint8Array(body)]) : JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
       ...init,
     });

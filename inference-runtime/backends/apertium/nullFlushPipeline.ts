@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { PipelineStage } from './modePipeline.js';
+import { apertiumEnvironment } from './toolEnvironment.js';
 
 /** The frame delimiter of Apertium's null-flush mode (`-z`): every stage flushes its output at a NUL. */
 const NUL = 0;
@@ -42,7 +43,7 @@ export class NullFlushPipeline {
       for (const stage of stages) {
         const child = spawn(stage.program, stage.args, {
           stdio: [upstream ?? 'pipe', 'pipe', 'pipe'],
-          env: { ...process.env, LC_ALL: 'C.UTF-8' },
+          env: apertiumEnvironment(),
         });
         // The child holds its own copy of the pipe's read end; this process never reads between stages.
         upstream?.destroy();

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { apertiumEnvironment } from './toolEnvironment.js';
 
 export interface OneShotLimits {
   /** Killed (SIGKILL) when it has not finished by then. */
@@ -17,7 +18,7 @@ export class ToolFailure extends Error {}
  */
 export function runOnce(program: string, args: readonly string[], input: Buffer, limits: OneShotLimits): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'], env: apertiumEnvironment() });
     const out: Buffer[] = [];
     let size = 0;
     let stderr = '';

@@ -35,6 +35,12 @@ describe('MLModel validation beyond the schema', () => {
     expect(problems({ source: { uri: 'https://host/model.onnx' } })[0]?.message).to.match(/tfjs-graph loads a \.json entry file/);
   });
 
+  it('takes an Apertium language pair from its .mode file', () => {
+    const pair = { task: 'translation/text', framework: 'apertium' as const, labels: ['eng', 'spa'] };
+    expect(problems({ ...pair, source: { uri: 'file:///usr/share/apertium/modes/eng-spa.mode' } })).to.deep.equal([]);
+    expect(problems({ ...pair, source: { uri: 'https://host/pairs/eng-spa.json' } })[0]?.message).to.match(/apertium loads a \.mode entry file/);
+  });
+
   it('requires the 7 FER2013 labels for facial expression', () => {
     const p = problems({ labels: ['happy', 'sad'] });
     expect(p).to.have.length(1);

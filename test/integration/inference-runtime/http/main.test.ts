@@ -37,6 +37,8 @@ describe('runtime process (main)', function () {
       'face-detector:AVAILABLE',
       'facial-expression:AVAILABLE',
       'object-detector:AVAILABLE',
+      'translation-eng-spa:AVAILABLE',
+      'translation-spa-eng:AVAILABLE',
     ]);
 
     // An in-flight request: headers and half the body sent, the rest held back until after SIGTERM. It goes on

@@ -2,6 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Framework, PoolModel } from '../../config/types.js';
 import { InvalidInput } from '../../core/errors.js';
+import { redactText } from '../../repository/redact.js';
 import type { NamedTensors } from '../../core/tensor.js';
 import type { Backend, LoadedModel, ModelFiles, ModelSignature } from '../backend.js';
 import { apertiumLimits, type ApertiumLimits } from './limits.js';
@@ -39,6 +40,18 @@ export async function nullFlushStages(modePath: string, timeoutMs: number): Prom
     throw new Error(`the language pair's data is not installed: ${missing.slice(0, 3).map((f) => path.basename(f)).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} missing`);
   }
   return stages;
+}
+
+/**
+ * Pipeline stops, as JSON lines on the runtime's log stream (this runs in an inference thread, whose output
+ * reaches the process's stdout): a crashed, killed or overrunning pipeline is replaced, and operators see why.
+ */
+function logStops(model: PoolModel): PipelineEvent {
+  return (event, detail) => {
+    if (event !== 'pipeline-stopped') return;
+    const line = { time: new Date().toISOString(), level: 'warn', event: 'apertium-pipeline-stopped', model: model.name, version: model.version, reason: detail.reason };
+    process.stdout.write(`${redactText(JSON.stringify(line))}\n`);
+  };
 }
 
 /** A language pair served by a PipelinePool. */
@@ -94,7 +107,7 @@ export class ApertiumBackend implements Backend {
   async load(model: PoolModel, files: ModelFiles): Promise<LoadedModel> {
     const limits = this.options.limits ?? apertiumLimits();
     const stages = await nullFlushStages(files.entryPath, limits.frameTimeoutMs);
-    const pool = new PipelinePool(model.name, stages, limits, this.options.onEvent);
+    const pool = new PipelinePool(model.name, stages, limits, this.options.onEvent ?? logStops(model));
     try {
       // A pair that cannot translate a word is reported at load (UNAVAILABLE with the reason), not at its first request.
       const [probe] = await pool.translate(['house']);

@@ -175,6 +175,8 @@ describe('translation API (real runtime, Apertium eng<->spa)', function () {
       expect(o.ms).to.be.below(FRAME_TIMEOUT_MS * 3);
     }
     await eventually(() => expect(stageNamed(runtime, 'eng-spa.t1x.bin').pid).to.not.equal(victim.pid), { timeout: 15_000 });
+    // The runtime's log says which pipeline stopped and why.
+    await runtime.event('apertium-pipeline-stopped', 10_000, (l) => l.model === TRANSLATION_ENG_SPA.name && /apertium-transfer|SIGKILL|SIGPIPE|exited/.test(String(l.reason)));
     expect(await translated('The doors of the old church are open.')).to.equal(reference);
   });
 

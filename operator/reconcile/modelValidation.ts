@@ -22,11 +22,11 @@ function hasDotSegment(p: string): boolean {
 }
 
 /** The entry file each framework loads, with an example name for messages. */
-const ENTRY_FILES: Record<MLModelSpec['framework'], { ext: string; example: string }> = {
-  'tfjs-graph': { ext: '.json', example: 'model.json' },
-  'tfjs-layers': { ext: '.json', example: 'model.json' },
-  onnx: { ext: '.onnx', example: 'model.onnx' },
-  apertium: { ext: '.mode', example: 'an Apertium mode such as eng-spa.mode' },
+const ENTRY_FILES: Record<MLModelSpec['framework'], { exts: string[]; example: string }> = {
+  'tfjs-graph': { exts: ['.json'], example: 'model.json' },
+  'tfjs-layers': { exts: ['.json'], example: 'model.json' },
+  onnx: { exts: ['.onnx'], example: 'model.onnx' },
+  apertium: { exts: ['.mode', '.tar', '.tar.gz', '.tgz'], example: 'an Apertium mode such as eng-spa.mode, or an archive of a pair' },
 };
 
 function checkSource(spec: MLModelSpec): SpecProblem[] {
@@ -64,8 +64,8 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
     if (url.username || url.password) return problem(`"${uri}" embeds credentials; they would be visible to anyone who can read the MLModel`);
     entryPath = url.pathname;
   }
-  const { ext, example } = ENTRY_FILES[spec.framework];
-  if (!entryPath.toLowerCase().endsWith(ext)) return problem(`"${uri}": framework ${spec.framework} loads a ${ext} entry file (${example})`);
+  const { exts, example } = ENTRY_FILES[spec.framework];
+  if (!exts.some((ext) => entryPath.toLowerCase().endsWith(ext))) return problem(`"${uri}": framework ${spec.framework} loads a ${exts.join(' or ')} entry file (${example})`);
   return [];
 }
 

@@ -8,6 +8,7 @@ import type { Backend, LoadedModel, ModelFiles, ModelSignature } from '../backen
 import { apertiumLimits, type ApertiumLimits } from './limits.js';
 import { describePipeline, parseModePipeline, pipelineDataFiles, type PipelineStage } from './modePipeline.js';
 import { runOnce } from './oneShot.js';
+import { filesUnder, looksLikeArchive, PairArchiveError, unpackPairArchive } from './pairArchive.js';
 import { PipelinePool, type PipelineEvent } from './pipelinePool.js';
 
 /** Input and output names of an Apertium model: a batch of texts in, their translations out, row for row. */
@@ -27,11 +28,12 @@ const MAX_MODE_BYTES = 64 * 1024;
  * `apertium-wblank-mode -z` (argv, no shell) adds the `-z` flags and the word-bound-blank stages of the
  * installed Apertium, and the result is parsed, checked and its data files looked up.
  */
-export async function nullFlushStages(modePath: string, timeoutMs: number): Promise<PipelineStage[]> {
+export async function nullFlushStages(modePath: string, timeoutMs: number, relocate?: (file: string) => string): Promise<PipelineStage[]> {
   const mode = await readFile(modePath);
   if (mode.length > MAX_MODE_BYTES) throw new Error(`the mode file is ${mode.length} bytes, over ${MAX_MODE_BYTES}: not an Apertium mode`);
   const text = await runOnce('apertium-wblank-mode', ['-z', modePath], Buffer.alloc(0), { timeoutMs, maxOutputBytes: 4 * MAX_MODE_BYTES });
-  const stages = parseModePipeline(text.toString('utf8'));
+  const parsed = parseModePipeline(text.toString('utf8'));
+  const stages = relocate ? parsed.map((s) => ({ ...s, args: s.args.map((a) => (a.startsWith('/') ? relocate(a) : a)) })) : parsed;
   const missing: string[] = [];
   for (const file of pipelineDataFiles(stages)) {
     await access(file).catch(() => missing.push(file));
@@ -52,6 +54,29 @@ function logStops(model: PoolModel): PipelineEvent {
     const line = { time: new Date().toISOString(), level: 'warn', event: 'apertium-pipeline-stopped', model: model.name, version: model.version, reason: detail.reason };
     process.stdout.write(`${redactText(JSON.stringify(line))}\n`);
   };
+}
+
+/**
+ * The stages of a pair shipped as an archive: its mode (`<source>-<target>.mode` after the labels, or the
+ * only one) with every data file it names taken from the archive by file name, so the pipeline reads the
+ * verified archive's files and nothing else of the node.
+ */
+async function archivedPairStages(model: PoolModel, files: ModelFiles, timeoutMs: number): Promise<PipelineStage[]> {
+  const dir = await unpackPairArchive(await readFile(files.entryPath), files.workDir);
+  const all = await filesUnder(dir);
+  const modes = all.filter((f) => f.endsWith('.mode'));
+  const wanted = model.labels?.length === 2 ? `${model.labels[0]}-${model.labels[1]}.mode` : undefined;
+  const mode = modes.find((m) => path.basename(m) === wanted) ?? (modes.length === 1 ? modes[0] : undefined);
+  if (!mode) {
+    throw new PairArchiveError(`the archive holds ${modes.length ? `the modes ${modes.join(', ')} but not ${wanted ?? 'a single one'}` : 'no .mode file'}`);
+  }
+  const byName = new Map<string, string[]>();
+  for (const f of all) byName.set(path.basename(f), [...(byName.get(path.basename(f)) ?? []), f]);
+  return nullFlushStages(path.join(dir, mode), timeoutMs, (file) => {
+    const hits = byName.get(path.basename(file)) ?? [];
+    if (hits.length !== 1) throw new PairArchiveError(`the mode reads ${path.basename(file)}, which the archive holds ${hits.length ? `${hits.length} times` : 'not'}`);
+    return path.join(dir, hits[0]);
+  });
 }
 
 /** A language pair served by a PipelinePool. */
@@ -106,7 +131,9 @@ export class ApertiumBackend implements Backend {
 
   async load(model: PoolModel, files: ModelFiles): Promise<LoadedModel> {
     const limits = this.options.limits ?? apertiumLimits();
-    const stages = await nullFlushStages(files.entryPath, limits.frameTimeoutMs);
+    const stages = (await looksLikeArchive(files.entryPath))
+      ? await archivedPairStages(model, files, limits.frameTimeoutMs)
+      : await nullFlushStages(files.entryPath, limits.frameTimeoutMs);
     const pool = new PipelinePool(model.name, stages, limits, this.options.onEvent ?? logStops(model));
     try {
       // A pair that cannot translate a word is reported at load (UNAVAILABLE with the reason), not at its first request.

@@ -13,6 +13,7 @@ import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/ru
 import { reloadSecretsOnChange } from './http/secretReload.js';
 import { startServer, type RunningServer } from './server.js';
 import { textRecognitionTask } from './tasks/vision/textRecognition.js';
+import { translationTextTask } from './tasks/translation/text.js';
 import { demoPagePaths, visionRouter } from './vision/router.js';
 
 /**
@@ -61,18 +62,18 @@ async function main(): Promise<void> {
     memoryBudgetSource: budget.source,
   });
 
+  const taskLimits = {
+    maxBodyBytes: args.maxBodyBytes,
+    maxDecodeBytes: args.maxDecodeBytes,
+    maxConcurrentDecodes: args.maxConcurrentDecodes,
+    maxWaitingDecodes: args.maxWaitingDecodes,
+  };
   const registry = createModelRegistry(pool, {
     repository: args.modelCache ? { cacheDir: args.modelCache } : undefined,
     workers: args.workers,
     logger: log,
   });
   const draining = new AbortController();
-  const visionLimits = {
-    maxBodyBytes: args.maxBodyBytes,
-    maxDecodeBytes: args.maxDecodeBytes,
-    maxConcurrentDecodes: args.maxConcurrentDecodes,
-    maxWaitingDecodes: args.maxWaitingDecodes,
-  };
   const app = createApp({
     registry,
     options: {
@@ -85,8 +86,9 @@ async function main(): Promise<void> {
     memoryBudget,
     metrics: new Registry(),
     routers: [
-      visionRouter({ registry, memoryBudget, limits: visionLimits }),
-      textRecognitionTask.routes!({ registry, memoryBudget, limits: visionLimits }),
+      visionRouter({ registry, memoryBudget, limits: taskLimits }),
+      textRecognitionTask.routes!({ registry, memoryBudget, limits: taskLimits }),
+      translationTextTask.routes!({ registry, memoryBudget, limits: taskLimits }),
     ],
     // The demo page asks for the key itself and sends it with its API calls.
     publicPaths: demoPagePaths(),

@@ -114,7 +114,9 @@ async function buildOne(def: ImageDefinition, key: string, distDir: string, work
   const pins = readPins();
   const epoch = sourceDateEpoch(pins);
   const engine = containerEngine();
-  const [base, node] = [await debianBase(pins), await nodeLayer(pins)];
+  // An image's own packages join the shared list: its base is cached under its own key, the others' stay as they are.
+  const basePins = def.debianPackages?.length ? { ...pins, debian: { ...pins.debian, packages: [...pins.debian.packages, ...def.debianPackages] } } : pins;
+  const [base, node] = [await debianBase(basePins), await nodeLayer(pins)];
   const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const rev = await revision();
   const source = await sourceUrl();
@@ -135,7 +137,7 @@ async function buildOne(def: ImageDefinition, key: string, distDir: string, work
     'org.opencontainers.image.revision': rev,
     'org.opencontainers.image.licenses': 'Apache-2.0',
     'org.opencontainers.image.created': new Date(epoch * 1000).toISOString(),
-    'org.opencontainers.image.base.name': `debian:${pins.debian.release} (${pins.debian.packages.join(', ')}; snapshot ${pins.debian.snapshot})`,
+    'org.opencontainers.image.base.name': `debian:${pins.debian.release} (${basePins.debian.packages.join(', ')}; snapshot ${pins.debian.snapshot})`,
     'io.mloffload.content-key': key,
   };
   if (source) labels['org.opencontainers.image.source'] = source;

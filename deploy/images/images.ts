@@ -21,6 +21,8 @@ export interface ImageDefinition {
   containerfile: string;
   description: string;
   contents: AppContents;
+  /** Debian packages of this image besides the shared base (with their dependencies). */
+  debianPackages?: readonly string[];
 }
 
 /** Where the runtime keeps fetched and compiled models (the Deployment mounts a volume here). */
@@ -34,6 +36,10 @@ export const images: Readonly<Record<ImageName, ImageDefinition>> = {
     name: 'inference-runtime',
     containerfile: join(repoRoot, 'deploy', 'inference-runtime.Dockerfile'),
     description: 'mloffload inference runtime: a model pool served over REST on edge nodes',
+    // The Apertium engine and the language pairs of the built-in pool (translation-eng-spa, translation-spa-eng).
+    // install-info answers readline-common's `dpkg | install-info` (apertium -> gawk -> libreadline8), so
+    // no package manager comes in with them.
+    debianPackages: ['apertium', 'apertium-eng-spa', 'install-info'],
     contents: {
       // All of it: tasks, backends and the pool loader are imported on demand.
       dist: { tree: 'inference-runtime' },

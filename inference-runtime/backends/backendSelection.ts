@@ -8,7 +8,7 @@ import type { Backend, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from '.
  * - `compiled`: tfjs graph models translated to ONNX and verified against tfjs; `auto` prefers it and falls
  *   back to `tfjs` (the registry decides once per model with `planEngine` and hands threads a LoadPlan).
  */
-export type BackendKind = 'tfjs' | 'onnx' | 'compiled';
+export type BackendKind = 'tfjs' | 'onnx' | 'compiled' | 'apertium';
 
 export type BackendFactory = () => Promise<Backend>;
 
@@ -27,12 +27,17 @@ export function defaultBackendFactories(options: BackendOptions = {}): Partial<R
     tfjs: async () => (await import('./tfjsBackend.js')).TfjsBackend.create({ allowNode: options.allowTfjsNode }),
     onnx: async () => (await import('./onnxBackend.js')).OnnxBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
     compiled: async () => (await import('./compiledBackend.js')).CompiledBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
+    apertium: async () => (await import('./apertium/apertiumBackend.js')).ApertiumBackend.create(),
   };
 }
 
 /** Which backends may serve a model, most preferred first. Throws when the model's choice is impossible. */
 export function backendCandidates(model: Pick<PoolModel, 'framework' | 'backend' | 'name'>, available: ReadonlySet<BackendKind>): BackendKind[] {
   const preference = model.backend ?? 'auto';
+  if (model.framework === 'apertium') {
+    if (preference !== 'auto') throw new Error(`model ${model.name}: backend ${preference} cannot run an apertium language pair`);
+    return ['apertium'];
+  }
   if (model.framework === 'onnx') {
     if (preference === 'tfjs') throw new Error(`model ${model.name}: backend tfjs cannot run an onnx model`);
     return ['onnx'];

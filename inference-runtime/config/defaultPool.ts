@@ -178,7 +178,36 @@ export function ocrModels(): PoolModel[] {
   return [TEXT_DETECTOR, TEXT_ORIENTATION, { ...TEXT_RECOGNIZER, ...(labels ? { labels } : {}) }];
 }
 
+/**
+ * Apertium English<->Spanish from the Debian packages `apertium` and `apertium-eng-spa` (0.8.1) of the runtime
+ * image: the source is the pair's mode file, pinned by digest; the pipeline reads the pair's data installed
+ * next to it. Labels are the pair, `[source, target]`.
+ */
+function apertiumPair(source: 'eng' | 'spa', target: 'eng' | 'spa', sha256: string): PoolModel {
+  const names = { eng: 'English', spa: 'Spanish' };
+  return {
+    name: `translation-${source}-${target}`,
+    task: 'translation/text',
+    framework: 'apertium',
+    version: '0.8.1',
+    source: { uri: `file:///usr/share/apertium/modes/${source}-${target}.mode`, sha256 },
+    labels: [source, target],
+    card: {
+      description:
+        `Apertium ${names[source]} to ${names[target]}: shallow-transfer rule-based machine translation (morphological ` +
+        'analysis, HMM part-of-speech tagging, lexical selection, three-stage structural transfer, generation). Literal ' +
+        'but deterministic; unknown words come back marked with *.',
+      license: 'GPL-2.0 (language data apertium-eng-spa); GPL-2.0-or-later (Apertium engine)',
+      origin: 'Apertium (https://apertium.org, https://github.com/apertium/apertium-eng-spa), Debian packages apertium and apertium-eng-spa',
+      authors: "Universitat d'Alacant (Transducens group), Generalitat de Catalunya, Universitat Pompeu Fabra (IULA), Universitat Politècnica de Catalunya, Jimmy O'Regan, Paul Breen",
+    },
+  };
+}
+
+export const TRANSLATION_ENG_SPA = apertiumPair('eng', 'spa', '39e696f95a011766ec06c9141ad8f49c61dcafa04f8fbd8315168bf02f60cf96');
+export const TRANSLATION_SPA_ENG = apertiumPair('spa', 'eng', '0254517f9c89f399928038d4d79e60cb691dccfcf5726d1b3881adcc30c67d9f');
+
 export function defaultPool(): PoolConfig {
   // Deep copies: callers may adjust their pool without touching the built-in one.
-  return structuredClone({ models: [FACE_DETECTOR, FACIAL_EXPRESSION, OBJECT_DETECTOR, ...ocrModels()] });
+  return structuredClone({ models: [FACE_DETECTOR, FACIAL_EXPRESSION, OBJECT_DETECTOR, ...ocrModels(), TRANSLATION_ENG_SPA, TRANSLATION_SPA_ENG] });
 }

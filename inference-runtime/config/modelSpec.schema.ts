@@ -14,7 +14,7 @@
  */
 
 /** Model formats. A new engine's format is one more entry here, then `npm run schemas:generate`. */
-export const FRAMEWORKS = ['tfjs-graph', 'tfjs-layers', 'onnx'] as const;
+export const FRAMEWORKS = ['tfjs-graph', 'tfjs-layers', 'onnx', 'apertium', 'pocketsphinx', 'nlpjs'] as const;
 /** Which engine runs a model: `auto` prefers a verified native (ONNX) path and falls back to tfjs. */
 export const BACKENDS = ['auto', 'tfjs', 'onnx'] as const;
 export const COLOURS = ['rgb', 'bgr', 'grayscale'] as const;

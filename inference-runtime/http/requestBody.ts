@@ -16,7 +16,7 @@ export interface BodyLimits {
  * Media types a JSON body may arrive with. Besides JSON itself: no type at all, `text/plain`, and
  * `application/x-www-form-urlencoded`, which is what `curl -d` sends and what TF Serving's own examples use.
  */
-function isJsonCompatible(type: string): boolean {
+export function isJsonCompatible(type: string): boolean {
   return type === '' || type === 'application/json' || type.endsWith('+json') || type === 'text/plain' || type === 'application/x-www-form-urlencoded';
 }
 

@@ -22,9 +22,15 @@ function hasDotSegment(p: string): boolean {
   return p.split('/').some((seg) => seg === '..' || seg === '.');
 }
 
-function entryExtension(framework: MLModelSpec['framework']): string {
-  return framework === 'onnx' ? '.onnx' : '.json';
-}
+/** The entry file each framework loads, with an example name for messages. */
+const ENTRY_FILES: Record<MLModelSpec['framework'], { exts: string[]; example: string }> = {
+  'tfjs-graph': { exts: ['.json'], example: 'model.json' },
+  'tfjs-layers': { exts: ['.json'], example: 'model.json' },
+  onnx: { exts: ['.onnx'], example: 'model.onnx' },
+  apertium: { exts: ['.mode', '.tar', '.tar.gz', '.tgz'], example: 'an Apertium mode such as eng-spa.mode, or an archive of a pair' },
+  pocketsphinx: { exts: ['.dict'], example: 'the pronunciation dictionary next to the acoustic model folder, e.g. cmudict-en-us.dict' },
+  nlpjs: { exts: ['.json'], example: 'a corpus, e.g. smart-home.json' },
+};
 
 function checkSource(spec: MLModelSpec): SpecProblem[] {
   const uri = spec.source.uri;
@@ -59,8 +65,8 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
     if (url.username || url.password) return problem(`"${uri}" embeds credentials; they would be visible to anyone who can read the MLModel`);
     entryPath = url.pathname;
   }
-  const ext = entryExtension(spec.framework);
-  if (!entryPath.toLowerCase().endsWith(ext)) return problem(`"${uri}": framework ${spec.framework} loads a ${ext} entry file (${ext === '.json' ? 'model.json' : 'model.onnx'})`);
+  const { exts, example } = ENTRY_FILES[spec.framework];
+  if (!exts.some((ext) => entryPath.toLowerCase().endsWith(ext))) return problem(`"${uri}": framework ${spec.framework} loads a ${exts.join(' or ')} entry file (${example})`);
   return [];
 }
 

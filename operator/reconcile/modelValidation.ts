@@ -21,9 +21,14 @@ function hasDotSegment(p: string): boolean {
   return p.split('/').some((seg) => seg === '..' || seg === '.');
 }
 
-function entryExtension(framework: MLModelSpec['framework']): string {
-  return framework === 'onnx' ? '.onnx' : '.json';
-}
+/** The entry file each framework loads: a model graph, a pronunciation dictionary (PocketSphinx), a corpus (NLP.js). */
+const ENTRY_FILES: Record<MLModelSpec['framework'], { ext: string; example: string }> = {
+  'tfjs-graph': { ext: '.json', example: 'model.json' },
+  'tfjs-layers': { ext: '.json', example: 'model.json' },
+  onnx: { ext: '.onnx', example: 'model.onnx' },
+  pocketsphinx: { ext: '.dict', example: 'the pronunciation dictionary next to the acoustic model folder, e.g. cmudict-en-us.dict' },
+  nlpjs: { ext: '.json', example: 'a corpus, e.g. smart-home.json' },
+};
 
 function checkSource(spec: MLModelSpec): SpecProblem[] {
   const uri = spec.source.uri;
@@ -60,8 +65,8 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
     if (url.username || url.password) return problem(`"${uri}" embeds credentials; they would be visible to anyone who can read the MLModel`);
     entryPath = url.pathname;
   }
-  const ext = entryExtension(spec.framework);
-  if (!entryPath.toLowerCase().endsWith(ext)) return problem(`"${uri}": framework ${spec.framework} loads a ${ext} entry file (${ext === '.json' ? 'model.json' : 'model.onnx'})`);
+  const { ext, example } = ENTRY_FILES[spec.framework];
+  if (!entryPath.toLowerCase().endsWith(ext)) return problem(`"${uri}": framework ${spec.framework} loads a ${ext} entry file (${example})`);
   return [];
 }
 

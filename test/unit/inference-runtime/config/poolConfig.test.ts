@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { load } from 'js-yaml';
-import { defaultPool } from '../../../../inference-runtime/config/defaultPool.js';
+import { defaultPool, visionPool } from '../../../../inference-runtime/config/defaultPool.js';
 import { loadPoolConfig, parsePoolConfig, PoolConfigError, validatePoolConfig } from '../../../../inference-runtime/config/poolConfig.js';
 import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
 
@@ -123,12 +123,14 @@ describe('pool config', () => {
 });
 
 describe('default pool', () => {
-  it('is a valid pool with the three built-in models, labels and model cards', () => {
+  it('is a valid pool with the built-in models, labels and model cards', () => {
     const pool = validatePoolConfig(defaultPool(), 'default');
     expect(pool.models.map((m) => [m.name, m.task])).to.deep.equal([
       ['face-detector', 'vision/face-detection'],
       ['facial-expression', 'vision/facial-expression'],
       ['object-detector', 'vision/object-detection'],
+      ['speech-recogniser', 'speech/recognition'],
+      ['smart-home-assistant', 'dialog/intent'],
     ]);
     const emotion = pool.models[1];
     expect(emotion.labels).to.deep.equal(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
@@ -136,13 +138,14 @@ describe('default pool', () => {
     expect(emotion.card?.license).to.equal('MIT');
     expect(pool.models[2].labels).to.have.length(80);
     expect(pool.models[2].labels?.[0]).to.equal('person');
-    for (const m of pool.models) expect(m.card?.origin).to.contain('@vladmandic/human');
+    for (const m of pool.models.slice(0, 3)) expect(m.card?.origin).to.contain('@vladmandic/human');
+    for (const m of pool.models.slice(3)) expect(m.card?.license).to.be.a('string');
   });
 
   it('pins the digests of the files installed with @vladmandic/human', async () => {
     const dir = findPackageDir('@vladmandic/human');
     expect(dir, '@vladmandic/human is installed').to.be.a('string');
-    for (const m of defaultPool().models) {
+    for (const m of visionPool().models) {
       const rel = m.source.uri.replace('npm:@vladmandic/human/', '');
       const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
       expect(await sha(path.join(dir!, rel)), m.name).to.equal(m.source.sha256);

@@ -45,7 +45,6 @@ export function jsgf(body: string, rules: Record<string, string> = {}): string {
  */
 export function checkedGrammar(text: string): string {
   if (text.length > MAX_GRAMMAR_CHARS) throw new InvalidInput(`the grammar is longer than ${MAX_GRAMMAR_CHARS} characters`);
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) throw new InvalidInput('the grammar holds control characters');
   if (!/^\s*#JSGF\s+V1\.0/.test(text)) throw new InvalidInput('the grammar must be JSGF text starting with "#JSGF V1.0;"');
   if (!/public\s+<[^>]+>\s*=/.test(text)) throw new InvalidInput('the grammar has no public rule');

@@ -61,6 +61,8 @@ export class RecogniserProcess {
   private ready?: Promise<void>;
   private readonly queue: Job[] = [];
   private current?: Job;
+  /** The process `current` was written to. */
+  private currentChild?: Child;
   private readonly loadedChildren = new WeakSet<Child>();
   private nextId = 1;
   private crashes = 0;
@@ -171,14 +173,15 @@ export class RecogniserProcess {
       onReady?.reject(new Error(`${why} while loading its model${stderrTail ? `: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
       onReady = undefined;
       if (this.child === child) this.child = undefined;
-      if (this.current) {
+      const wasLoaded = this.loadedChildren.has(child);
+      if (this.current && this.currentChild === child) {
         clearTimeout(this.current.timer);
         this.current.reject(new Overloaded(`${why} while recognising; it is being restarted, retry shortly`));
         this.current = undefined;
       }
       // Only a process that had loaded is replaced here; one that cannot load fails its start (a model load,
       // or a restart that schedules the next attempt).
-      if (!this.closed && this.loadedChildren.has(child)) this.scheduleRestart();
+      if (!this.closed && wasLoaded) this.scheduleRestart();
     });
     return ready;
   }
@@ -203,6 +206,7 @@ export class RecogniserProcess {
     if (this.current || !child || !this.loadedChildren.has(child) || this.queue.length === 0) return;
     const job = this.queue.shift()!;
     this.current = job;
+    this.currentChild = child;
     child.stdin.write(Buffer.concat([frame(job.header), frame(job.pcm)]));
   }
 
@@ -215,7 +219,10 @@ export class RecogniserProcess {
       // The process is mid-utterance with unknown state: replace it rather than wait.
       this.current = undefined;
       job.reject(new Overloaded(`the speech recogniser took longer than ${job.deadlineMs} ms; it is being restarted`));
-      this.child?.kill('SIGKILL');
+      // Detached at once: nothing more is written to it, and its exit schedules the replacement.
+      const child = this.child;
+      this.child = undefined;
+      child?.kill('SIGKILL');
     }
   }
 

@@ -48,7 +48,7 @@ describe('speech recognition and the voice chain over HTTP', function () {
   });
   after(async () => server?.close());
 
-  const post = (path: string, body: Buffer | string, type: string) => fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+  const post = (path: string, body: Buffer | string, type: string) => fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const transcribe = async (wav: Buffer, extra: Record<string, unknown> = {}): Promise<Transcription> => {
     const res = await post('/v1/speech/transcriptions', JSON.stringify({ audio: { b64: wav.toString('base64') }, ...extra }), 'application/json');
     expect(res.status, await res.clone().text()).to.equal(200);

@@ -76,9 +76,13 @@ function toPcm16(samples: Float32Array): Buffer {
   return out;
 }
 
-/** Time a recogniser may spend on an utterance: generous against a loaded machine, yet bounded. */
+/**
+ * Time a recogniser may spend on an utterance, waiting included: a guard against a hung process, not the
+ * client's deadline (the request's own timeout answers the client first). Generous, because dictation runs
+ * near real time on a free core and a shared edge node may give it a fraction of one.
+ */
 export function recognitionDeadlineMs(seconds: number): number {
-  return Math.round(10_000 + seconds * 4_000);
+  return Math.round(30_000 + seconds * 10_000);
 }
 
 class PocketSphinxModel implements LoadedModel {

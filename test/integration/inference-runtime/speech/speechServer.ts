@@ -9,6 +9,7 @@ import { startServer } from '../../../../inference-runtime/server.js';
 import { dialogIntentTask } from '../../../../inference-runtime/tasks/dialog/intent.js';
 import { speechRecognitionTask } from '../../../../inference-runtime/tasks/speech/recognition.js';
 import type { TaskContext } from '../../../../inference-runtime/tasks/task.js';
+import { visionRouter } from '../../../../inference-runtime/vision/router.js';
 
 export interface SpeechServer {
   url: string;
@@ -24,7 +25,7 @@ export const SPEECH_TEST_LIMITS: TaskContext['limits'] = {
 };
 
 /** A runtime serving the built-in speech recogniser and dialog corpus on a loopback port, with their task routes. */
-export async function startSpeechServer(options: { workers?: number; models?: PoolModel[] } = {}): Promise<SpeechServer> {
+export async function startSpeechServer(options: { workers?: number; models?: PoolModel[]; demoPage?: boolean } = {}): Promise<SpeechServer> {
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-speech-cache-'));
   const registry = createModelRegistry(
     { models: options.models ?? [SPEECH_RECOGNISER, DIALOG_SMART_HOME] },
@@ -37,7 +38,10 @@ export async function startSpeechServer(options: { workers?: number; models?: Po
     throw new Error(`models not available: ${down.map((m) => `${m.name} ${m.state} ${m.reason ?? ''}`).join('; ')}`);
   }
   const context: TaskContext = { registry, limits: SPEECH_TEST_LIMITS };
-  const app = createApp({ registry, routers: [speechRecognitionTask, dialogIntentTask].map((t) => t.routes!(context)) });
+  const routers = [speechRecognitionTask, dialogIntentTask].map((t) => t.routes!(context));
+  // The vision router serves the demo pages (/demo/...); its vision routes stay unused here.
+  if (options.demoPage) routers.push(visionRouter({ registry }));
+  const app = createApp({ registry, routers });
   const running = await startServer(app.callback(), { port: 0, host: '127.0.0.1' });
   return {
     url: running.url,

@@ -14,6 +14,7 @@ export function normalisePhrase(phrase: string): string {
   return phrase
     .toLowerCase()
     .replace(/[^a-z' ]+/g, ' ')
+    .replace(/'{2,}/g, "'")
     .replace(/(^|\s)'+|'+(?=\s|$)/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();

@@ -19,7 +19,7 @@ describe('phrase lists and grammars from requests', () => {
         // Nothing of the request reaches the grammar but words, apostrophes inside them, and the grammar's own syntax.
         for (const alternative of body.split(' | ')) expect(alternative).to.match(/^\( [a-z]+(?:'[a-z]+)*(?: [a-z]+(?:'[a-z]+)*)* \)$/);
       }),
-      { numRuns: 500 },
+      { numRuns: 5_000 },
     );
   });
 

@@ -3,8 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { load } from 'js-yaml';
-import { defaultPool, visionPool } from '../../../../inference-runtime/config/defaultPool.js';
+import { fileURLToPath } from 'node:url';
+import { load, loadAll } from 'js-yaml';
+import { defaultPool, DIALOG_SMART_HOME, SPEECH_RECOGNISER, visionPool } from '../../../../inference-runtime/config/defaultPool.js';
 import { loadPoolConfig, parsePoolConfig, PoolConfigError, validatePoolConfig } from '../../../../inference-runtime/config/poolConfig.js';
 import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
 
@@ -153,6 +154,14 @@ describe('default pool', () => {
         expect(await sha(path.join(dir!, path.dirname(rel), shard)), shard).to.equal(digest);
       }
     }
+  });
+
+  it('pins the digests of the speech dictionary and the dialog corpus, as the voice-assistant example does', async () => {
+    const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
+    for (const m of [SPEECH_RECOGNISER, DIALOG_SMART_HOME]) expect(await sha(fileURLToPath(m.source.uri)), m.name).to.equal(m.source.sha256);
+    const example = loadAll(await readFile(path.resolve('examples/voice-assistant/voice-assistant.yaml'), 'utf8')) as { kind: string; metadata: { name: string }; spec: { source: { sha256: string } } }[];
+    const digests = Object.fromEntries(example.filter((d) => d.kind === 'MLModel').map((d) => [d.metadata.name, d.spec.source.sha256]));
+    expect(digests).to.deep.equal({ [SPEECH_RECOGNISER.name]: SPEECH_RECOGNISER.source.sha256, [DIALOG_SMART_HOME.name]: DIALOG_SMART_HOME.source.sha256 });
   });
 
   it('returns a fresh copy each time', () => {

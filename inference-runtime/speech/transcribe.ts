@@ -68,7 +68,7 @@ export async function transcribe(
   const round = (x: number): number => Math.round(x * 1000) / 1000;
   return {
     text: (out.text.data as string[])[0] ?? '',
-    confidence: (out.confidence.data as Float32Array)[0] ?? 0,
+    confidence: Math.round(((out.confidence.data as Float32Array)[0] ?? 0) * 1e4) / 1e4,
     words: words.map((word, i) => ({ word, start: round(times[i * 2]), end: round(times[i * 2 + 1]) })),
     constraint: constraint.constraint === 'model-default' ? (model.config.labels?.length ? 'model-phrases' : 'dictation') : constraint.constraint,
     audio: { sampleRate: decoded.sampleRate, channels: decoded.channels, encoding: decoded.encoding, durationSeconds: round(decoded.durationSeconds) },

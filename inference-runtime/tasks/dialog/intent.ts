@@ -32,7 +32,8 @@ function textInput(texts: string[]): NamedTensors {
 export async function understand(model: ServingModel, text: string, options?: InferOptions): Promise<DialogResult> {
   const out = await model.infer(textInput([text]), options);
   return {
-    intent: { name: (out.intent.data as string[])[0], score: (out.score.data as Float32Array)[0] },
+    // Rounded: a float32 score printed as a double shows digits it never had.
+    intent: { name: (out.intent.data as string[])[0], score: Math.round((out.score.data as Float32Array)[0] * 1e4) / 1e4 },
     entities: JSON.parse((out.entities.data as string[])[0]) as DialogEntity[],
     answer: (out.answer.data as string[])[0],
   };

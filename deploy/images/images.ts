@@ -45,8 +45,14 @@ export const images: Readonly<Record<ImageName, ImageDefinition>> = {
       dist: { tree: 'inference-runtime' },
       // The packages the built-in pool reads its weights from are files to the runtime, not imports.
       packages: { imports: 'static-and-dynamic', extra: builtInPoolPackages() },
-      // The demo page; the compiled server looks for it next to its own folder.
-      assets: [['inference-runtime/static', 'dist/inference-runtime/static']],
+      // The demo page; the compiled server looks for it next to its own folder. The speech recogniser's
+      // script (run by Debian's python3 over libpocketsphinx3, both in the base) and the dialog corpora sit
+      // beside the compiled modules that load them.
+      assets: [
+        ['inference-runtime/static', 'dist/inference-runtime/static'],
+        ['inference-runtime/backends/pocketsphinx/recogniser.py', 'dist/inference-runtime/backends/pocketsphinx/recogniser.py'],
+        ['inference-runtime/config/corpora', 'dist/inference-runtime/config/corpora'],
+      ],
       // The client SDK's ES modules, which the demo page loads from /demo/sdk/ (found next to dist/inference-runtime).
       compiledAssets: [SDK_DIST],
       writableDirs: [RUNTIME_MODEL_CACHE],

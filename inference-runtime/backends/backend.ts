@@ -62,7 +62,7 @@ export interface CompiledArtifact {
 
 /** Which backend a thread loads a model on, decided once before the threads load it. */
 export interface LoadPlan {
-  kind: 'tfjs' | 'onnx' | 'compiled' | 'apertium';
+  kind: 'tfjs' | 'onnx' | 'compiled' | 'apertium' | 'pocketsphinx' | 'nlpjs';
   /** Set when `kind` is `compiled`. */
   compiled?: CompiledArtifact;
 }

@@ -6,9 +6,11 @@ import type { Backend, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from '.
  * - `tfjs`: tfjs graph/layers models (tfjs-node when installed, WASM otherwise);
  * - `onnx`: ONNX models on onnxruntime-node;
  * - `compiled`: tfjs graph models translated to ONNX and verified against tfjs; `auto` prefers it and falls
- *   back to `tfjs` (the registry decides once per model with `planEngine` and hands threads a LoadPlan).
+ *   back to `tfjs` (the registry decides once per model with `planEngine` and hands threads a LoadPlan);
+ * - `pocketsphinx`, `nlpjs`: the engines of their own frameworks (a supervised recogniser process, a corpus
+ *   trained at load), the only choice for their models.
  */
-export type BackendKind = 'tfjs' | 'onnx' | 'compiled' | 'apertium';
+export type BackendKind = 'tfjs' | 'onnx' | 'compiled' | 'apertium' | 'pocketsphinx' | 'nlpjs';
 
 export type BackendFactory = () => Promise<Backend>;
 
@@ -28,6 +30,8 @@ export function defaultBackendFactories(options: BackendOptions = {}): Partial<R
     onnx: async () => (await import('./onnxBackend.js')).OnnxBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
     compiled: async () => (await import('./compiledBackend.js')).CompiledBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
     apertium: async () => (await import('./apertium/apertiumBackend.js')).ApertiumBackend.create(),
+    pocketsphinx: async () => new (await import('./pocketsphinx/pocketsphinxBackend.js')).PocketSphinxBackend(),
+    nlpjs: async () => new (await import('./nlpjs/nlpjsBackend.js')).NlpjsBackend(),
   };
 }
 
@@ -38,6 +42,8 @@ export function backendCandidates(model: Pick<PoolModel, 'framework' | 'backend'
     if (preference !== 'auto') throw new Error(`model ${model.name}: backend ${preference} cannot run an apertium language pair`);
     return ['apertium'];
   }
+  // Their own engine is the only one: a runtime-wide engine choice (tfjs, onnx) is about graph models.
+  if (model.framework === 'pocketsphinx' || model.framework === 'nlpjs') return [model.framework];
   if (model.framework === 'onnx') {
     if (preference === 'tfjs') throw new Error(`model ${model.name}: backend tfjs cannot run an onnx model`);
     return ['onnx'];

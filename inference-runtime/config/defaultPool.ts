@@ -1,4 +1,7 @@
 import { ppocrKeysLabels } from './ocrDictionary.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PoolConfig, PoolModel } from './types.js';
 
 /**
@@ -207,7 +210,64 @@ function apertiumPair(source: 'eng' | 'spa', target: 'eng' | 'spa', sha256: stri
 export const TRANSLATION_ENG_SPA = apertiumPair('eng', 'spa', '39e696f95a011766ec06c9141ad8f49c61dcafa04f8fbd8315168bf02f60cf96');
 export const TRANSLATION_SPA_ENG = apertiumPair('spa', 'eng', '0254517f9c89f399928038d4d79e60cb691dccfcf5726d1b3881adcc30c67d9f');
 
+/** Where Debian's pocketsphinx-en-us (and the runtime image) install the US English model folder. */
+export const POCKETSPHINX_EN_US_DIR = '/usr/share/pocketsphinx/model/en-us';
+
+export const SPEECH_RECOGNISER: PoolModel = {
+  name: 'speech-recogniser',
+  task: 'speech/recognition',
+  framework: 'pocketsphinx',
+  version: '1',
+  // The entry is the pronunciation dictionary (it fixes the words a grammar may use); the acoustic model
+  // folder en-us/ and the language model en-us.lm.bin are read beside it.
+  source: {
+    uri: pathToFileURL(path.join(POCKETSPHINX_EN_US_DIR, 'cmudict-en-us.dict')).href,
+    sha256: '9de99dd2a24b63c653c1c30ab39388d05185cae36d0875f15c319b4ad6dc43af',
+  },
+  card: {
+    description:
+      'CMU PocketSphinx with its US English semi-continuous acoustic model, CMUdict pronunciations and a general ' +
+      'trigram language model. Exact on command grammars (JSGF or phrase lists); open dictation is weak.',
+    license: 'BSD-2-Clause',
+    origin: 'CMU Sphinx (https://cmusphinx.github.io), model by Alpha Cephei Inc.; Debian packages pocketsphinx-en-us and libpocketsphinx3',
+    authors: 'Carnegie Mellon University; Alpha Cephei Inc.',
+  },
+};
+
+/** A corpus shipped in inference-runtime/config/corpora/, from the sources, the compiled tree or the image. */
+export function corpusUri(file: string): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'corpora', file), path.join(here, '..', '..', '..', 'inference-runtime', 'config', 'corpora', file)];
+  return pathToFileURL(candidates.find((c) => existsSync(c)) ?? candidates[0]).href;
+}
+
+export const DIALOG_SMART_HOME: PoolModel = {
+  name: 'smart-home-assistant',
+  task: 'dialog/intent',
+  framework: 'nlpjs',
+  version: '1',
+  source: { uri: corpusUri('smart-home.json'), sha256: '32689054957bf458c06b25c8c4290f10bf5efa27fa7cba1e2f29c26d7d2f7c4d' },
+  card: {
+    description:
+      'A smart-home assistant corpus (lights, temperature, weather, timers, music, greetings, goodbye, help) trained ' +
+      'at load into an NLP.js intent classifier with entity rules (room, number, unit, genre) and answers.',
+    license: 'MIT',
+    origin: 'mloffload (inference-runtime/config/corpora/smart-home.json); engine NLP.js by AXA Group Operations Spain (MIT)',
+    metrics: [{ dataset: 'smart-home held-out utterances (46)', metric: 'intent accuracy', value: 0.978, source: 'test/unit/dialog/heldout.test.ts' }],
+  },
+};
+
 export function defaultPool(): PoolConfig {
   // Deep copies: callers may adjust their pool without touching the built-in one.
-  return structuredClone({ models: [FACE_DETECTOR, FACIAL_EXPRESSION, OBJECT_DETECTOR, ...ocrModels(), TRANSLATION_ENG_SPA, TRANSLATION_SPA_ENG] });
+  return structuredClone({
+    models: [FACE_DETECTOR, FACIAL_EXPRESSION, OBJECT_DETECTOR, ...ocrModels(), TRANSLATION_ENG_SPA, TRANSLATION_SPA_ENG, SPEECH_RECOGNISER, DIALOG_SMART_HOME],
+  });
+}
+
+/**
+ * The built-in pool's face, expression and object models (the tfjs graph models the compiler translates): for
+ * the vision tests and benchmarks, which need no OCR, translation, speech or dialog engine.
+ */
+export function visionPool(): PoolConfig {
+  return structuredClone({ models: [FACE_DETECTOR, FACIAL_EXPRESSION, OBJECT_DETECTOR] });
 }

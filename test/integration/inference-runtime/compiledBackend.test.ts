@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import sharp from 'sharp';
 import { COMPILED_BACKEND_NAME } from '../../../inference-runtime/backends/compiledArtifact.js';
-import { defaultPool, FACIAL_EXPRESSION } from '../../../inference-runtime/config/defaultPool.js';
+import { FACIAL_EXPRESSION, visionPool } from '../../../inference-runtime/config/defaultPool.js';
 import type { PoolConfig, PoolModel, Preprocessing } from '../../../inference-runtime/config/types.js';
 import { exampleInputs } from '../../../inference-runtime/core/exampleInputs.js';
 import { createModelRegistry, type PoolModelRegistry } from '../../../inference-runtime/core/modelRegistry.js';
@@ -78,11 +78,6 @@ const tensorsHeld = async (registry: PoolModelRegistry): Promise<number[]> =>
   (await registry.engineStats()).map((s) => Object.values(s.memory).reduce((n, m) => n + m.numTensors, 0));
 
 
-/** The built-in pool's tfjs graph models: the ones the compiler translates (the OCR models are ONNX already). */
-function tfjsPool(): PoolConfig {
-  const pool = defaultPool();
-  return { ...pool, models: pool.models.filter((m) => m.framework === 'tfjs-graph') };
-}
 describe('model registry: tfjs graph models compiled to ONNX', function () {
   this.timeout(600_000);
   let dir: string;
@@ -110,8 +105,8 @@ describe('model registry: tfjs graph models compiled to ONNX', function () {
   });
 
   it('serves every default-pool model compiled (auto) with the outputs tfjs gives (forced tfjs), on photos and seeded inputs', async () => {
-    const compiled = start(tfjsPool(), { workers: 1 });
-    const tfjs = start(tfjsPool(), { workers: 0, backend: 'tfjs' });
+    const compiled = start(visionPool(), { workers: 1 });
+    const tfjs = start(visionPool(), { workers: 0, backend: 'tfjs' });
     await Promise.all([compiled.whenSettled(), tfjs.whenSettled()]);
 
     for (const s of compiled.list()) {
@@ -131,7 +126,7 @@ describe('model registry: tfjs graph models compiled to ONNX', function () {
     expect(compiled.resolve('facial-expression').signature().inputs[0].shape).to.deep.equal([-1, 64, 64, 1]);
 
     const held = await tensorsHeld(compiled);
-    for (const model of tfjsPool().models) {
+    for (const model of visionPool().models) {
       const a = compiled.resolve(model.name);
       const b = tfjs.resolve(model.name);
       expect(a.signature().outputs.map((o) => o.name)).to.deep.equal(b.signature().outputs.map((o) => o.name));
@@ -149,9 +144,9 @@ describe('model registry: tfjs graph models compiled to ONNX', function () {
   });
 
   it('micro-batches compiled models with a dynamic batch and never batches the one fixed at 1', async () => {
-    const pool: PoolConfig = { ...tfjsPool(), batching: { maxBatchSize: 4, maxDelayMs: 50 } };
+    const pool: PoolConfig = { ...visionPool(), batching: { maxBatchSize: 4, maxDelayMs: 50 } };
     const registry = start(pool, { workers: 1 });
-    const reference = start(tfjsPool(), { workers: 0 });
+    const reference = start(visionPool(), { workers: 0 });
     await Promise.all([registry.whenSettled(), reference.whenSettled()]);
     for (const name of ['face-detector', 'object-detector']) {
       const model = pool.models.find((m) => m.name === name)!;

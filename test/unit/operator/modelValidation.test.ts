@@ -13,6 +13,15 @@ describe('MLModel validation: the shared schema, then what it cannot express', (
     expect(problems({ source: { uri: 'file:///var/lib/models/emotion/model.json' } })).to.deep.equal([]);
   });
 
+  it('accepts speech and dialog models by their entry files: a pronunciation dictionary, a corpus', () => {
+    const speech = { task: 'speech/recognition', framework: 'pocketsphinx' as const, labels: undefined };
+    expect(problems({ ...speech, source: { uri: 'file:///usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict' } })).to.deep.equal([]);
+    expect(problems({ ...speech, source: { uri: 'file:///usr/share/pocketsphinx/model/en-us/en-us.lm.bin' } })[0]?.message).to.match(/pocketsphinx loads a \.dict entry file/);
+    const dialog = { task: 'dialog/intent', framework: 'nlpjs' as const, labels: undefined };
+    expect(problems({ ...dialog, source: { uri: 'file:///srv/corpora/smart-home.json' } })).to.deep.equal([]);
+    expect(problems({ ...dialog, source: { uri: 'file:///srv/corpora/smart-home.yaml' } })[0]?.message).to.match(/nlpjs loads a \.json entry file \(a corpus/);
+  });
+
   // The schema refuses these (the API server too, for new writes): a stored object is refused with the same words.
   for (const uri of ['npm:', 'npm:@vladmandic/human', 'npm:Human/models/x.json', 'file://models/model.json', 'file:///', 'file:model.json', 'file://localhost/m/model.json']) {
     it(`refuses the source ${uri} by the schema`, () => {

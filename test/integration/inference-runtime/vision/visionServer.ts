@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultPool } from '../../../../inference-runtime/config/defaultPool.js';
+import { visionPool } from '../../../../inference-runtime/config/defaultPool.js';
 import type { BackendPreference } from '../../../../inference-runtime/config/types.js';
 import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
@@ -29,9 +29,7 @@ export interface VisionServerOptions {
 
 export async function startVisionServer(options: VisionServerOptions = {}): Promise<VisionServer> {
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-vision-cache-'));
-  // The tfjs graph models of the built-in pool: the face and object APIs these tests exercise, which can be
-  // forced onto either engine.
-  const pool = { ...defaultPool(), models: defaultPool().models.filter((m) => m.framework === 'tfjs-graph') };
+  const pool = visionPool();
   if (options.backend) for (const m of pool.models) m.backend = options.backend;
   const registry = createModelRegistry(pool, { workers: options.workers ?? 1, benchmark: false, repository: { cacheDir } });
   await registry.whenSettled();

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { defaultPool } from '../../../../inference-runtime/config/defaultPool.js';
+import { fileURLToPath } from 'node:url';
+import { loadAll } from 'js-yaml';
+import { defaultPool, DIALOG_SMART_HOME, SPEECH_RECOGNISER } from '../../../../inference-runtime/config/defaultPool.js';
 import { loadPoolConfig, parsePoolConfig, PoolConfigError, validatePoolConfig } from '../../../../inference-runtime/config/poolConfig.js';
 import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
 
@@ -150,6 +152,8 @@ describe('default pool', () => {
       ['text-recognizer', 'vision/text-recognition'],
       ['translation-eng-spa', 'translation/text'],
       ['translation-spa-eng', 'translation/text'],
+      ['speech-recogniser', 'speech/recognition'],
+      ['smart-home-assistant', 'dialog/intent'],
     ]);
     const emotion = pool.models[1];
     expect(emotion.labels).to.deep.equal(['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']);
@@ -158,7 +162,7 @@ describe('default pool', () => {
     expect(pool.models[2].labels).to.have.length(80);
     expect(pool.models[2].labels?.[0]).to.equal('person');
     for (const m of pool.models.slice(0, 3)) expect(m.card?.origin).to.contain('@vladmandic/human');
-    for (const m of pool.models.slice(3)) {
+    for (const m of pool.models.slice(3, 8)) {
       if (m.framework === 'apertium') {
         expect(m.card?.origin).to.contain('Apertium');
         expect(m.card?.license).to.contain('GPL-2.0');
@@ -174,11 +178,20 @@ describe('default pool', () => {
     expect(recognizer.labels?.[6624]).to.equal(' ');
     expect(recognizer.labels).to.include.members(['A', 'z', '0', '9', '.']);
     expect(pool.models[4].labels).to.deep.equal(['0', '180']);
-    expect(pool.models.slice(6).map((m) => m.labels)).to.deep.equal([['eng', 'spa'], ['spa', 'eng']]);
+    expect(pool.models.slice(6, 8).map((m) => m.labels)).to.deep.equal([['eng', 'spa'], ['spa', 'eng']]);
+    for (const m of pool.models.slice(8)) expect(m.card?.license).to.be.a('string');
+  });
+
+  it('pins the digests of the speech dictionary and the dialog corpus, as the voice-assistant example does', async () => {
+    const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
+    for (const m of [SPEECH_RECOGNISER, DIALOG_SMART_HOME]) expect(await sha(fileURLToPath(m.source.uri)), m.name).to.equal(m.source.sha256);
+    const example = loadAll(await readFile(path.resolve('examples/voice-assistant/voice-assistant.yaml'), 'utf8')) as { kind: string; metadata: { name: string }; spec: { source: { sha256: string } } }[];
+    const digests = Object.fromEntries(example.filter((d) => d.kind === 'MLModel').map((d) => [d.metadata.name, d.spec.source.sha256]));
+    expect(digests).to.deep.equal({ [SPEECH_RECOGNISER.name]: SPEECH_RECOGNISER.source.sha256, [DIALOG_SMART_HOME.name]: DIALOG_SMART_HOME.source.sha256 });
   });
 
   it('pins the digests of the Apertium mode files installed with apertium-eng-spa', async () => {
-    for (const m of defaultPool().models.filter((x) => x.source.uri.startsWith('file://'))) {
+    for (const m of defaultPool().models.filter((x) => x.framework === 'apertium')) {
       const bytes = await readFile(new URL(m.source.uri));
       expect(createHash('sha256').update(bytes).digest('hex'), m.name).to.equal(m.source.sha256);
     }
@@ -196,6 +209,14 @@ describe('default pool', () => {
         expect(await sha(path.join(dir!, path.dirname(rel), shard)), shard).to.equal(digest);
       }
     }
+  });
+
+  it('pins the digests of the speech dictionary and the dialog corpus, as the voice-assistant example does', async () => {
+    const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
+    for (const m of [SPEECH_RECOGNISER, DIALOG_SMART_HOME]) expect(await sha(fileURLToPath(m.source.uri)), m.name).to.equal(m.source.sha256);
+    const example = loadAll(await readFile(path.resolve('examples/voice-assistant/voice-assistant.yaml'), 'utf8')) as { kind: string; metadata: { name: string }; spec: { source: { sha256: string } } }[];
+    const digests = Object.fromEntries(example.filter((d) => d.kind === 'MLModel').map((d) => [d.metadata.name, d.spec.source.sha256]));
+    expect(digests).to.deep.equal({ [SPEECH_RECOGNISER.name]: SPEECH_RECOGNISER.source.sha256, [DIALOG_SMART_HOME.name]: DIALOG_SMART_HOME.source.sha256 });
   });
 
   it('returns a fresh copy each time', () => {

@@ -1,5 +1,5 @@
 // "Text in an image": a plain client of POST /v1/vision/text. It draws each line's polygon over the image and
-// lists the lines. When text is read, the page gets a `demo:text` event ({ detail: { text } }) on `document`,
+// lists the lines. When text is read, the page gets a `mloffload:text` event ({ detail: { text } }) on `document`,
 // so another part of the page (translation) can take the text further.
 const $ = (id) => document.getElementById(id);
 const canvas = $('ocrCanvas');
@@ -65,7 +65,7 @@ async function read(file) {
   const models = body.models.map((m) => `${m.name} v${m.version} (${m.backend})`).join(', ');
   const timing = Object.entries(body.timing).map(([k, v]) => `${k} ${v} ms`).join(', ');
   $('ocrModels').textContent = `Models: ${models}. Timing: ${timing}.`;
-  if (body.text) document.dispatchEvent(new CustomEvent('demo:text', { detail: { text: body.text } }));
+  if (body.text) document.dispatchEvent(new CustomEvent('mloffload:text', { detail: { text: body.text } }));
 }
 
 $('ocrFile').addEventListener('change', async (event) => {

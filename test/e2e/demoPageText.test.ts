@@ -57,7 +57,7 @@ describe('demo page, "Text in an image", in headless Chromium', function () {
     });
     await page.goto(`${server.url}/demo`);
     await page.evaluate(() => {
-      document.addEventListener('demo:text', (e) => ((window as unknown as { handedOn: string }).handedOn = (e as CustomEvent<{ text: string }>).detail.text));
+      document.addEventListener('mloffload:text', (e) => ((window as unknown as { handedOn: string }).handedOn = (e as CustomEvent<{ text: string }>).detail.text));
     });
     await page.setInputFiles('#ocrFile', file);
     await page.waitForFunction(() => /read\.$|No text|answered/.test(document.getElementById('ocrStatus')?.textContent ?? ''), undefined, { timeout: 90_000 });

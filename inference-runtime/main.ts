@@ -8,11 +8,12 @@ import { MemoryBudget, resolveMemoryBudget } from './core/memoryBudget.js';
 import { createModelRegistry, type PoolModelRegistry } from './core/modelRegistry.js';
 import { ApiKeyCheck, parseApiKeys } from './http/apiKeys.js';
 import { createApp } from './http/app.js';
+import { demoPagePaths, demoRouter } from './http/demoPage.js';
 import { jsonLineLogger, type Logger } from './http/logger.js';
 import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/runtimeArgs.js';
 import { reloadSecretsOnChange } from './http/secretReload.js';
 import { startServer, type RunningServer } from './server.js';
-import { demoPagePaths, visionRouter } from './vision/router.js';
+import { tasks } from './tasks/table.js';
 
 /**
  * The runtime process: reads its options, starts loading the pool, serves HTTP(S) at once (`/readyz` says
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   const registry = createModelRegistry(pool, {
     repository: args.modelCache ? { cacheDir: args.modelCache } : undefined,
     workers: args.workers,
+    tasks,
     logger: log,
   });
   const draining = new AbortController();
@@ -77,18 +79,13 @@ async function main(): Promise<void> {
     },
     memoryBudget,
     metrics: new Registry(),
-    routers: [
-      visionRouter({
-        registry,
-        memoryBudget,
-        limits: {
-          maxBodyBytes: args.maxBodyBytes,
-          maxDecodeBytes: args.maxDecodeBytes,
-          maxConcurrentDecodes: args.maxConcurrentDecodes,
-          maxWaitingDecodes: args.maxWaitingDecodes,
-        },
-      }),
-    ],
+    tasks: tasks.mount({
+      maxBodyBytes: args.maxBodyBytes,
+      maxDecodeBytes: args.maxDecodeBytes,
+      maxConcurrentDecodes: args.maxConcurrentDecodes,
+      maxWaitingDecodes: args.maxWaitingDecodes,
+    }),
+    routers: [demoRouter()],
     // The demo page asks for the key itself and sends it with its API calls.
     publicPaths: demoPagePaths(),
     draining: draining.signal,

@@ -28,6 +28,8 @@ export interface InferenceExecutor {
   engineStats(): Promise<EngineStats[]>;
   /** Requests waiting for a free thread. */
   queueDepth(): number;
+  /** Inferences of a model handed to a thread so far (work dropped from the queue never counts). */
+  runsStarted?(key: string): number;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export class Dispatcher {
   private readonly queue: Waiting[] = [];
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly started = new Map<string, number>();
 
   constructor(
     readonly lanes: Lane[],
@@ -76,6 +79,11 @@ export class Dispatcher {
 
   get depth(): number {
     return this.queue.length;
+  }
+
+  /** Inferences of `key` handed to a lane so far. */
+  runsStarted(key: string): number {
+    return this.started.get(key) ?? 0;
   }
 
   get active(): number {
@@ -145,6 +153,7 @@ export class Dispatcher {
 
   private start(lane: Lane, item: Waiting): void {
     lane.active++;
+    this.started.set(item.key, this.runsStarted(item.key) + 1);
     let settled = false;
     const onAbort = (): void => {
       if (settled) return;

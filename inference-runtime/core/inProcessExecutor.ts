@@ -52,6 +52,10 @@ export class InProcessExecutor implements InferenceExecutor {
     return this.dispatcher.depth;
   }
 
+  runsStarted(key: string): number {
+    return this.dispatcher.runsStarted(key);
+  }
+
   async close(): Promise<void> {
     this.dispatcher.close();
     await this.dispatcher.idle();

@@ -199,6 +199,10 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     return this.dispatcher.depth;
   }
 
+  runsStarted(key: string): number {
+    return this.dispatcher.runsStarted(key);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.dispatcher.close();

@@ -1,8 +1,7 @@
 import type { Router } from '@koa/router';
-import type { ModelSignature } from '../backends/backend.js';
-import type { Framework, PoolModel } from '../config/types.js';
+import type { Framework } from '../config/types.js';
 import type { MemoryBudget } from '../core/memoryBudget.js';
-import type { ModelRegistry } from '../core/registry.js';
+import type { ModelRegistry, TaskCheck, TaskModelView } from '../core/registry.js';
 import type { NamedTensors } from '../core/tensor.js';
 import type { RequestState } from '../http/requestState.js';
 
@@ -11,7 +10,7 @@ import type { RequestState } from '../http/requestState.js';
  * this interface, and `taskTable` lists them all. A new category is a new module in that table, not a copy
  * of existing plumbing.
  */
-export interface TaskModule {
+export interface TaskModule extends TaskCheck {
   /** `<category>/<task>`, e.g. `vision/facial-expression`. */
   readonly id: string;
   /** One line for users: what the task answers. */
@@ -31,17 +30,22 @@ export interface TaskModule {
    * first request.
    */
   checkModel(model: TaskModelView): string[];
-  /** Inputs shaped like the task's real requests (an image, audio, token ids, text), for warm-up and benchmarks. */
-  exampleInputs(model: TaskModelView): NamedTensors;
+  /**
+   * Why the outputs of a warm-up run on `exampleInputs` cannot be decoded by the task, or an empty list.
+   * Optional: for checks a declared signature cannot settle (dynamic dimensions, values).
+   */
+  checkOutputs?(model: TaskModelView, outputs: NamedTensors): string[];
+  /**
+   * Inputs shaped like the task's real requests (an image, audio, token ids, text), for warm-up and benchmarks;
+   * `batch` rows (default 1) where the model takes a batch.
+   */
+  exampleInputs(model: TaskModelView, batch?: number): NamedTensors;
   /** The task's HTTP API, when it has one of its own (models of the task are also reachable by protocol). */
   routes?(context: TaskContext): Router<RequestState>;
 }
 
 /** What a task sees of a model at load. */
-export interface TaskModelView {
-  readonly config: PoolModel;
-  readonly signature: ModelSignature;
-}
+export type { TaskModelView };
 
 /** What a task's routes are built over. */
 export interface TaskContext {

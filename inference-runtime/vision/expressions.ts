@@ -48,7 +48,7 @@ export async function classifyExpressions(model: ServingModel, pixels: RgbImage,
   const batches = acceptsBatches(model) ? [crops] : crops.map((c) => [c]);
   const rows: number[][] = [];
   for (const batch of batches) {
-    const outputs = Object.values(await model.infer({ [inputName]: toBatchTensor(batch, pre) }));
+    const outputs = Object.values(await model.infer({ [inputName]: toBatchTensor(batch, pre) }, { transfer: true }));
     if (outputs.length !== 1) throw new TypeError(`expression model ${model.name} returned ${outputs.length} outputs, expected 1`);
     rows.push(...splitRows(outputs[0], batch.length));
   }

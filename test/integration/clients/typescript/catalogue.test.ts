@@ -11,7 +11,7 @@ import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultP
 import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
-import { visionRouter } from '../../../../inference-runtime/vision/router.js';
+import { visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 import { startDelayProxy, type DelayProxy } from '../../../helpers/delayProxy.js';
 import { faceCrop } from '../../../helpers/edgeLab.js';
 import { eventually } from '../../../helpers/eventually.js';

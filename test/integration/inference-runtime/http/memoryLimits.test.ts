@@ -9,7 +9,7 @@ import { createModelRegistry, type PoolModelRegistry } from '../../../../inferen
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
 import type { VisionLimits } from '../../../../inference-runtime/vision/limits.js';
-import { visionRouter } from '../../../../inference-runtime/vision/router.js';
+import { visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 import { pngHeaderOnly } from '../../../unit/inference-runtime/vision/imageFixtures.js';
 
 const MODEL = FACIAL_EXPRESSION.name;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultPool } from '../inference-runtime/config/defaultPool.js';
 import type { BackendPreference } from '../inference-runtime/config/types.js';
-import { createModelRegistry } from '../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../inference-runtime/http/app.js';
 import { startServer } from '../inference-runtime/server.js';
 import { visionRouter } from '../inference-runtime/tasks/vision/visionRouter.js';

@@ -5,7 +5,7 @@ import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
 import { fullGarbageCollector } from './core/garbageCollector.js';
 import { MemoryBudget, resolveMemoryBudget } from './core/memoryBudget.js';
-import { createModelRegistry, type PoolModelRegistry } from './core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from './dataplane/modelRegistry.js';
 import { ApiKeyCheck, parseApiKeys } from './http/apiKeys.js';
 import { createApp } from './http/app.js';
 import { demoPagePaths, demoRouter } from './http/demoPage.js';

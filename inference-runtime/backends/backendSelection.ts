@@ -1,5 +1,5 @@
 import type { PoolModel } from '../config/types.js';
-import type { Backend, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from './backend.js';
+import type { Backend, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from '../core/backend.js';
 
 /**
  * The engines a runtime (or one of its worker threads) can use:

@@ -1,8 +1,24 @@
-import type { LoadPlan, ModelFiles } from '../backends/backend.js';
+import type { EngineMemory, LoadPlan, ModelFiles, ModelSignature } from './backend.js';
 import type { PoolModel } from '../config/types.js';
 import { NotReady, Overloaded, RequestTimeout } from './errors.js';
-import type { EngineStats, HostedModelInfo } from './modelHost.js';
 import type { NamedTensors } from './tensor.js';
+
+/** What a thread reports after loading a model. */
+export interface HostedModelInfo {
+  signature: ModelSignature;
+  backend: string;
+  backendNote?: string;
+}
+
+/** Engine memory and loaded models of one thread (the main thread in-process, or one worker). */
+export interface EngineStats {
+  /** `main` or `worker-<n>`. */
+  thread: string;
+  threadId: number;
+  models: string[];
+  /** By backend name, e.g. `tfjs-wasm`. */
+  memory: Record<string, EngineMemory>;
+}
 
 export interface InferOptions {
   /** Aborting (e.g. `AbortSignal.timeout(ms)` or the HTTP request's deadline) rejects with RequestTimeout. */

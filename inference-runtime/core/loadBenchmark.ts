@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from './backend.js';
 import type { Preprocessing } from '../config/types.js';
 import { exampleInputs, hasDynamicBatch } from './exampleInputs.js';
 import type { ModelBenchmark } from './registry.js';

@@ -1,4 +1,4 @@
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from './backend.js';
 import type { BatchingConfig } from '../config/types.js';
 import { abortError, type InferOptions } from './executor.js';
 import type { HostTensor, NamedTensors, TensorData } from './tensor.js';

@@ -1,6 +1,5 @@
 import type { PoolModel } from '../config/types.js';
-import type { ModelSignature } from '../backends/backend.js';
-import type { CompilationStatus } from '../backends/enginePlan.js';
+import type { CompilationStatus, ModelSignature } from './backend.js';
 import type { NamedTensors } from './tensor.js';
 import type { InferOptions } from './executor.js';
 

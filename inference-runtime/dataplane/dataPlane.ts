@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { InferOptions } from '../core/executor.js';
 import type { ModelRegistry, ModelStatus, ServingModel } from '../core/registry.js';
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from '../core/backend.js';
 import type { NamedTensors } from '../core/tensor.js';
 import { InferenceSession } from './inferenceSession.js';
 import { MeteredModel } from './meteredModel.js';

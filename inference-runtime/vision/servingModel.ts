@@ -1,4 +1,4 @@
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from '../core/backend.js';
 import type { PoolModel, Preprocessing } from '../config/types.js';
 import type { TensorSpec } from '../core/tensor.js';
 

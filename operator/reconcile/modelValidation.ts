@@ -1,19 +1,18 @@
 /**
  * Checks of an MLModel spec that the CRD schema cannot express. Each problem names the field and what to do.
+ * What a task requires (its id, frameworks, labels, preprocessing) comes from the runtime's task table, the
+ * same modules the runtime checks models against when it loads them.
  */
 import { redactText } from '../../inference-runtime/repository/redact.js';
+import { tasks as runtimeTasks, type TaskTable } from '../../inference-runtime/tasks/table.js';
+import type { TaskModule } from '../../inference-runtime/tasks/task.js';
 import type { MLModelSpec } from '../api/types.js';
 
 export interface SpecProblem {
-  reason: 'InvalidSource' | 'InvalidLabels' | 'InvalidPreprocessing';
+  reason: 'InvalidTask' | 'InvalidSource' | 'InvalidLabels' | 'InvalidPreprocessing';
   field: string;
   message: string;
 }
-
-/** Label counts a task fixes (the runtime decodes outputs by position). */
-export const TASK_LABEL_COUNTS: Record<string, { count: number; note: string }> = {
-  'vision/facial-expression': { count: 7, note: 'the FER2013 expressions: angry, disgust, fear, happy, sad, surprise, neutral' },
-};
 
 const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 
@@ -65,13 +64,29 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
   return [];
 }
 
-function checkLabels(spec: MLModelSpec): SpecProblem[] {
+/** The task's module, or the problem of a task id no runtime module serves. */
+function checkTask(spec: MLModelSpec, table: TaskTable): { task?: TaskModule; problems: SpecProblem[] } {
+  const task = table.get(spec.task);
+  if (!task) {
+    return {
+      problems: [{ reason: 'InvalidTask', field: 'spec.task', message: `no runtime serves task ${spec.task}; known tasks: ${table.ids().join(', ')}` }],
+    };
+  }
+  if (!task.frameworks.includes(spec.framework)) {
+    return { task, problems: [{ reason: 'InvalidTask', field: 'spec.framework', message: `task ${spec.task} is served from ${task.frameworks.join(', ')} models, not ${spec.framework}` }] };
+  }
+  return { task, problems: [] };
+}
+
+function checkLabels(spec: MLModelSpec, task: TaskModule | undefined): SpecProblem[] {
   const labels = spec.labels;
-  if (!labels) return [];
+  const rule = task?.labels;
+  if (!labels) {
+    return rule?.required ? [{ reason: 'InvalidLabels', field: 'spec.labels', message: `task ${spec.task} needs labels (${rule.note})` }] : [];
+  }
   const out: SpecProblem[] = [];
-  const expected = TASK_LABEL_COUNTS[spec.task];
-  if (expected && labels.length !== expected.count) {
-    out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: `task ${spec.task} has ${expected.count} labels (${expected.note}); got ${labels.length}` });
+  if (rule?.count !== undefined && labels.length !== rule.count) {
+    out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: `task ${spec.task} has ${rule.count} labels (${rule.note}); got ${labels.length}` });
   }
   if (labels.some((l) => l.trim() === '')) out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: 'labels must not be empty strings' });
   const dupes = labels.filter((l, i) => labels.indexOf(l) !== i);
@@ -79,9 +94,13 @@ function checkLabels(spec: MLModelSpec): SpecProblem[] {
   return out;
 }
 
-function checkPreprocessing(spec: MLModelSpec): SpecProblem[] {
+function checkPreprocessing(spec: MLModelSpec, task: TaskModule | undefined): SpecProblem[] {
   const p = spec.preprocessing;
-  if (!p) return [];
+  if (!p) {
+    return task?.preprocessing === 'required'
+      ? [{ reason: 'InvalidPreprocessing', field: 'spec.preprocessing', message: `task ${spec.task} needs preprocessing (input size, colour, normalisation)` }]
+      : [];
+  }
   const channels = p.colour === 'grayscale' ? 1 : 3;
   const out: SpecProblem[] = [];
   for (const field of ['mean', 'std'] as const) {
@@ -93,8 +112,10 @@ function checkPreprocessing(spec: MLModelSpec): SpecProblem[] {
   return out;
 }
 
-export function validateModelSpec(spec: MLModelSpec): SpecProblem[] {
-  return [...checkSource(spec), ...checkLabels(spec), ...checkPreprocessing(spec)];
+/** Every problem of a spec, the task's first (`table`: the runtime's task table unless given). */
+export function validateModelSpec(spec: MLModelSpec, table: TaskTable = runtimeTasks): SpecProblem[] {
+  const { task, problems } = checkTask(spec, table);
+  return [...problems, ...checkSource(spec), ...checkLabels(spec, task), ...checkPreprocessing(spec, task)];
 }
 
 export function describeProblems(problems: SpecProblem[]): string {

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { validateModelSpec } from '../../../operator/reconcile/modelValidation.js';
+import { TaskTable, tasks } from '../../../inference-runtime/tasks/table.js';
+import type { TaskModule } from '../../../inference-runtime/tasks/task.js';
 import { model } from './fixtures.js';
 
 const problems = (overrides: Parameters<typeof model>[1]) => validateModelSpec(model('m', overrides).spec);
@@ -51,5 +54,43 @@ describe('MLModel validation beyond the schema', () => {
     const p = problems({ preprocessing: { width: 64, height: 64, colour: 'grayscale', mean: [0.5, 0.5, 0.5] } });
     expect(p[0]).to.include({ reason: 'InvalidPreprocessing', field: 'spec.preprocessing.mean' });
     expect(problems({ preprocessing: { width: 64, height: 64, colour: 'rgb', mean: [0.5], std: [0.2, 0.2, 0.2] } })).to.deep.equal([]);
+  });
+
+  describe('from the runtime task table', () => {
+    it('accepts every task the runtime serves, with a framework the task takes', () => {
+      for (const task of tasks.modules) {
+        const spec = model('m', { task: task.id, labels: undefined, preprocessing: undefined }).spec;
+        const p = validateModelSpec({ ...spec, framework: task.frameworks[0], source: { uri: task.frameworks[0] === 'onnx' ? 'https://h/m.onnx' : 'https://h/m.json' } });
+        expect(p.filter((x) => x.reason === 'InvalidTask'), task.id).to.deep.equal([]);
+      }
+    });
+
+    it('refuses any well-formed task id no runtime module serves, naming the known ones', () => {
+      fc.assert(
+        fc.property(fc.stringMatching(/^[a-z][a-z0-9-]{0,12}\/[a-z][a-z0-9-]{0,16}$/), (id) => {
+          fc.pre(tasks.get(id) === undefined);
+          const [first] = problems({ task: id });
+          expect(first).to.include({ reason: 'InvalidTask', field: 'spec.task' });
+          expect(first!.message).to.contain(id).and.to.contain('vision/facial-expression');
+        }),
+      );
+    });
+
+    it("applies a task's frameworks, required labels and required preprocessing", () => {
+      const speech: TaskModule = {
+        id: 'speech/keyword-spotting',
+        summary: 'test task',
+        frameworks: ['onnx'],
+        labels: { required: true, note: 'the keywords in output order' },
+        preprocessing: 'required',
+        checkModel: () => [],
+        exampleInputs: () => ({}),
+      };
+      const table = new TaskTable([speech]);
+      const spec = model('m', { task: speech.id, labels: undefined, preprocessing: undefined, framework: 'onnx', source: { uri: 'https://h/m.onnx' } }).spec;
+      expect(validateModelSpec(spec, table).map((p) => `${p.reason} ${p.field}`)).to.deep.equal(['InvalidLabels spec.labels', 'InvalidPreprocessing spec.preprocessing']);
+      expect(validateModelSpec({ ...spec, framework: 'tfjs-graph', source: { uri: 'https://h/m.json' } }, table)[0]).to.include({ reason: 'InvalidTask', field: 'spec.framework' });
+      expect(validateModelSpec({ ...spec, labels: ['yes', 'no'], preprocessing: { width: 1, height: 1, colour: 'grayscale' } }, table)).to.deep.equal([]);
+    });
   });
 });

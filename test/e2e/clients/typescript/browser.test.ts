@@ -8,7 +8,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
 import { demoPagePaths, visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';

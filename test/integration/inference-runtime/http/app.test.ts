@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import type { HostTensor } from '../../../../inference-runtime/core/tensor.js';
 import { ApiKeyCheck } from '../../../../inference-runtime/http/apiKeys.js';
 import { createApp, type AppDeps } from '../../../../inference-runtime/http/app.js';

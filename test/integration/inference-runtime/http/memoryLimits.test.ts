@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
 import { MemoryBudget } from '../../../../inference-runtime/core/memoryBudget.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
 import type { VisionLimits } from '../../../../inference-runtime/vision/limits.js';

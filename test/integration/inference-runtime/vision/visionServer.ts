@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultPool } from '../../../../inference-runtime/config/defaultPool.js';
 import type { BackendPreference } from '../../../../inference-runtime/config/types.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
 import type { VisionLimits } from '../../../../inference-runtime/vision/limits.js';

@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { LoadPlan, ModelFiles } from '../backends/backend.js';
+import type { LoadPlan, ModelFiles } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
-import { intraOpThreads } from '../backends/intraOpThreads.js';
+import { intraOpThreads } from '../core/intraOpThreads.js';
 import type { PoolModel } from '../config/types.js';
 import { findPackageDir } from '../repository/npmPackage.js';
-import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from './executor.js';
+import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from '../core/executor.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
-import type { NamedTensors } from './tensor.js';
-import { fromWire } from './wireErrors.js';
+import type { NamedTensors } from '../core/tensor.js';
+import { fromWire } from '../core/wireErrors.js';
 import { transferables, type WorkerInit, type WorkerCall, type WorkerReply, type WorkerRequest, type WorkerResult } from './workerProtocol.js';
 
 export interface WorkerPoolOptions {

@@ -1,26 +1,12 @@
-import type { EngineMemory, LoadedModel, LoadPlan, ModelFiles, ModelSignature } from '../backends/backend.js';
+import type { LoadedModel, LoadPlan, ModelFiles } from '../core/backend.js';
 import { BackendSet } from '../backends/backendSelection.js';
 import type { PoolModel } from '../config/types.js';
-import { ModelNotFound } from './errors.js';
-import { exampleInputs } from './exampleInputs.js';
-import type { NamedTensors } from './tensor.js';
+import { ModelNotFound } from '../core/errors.js';
+import { exampleInputs } from '../core/exampleInputs.js';
+import type { EngineStats, HostedModelInfo } from '../core/executor.js';
+import type { NamedTensors } from '../core/tensor.js';
 
-/** What a thread reports after loading a model. */
-export interface HostedModelInfo {
-  signature: ModelSignature;
-  backend: string;
-  backendNote?: string;
-}
-
-/** Engine memory and loaded models of one thread (the main thread in-process, or one worker). */
-export interface EngineStats {
-  /** `main` or `worker-<n>`. */
-  thread: string;
-  threadId: number;
-  models: string[];
-  /** By backend name, e.g. `tfjs-wasm`. */
-  memory: Record<string, EngineMemory>;
-}
+export type { EngineStats, HostedModelInfo };
 
 /**
  * The models loaded in one thread. Both serving modes use it: in-process directly, worker pools through

@@ -1,21 +1,21 @@
 import os from 'node:os';
-import type { ModelFiles, ModelSignature } from '../backends/backend.js';
+import type { ModelFiles, ModelSignature } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
 import { planEngine, type CompilationStatus, type EnginePlan } from '../backends/enginePlan.js';
 import type { BackendPreference, PoolConfig, PoolModel } from '../config/types.js';
 import { ModelRepository, type RepositoryOptions } from '../repository/modelRepository.js';
 import { redactText } from '../repository/redact.js';
-import { ModelNotFound, NotReady } from './errors.js';
-import { hasDynamicBatch } from './exampleInputs.js';
-import type { InferenceExecutor, InferOptions } from './executor.js';
+import { ModelNotFound, NotReady } from '../core/errors.js';
+import { hasDynamicBatch } from '../core/exampleInputs.js';
+import type { InferenceExecutor, InferOptions } from '../core/executor.js';
 import { InProcessExecutor } from './inProcessExecutor.js';
-import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from './loadBenchmark.js';
-import { MicroBatcher } from './microBatcher.js';
+import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from '../core/loadBenchmark.js';
+import { MicroBatcher } from '../core/microBatcher.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
-import type { ModelBenchmark, ModelRegistry, ModelState, ModelStatus, ServingModel, TaskCheck, TaskLookup } from './registry.js';
-import { nodeName, runtimeVersion } from './runtimeInfo.js';
-import { validateInputs } from './signatureValidation.js';
-import type { NamedTensors } from './tensor.js';
+import type { ModelBenchmark, ModelRegistry, ModelState, ModelStatus, ServingModel, TaskCheck, TaskLookup } from '../core/registry.js';
+import { nodeName, runtimeVersion } from '../core/runtimeInfo.js';
+import { validateInputs } from '../core/signatureValidation.js';
+import type { NamedTensors } from '../core/tensor.js';
 import { WorkerPoolExecutor } from './workerPool.js';
 
 /** Structured events; the HTTP layer's JSON-line logger fits. */

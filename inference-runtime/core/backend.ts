@@ -62,7 +62,8 @@ export interface CompiledArtifact {
 
 /** Which backend a thread loads a model on, decided once before the threads load it. */
 export interface LoadPlan {
-  kind: 'tfjs' | 'onnx' | 'compiled';
+  /** A backend kind of backends/backendSelection.ts's `engines` table. */
+  kind: string;
   /** Set when `kind` is `compiled`. */
   compiled?: CompiledArtifact;
 }

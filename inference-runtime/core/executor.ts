@@ -37,7 +37,7 @@ export interface InferenceExecutor {
   /** Threads that run inference. */
   readonly threads: number;
   /** Loads a model in every thread (with a warm-up run), on the plan's backend when given; all or nothing. */
-  load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo>;
+  load(key: string, model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<HostedModelInfo>;
   unload(key: string): Promise<void>;
   infer(key: string, inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors>;
   /** Engine memory per thread, for leak checks and diagnostics. */

@@ -32,7 +32,7 @@ export class InProcessExecutor implements InferenceExecutor {
     this.dispatcher = new Dispatcher([lane], options.maxQueue ?? 256);
   }
 
-  load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
+  load(key: string, model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<HostedModelInfo> {
     return this.host.load(key, model, files, plan);
   }
 

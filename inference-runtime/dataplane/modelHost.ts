@@ -17,10 +17,10 @@ export class ModelHost {
 
   constructor(private readonly backends: BackendSet = new BackendSet()) {}
 
-  /** Loads on the plan's backend when given (the registry's decision), else on the first that accepts it. */
-  async load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
+  /** Loads on the plan's backend (the registry's one engine choice) and warms the model up. */
+  async load(key: string, model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<HostedModelInfo> {
     if (this.models.has(key)) await this.unload(key);
-    const { loaded, note } = await this.backends.load(model, files, plan);
+    const loaded = await this.backends.load(model, files, plan);
     try {
       await loaded.infer(exampleInputs(loaded.signature.inputs, 1, model.preprocessing));
     } catch (err) {
@@ -28,7 +28,7 @@ export class ModelHost {
       throw new Error(`warm-up inference failed: ${(err as Error).message}`, { cause: err });
     }
     this.models.set(key, loaded);
-    return { signature: loaded.signature, backend: loaded.backendName, backendNote: note };
+    return { signature: loaded.signature, backend: loaded.backendName };
   }
 
   infer(key: string, inputs: NamedTensors): Promise<NamedTensors> {

@@ -146,7 +146,7 @@ export class WorkerPoolExecutor implements InferenceExecutor {
   readonly threads: number;
   private readonly lanes: WorkerLane[];
   private readonly dispatcher: Dispatcher;
-  private readonly models = new Map<string, { model: PoolModel; files: ModelFiles; plan?: LoadPlan }>();
+  private readonly models = new Map<string, { model: PoolModel; files: ModelFiles; plan: LoadPlan }>();
   private readonly restarts: number[] = [];
   private closed = false;
 
@@ -167,7 +167,7 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     this.dispatcher = new Dispatcher(this.lanes, options.maxQueue ?? 256);
   }
 
-  async load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
+  async load(key: string, model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<HostedModelInfo> {
     const lanes = this.lanes.filter((l) => l.alive);
     if (!lanes.length) throw new Error('no inference worker is running');
     const results = await Promise.allSettled(lanes.map((l) => l.call({ op: 'load', key, model, files, plan }) as Promise<HostedModelInfo>));

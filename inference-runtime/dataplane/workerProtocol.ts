@@ -7,7 +7,7 @@ import type { WireError } from '../core/wireErrors.js';
 
 /** Messages between the worker pool (main thread) and an inference worker. */
 export type WorkerRequest =
-  | { id: number; op: 'load'; key: string; model: PoolModel; files: ModelFiles; plan?: LoadPlan }
+  | { id: number; op: 'load'; key: string; model: PoolModel; files: ModelFiles; plan: LoadPlan }
   | { id: number; op: 'unload'; key: string }
   | { id: number; op: 'infer'; key: string; inputs: NamedTensors }
   | { id: number; op: 'stats' }

@@ -1,7 +1,10 @@
 import type { Router } from '@koa/router';
 import type { Mount } from '../http/app.js';
 import type { RequestState } from '../http/requestState.js';
+import { TaskIndex } from './specs.js';
 import type { TaskContext, TaskLimits, TaskModule } from './task.js';
+
+export { TASK_ID_PATTERN } from './specs.js';
 import { faceDetection } from './vision/faceDetection.js';
 import { facialExpression } from './vision/facialExpression.js';
 import { objectDetection } from './vision/objectDetection.js';
@@ -17,29 +20,10 @@ export const taskTable: readonly TaskModule[] = [
   objectDetection,
 ];
 
-/** The shape every task id has: `<category>/<task>`, lower case. */
-export const TASK_ID_PATTERN = /^[a-z][a-z0-9-]*\/[a-z][a-z0-9-]*$/;
-
-/** Looks tasks up by id. */
-export class TaskTable {
-  private readonly byId: ReadonlyMap<string, TaskModule>;
-
-  constructor(readonly modules: readonly TaskModule[] = taskTable) {
-    const byId = new Map<string, TaskModule>();
-    for (const m of modules) {
-      if (!TASK_ID_PATTERN.test(m.id)) throw new Error(`task id ${m.id} is not <category>/<task>`);
-      if (byId.has(m.id)) throw new Error(`task ${m.id} is listed twice`);
-      byId.set(m.id, m);
-    }
-    this.byId = byId;
-  }
-
-  get(id: string): TaskModule | undefined {
-    return this.byId.get(id);
-  }
-
-  ids(): string[] {
-    return [...this.byId.keys()];
+/** The task modules by id, with the routes they serve. */
+export class TaskTable extends TaskIndex<TaskModule> {
+  constructor(modules: readonly TaskModule[] = taskTable) {
+    super(modules);
   }
 
   /** The routers of every task that has routes, built over one context. */

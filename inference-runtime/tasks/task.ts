@@ -6,11 +6,10 @@ import type { NamedTensors } from '../core/tensor.js';
 import type { RequestState } from '../http/requestState.js';
 
 /**
- * A task as one module: everything the runtime and the operator know about `<category>/<task>` lives behind
- * this interface, and `taskTable` lists them all. A new category is a new module in that table, not a copy
- * of existing plumbing.
+ * The rules of a task that the operator checks MLModels against: plain data, so the operator can load every
+ * task's rules (tasks/specs.ts) without the task's pipelines, engines and routes.
  */
-export interface TaskModule extends TaskCheck {
+export interface TaskSpec {
   /** `<category>/<task>`, e.g. `vision/facial-expression`. */
   readonly id: string;
   /** One line for users: what the task answers. */
@@ -24,6 +23,14 @@ export interface TaskModule extends TaskCheck {
   readonly labels?: { count?: number; required?: boolean; note: string };
   /** Whether a pool entry of this task must carry `preprocessing` (image size, colour, normalisation). */
   readonly preprocessing?: 'required' | 'optional';
+}
+
+/**
+ * A task as one module: everything the runtime and the operator know about `<category>/<task>` lives behind
+ * this interface, and `taskTable` lists them all. A new category is a new module in that table, not a copy
+ * of existing plumbing.
+ */
+export interface TaskModule extends TaskSpec, TaskCheck {
   /**
    * Why a loaded model cannot serve the task (its inputs/outputs/labels do not fit), or an empty list. Called
    * once at load: a non-empty answer leaves the model UNAVAILABLE with these reasons instead of a 500 at its

@@ -4,8 +4,6 @@ import type { DecodedImage } from './decode.js';
 import { clipBox, round1, roundBox, round4, scaleBox, type Box, type Point } from './geometry.js';
 import { detect, type DetectorHead } from './detection.js';
 
-export const faceDetectionTask = 'vision/face-detection';
-
 export interface FaceDetectionOptions {
   /** Faces scoring below this are not reported. */
   minScore: number;

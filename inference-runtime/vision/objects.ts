@@ -5,8 +5,6 @@ import { detect, type DetectorHead } from './detection.js';
 import { round4, type Box } from './geometry.js';
 import { imageBox } from './faces.js';
 
-export const objectDetectionTask = 'vision/object-detection';
-
 export interface ObjectDetectionOptions {
   minScore: number;
   maxResults: number;

@@ -1,11 +1,11 @@
 /**
  * Checks of an MLModel spec that the CRD schema cannot express. Each problem names the field and what to do.
- * What a task requires (its id, frameworks, labels, preprocessing) comes from the runtime's task table, the
- * same modules the runtime checks models against when it loads them.
+ * What a task requires (its id, frameworks, labels, preprocessing) comes from the runtime's task specs, the
+ * same rules its task modules carry when the runtime loads models (tasks/specs.ts, tasks/table.ts).
  */
 import { redactText } from '../../inference-runtime/repository/redact.js';
-import { tasks as runtimeTasks, type TaskTable } from '../../inference-runtime/tasks/table.js';
-import type { TaskModule } from '../../inference-runtime/tasks/task.js';
+import { specs as runtimeTasks, type TaskIndex } from '../../inference-runtime/tasks/specs.js';
+import type { TaskSpec } from '../../inference-runtime/tasks/task.js';
 import type { MLModelSpec } from '../api/types.js';
 
 export interface SpecProblem {
@@ -65,7 +65,7 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
 }
 
 /** The task's module, or the problem of a task id no runtime module serves. */
-function checkTask(spec: MLModelSpec, table: TaskTable): { task?: TaskModule; problems: SpecProblem[] } {
+function checkTask(spec: MLModelSpec, table: TaskIndex<TaskSpec>): { task?: TaskSpec; problems: SpecProblem[] } {
   const task = table.get(spec.task);
   if (!task) {
     return {
@@ -78,7 +78,7 @@ function checkTask(spec: MLModelSpec, table: TaskTable): { task?: TaskModule; pr
   return { task, problems: [] };
 }
 
-function checkLabels(spec: MLModelSpec, task: TaskModule | undefined): SpecProblem[] {
+function checkLabels(spec: MLModelSpec, task: TaskSpec | undefined): SpecProblem[] {
   const labels = spec.labels;
   const rule = task?.labels;
   if (!labels) {
@@ -94,7 +94,7 @@ function checkLabels(spec: MLModelSpec, task: TaskModule | undefined): SpecProbl
   return out;
 }
 
-function checkPreprocessing(spec: MLModelSpec, task: TaskModule | undefined): SpecProblem[] {
+function checkPreprocessing(spec: MLModelSpec, task: TaskSpec | undefined): SpecProblem[] {
   const p = spec.preprocessing;
   if (!p) {
     return task?.preprocessing === 'required'
@@ -113,7 +113,7 @@ function checkPreprocessing(spec: MLModelSpec, task: TaskModule | undefined): Sp
 }
 
 /** Every problem of a spec, the task's first (`table`: the runtime's task table unless given). */
-export function validateModelSpec(spec: MLModelSpec, table: TaskTable = runtimeTasks): SpecProblem[] {
+export function validateModelSpec(spec: MLModelSpec, table: TaskIndex<TaskSpec> = runtimeTasks): SpecProblem[] {
   const { task, problems } = checkTask(spec, table);
   return [...problems, ...checkSource(spec), ...checkLabels(spec, task), ...checkPreprocessing(spec, task)];
 }

@@ -1,9 +1,10 @@
 import { Router } from '@koa/router';
 import type { RequestState } from '../../http/requestState.js';
 import { blazefaceRows } from '../../vision/blazeface.js';
-import { defaultFaceDetectionOptions, detectFaces, faceDetectionTask, toFaceResult, type FaceDetectionOptions } from '../../vision/faces.js';
+import { defaultFaceDetectionOptions, detectFaces, toFaceResult, type FaceDetectionOptions } from '../../vision/faces.js';
 import type { OptionReader } from '../common/optionReader.js';
 import type { TaskModelView, TaskModule } from '../task.js';
+import { faceDetectionSpec } from './specs.js';
 import { beginImageTask, exampleImageInputs, imageInputProblems, imageModelOf, type ReferencePreprocessing } from './imageTask.js';
 import { imageInput, preprocessingOf } from '../../vision/servingModel.js';
 
@@ -27,7 +28,7 @@ function blazefaceOutputProblems(view: TaskModelView): string[] {
   const outputs = view.signature.outputs;
   const last = (shape: number[]): number => shape[shape.length - 1];
   const shapes = outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
-  const wrong = [`outputs ${shapes} do not fit ${faceDetectionTask}: expected BlazeFace scores [n, 1] with regressors [n, 16], or one [n, 17] tensor`];
+  const wrong = [`outputs ${shapes} do not fit ${faceDetectionSpec.id}: expected BlazeFace scores [n, 1] with regressors [n, 16], or one [n, 17] tensor`];
   if (outputs.some((o) => o.dtype !== 'float32')) return wrong;
   if (outputs.length === 1 && last(outputs[0].shape) === 17) return [];
   const scores = outputs.filter((o) => last(o.shape) === 1).length;
@@ -36,12 +37,9 @@ function blazefaceOutputProblems(view: TaskModelView): string[] {
 }
 
 export const faceDetection: TaskModule = {
-  id: faceDetectionTask,
-  summary: 'Faces in an image: box, score and six landmarks each (POST /v1/vision/faces).',
-  frameworks: ['tfjs-graph', 'tfjs-layers', 'onnx'],
-  preprocessing: 'optional',
+  ...faceDetectionSpec,
   checkModel(view) {
-    const problems = imageInputProblems(view, faceDetectionTask, blazefaceReference);
+    const problems = imageInputProblems(view, faceDetectionSpec.id, blazefaceReference);
     if (!problems.length) {
       const pre = preprocessingOf(imageModelOf(view), blazefaceReference);
       if (pre.width !== pre.height) problems.push(`input ${imageInput(imageModelOf(view)).name} is ${pre.width}x${pre.height}; BlazeFace anchors need a square input`);
@@ -53,7 +51,7 @@ export const faceDetection: TaskModule = {
       blazefaceRows(outputs);
       return [];
     } catch (error) {
-      return [`${(error as Error).message} (task ${faceDetectionTask}, model ${view.config.name})`];
+      return [`${(error as Error).message} (task ${faceDetectionSpec.id}, model ${view.config.name})`];
     }
   },
   exampleInputs: (view, batch) => exampleImageInputs(view, blazefaceReference, batch),
@@ -62,7 +60,7 @@ export const faceDetection: TaskModule = {
     router.post('/v1/vision/faces', async (ctx) => {
       const { request, decode } = await beginImageTask(context, ctx);
       const opts = faceOptions(request.options);
-      const detector = request.models.forTask(faceDetectionTask);
+      const detector = request.models.forTask(faceDetectionSpec.id);
       ctx.body = await request.withinDeadline(
         (async () => {
           const image = await decode();

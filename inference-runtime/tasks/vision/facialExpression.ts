@@ -1,10 +1,11 @@
 import { Router } from '@koa/router';
 import type { RequestState } from '../../http/requestState.js';
-import { classifyExpressions, expressionCropMargin, facialExpressionTask } from '../../vision/expressions.js';
-import { detectFaces, faceDetectionTask, imageBox } from '../../vision/faces.js';
+import { classifyExpressions, expressionCropMargin } from '../../vision/expressions.js';
+import { detectFaces, imageBox } from '../../vision/faces.js';
 import { round4, squareWithMargin, type Box } from '../../vision/geometry.js';
 import { fer2013Codes, fer2013Expressions } from '../../vision/labels.js';
 import type { TaskModule } from '../task.js';
+import { faceDetectionSpec, facialExpressionSpec } from './specs.js';
 import { faceOptions } from './faceDetection.js';
 import { beginImageTask, exampleImageInputs, imageInputProblems, type ReferencePreprocessing } from './imageTask.js';
 
@@ -12,24 +13,20 @@ import { beginImageTask, exampleImageInputs, imageInputProblems, type ReferenceP
 export const expressionReference: ReferencePreprocessing = { colour: 'grayscale', range: [-1, 1] };
 
 export const facialExpression: TaskModule = {
-  id: facialExpressionTask,
-  summary: 'The facial expression of each face, as FER2013 codes (POST /v1/vision/facial-expressions).',
-  frameworks: ['tfjs-graph', 'tfjs-layers', 'onnx'],
-  labels: { count: fer2013Expressions.length, note: `the FER2013 expressions: ${fer2013Expressions.join(', ')}` },
-  preprocessing: 'optional',
+  ...facialExpressionSpec,
   checkModel(view) {
-    const problems = imageInputProblems(view, facialExpressionTask, expressionReference);
+    const problems = imageInputProblems(view, facialExpressionSpec.id, expressionReference);
     const outputs = view.signature.outputs;
     const shapes = outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
     if (outputs.length !== 1 || outputs[0].shape.length !== 2 || outputs[0].dtype !== 'float32') {
-      return [...problems, `outputs ${shapes} do not fit ${facialExpressionTask}: expected one float32 [batch, classes] tensor of expression scores`];
+      return [...problems, `outputs ${shapes} do not fit ${facialExpressionSpec.id}: expected one float32 [batch, classes] tensor of expression scores`];
     }
     const classes = outputs[0].shape[1];
     if (classes > 0) {
       try {
         fer2013Codes(view.config.labels, classes);
       } catch (error) {
-        problems.push(`${(error as Error).message} (output ${outputs[0].name} [${outputs[0].shape.join(', ')}], task ${facialExpressionTask})`);
+        problems.push(`${(error as Error).message} (output ${outputs[0].name} [${outputs[0].shape.join(', ')}], task ${facialExpressionSpec.id})`);
       }
     }
     return problems;
@@ -40,7 +37,7 @@ export const facialExpression: TaskModule = {
       fer2013Codes(view.config.labels, scores.shape[scores.shape.length - 1]);
       return [];
     } catch (error) {
-      return [`${(error as Error).message} (task ${facialExpressionTask})`];
+      return [`${(error as Error).message} (task ${facialExpressionSpec.id})`];
     }
   },
   exampleInputs: (view, batch) => exampleImageInputs(view, expressionReference, batch),
@@ -50,8 +47,8 @@ export const facialExpression: TaskModule = {
       const { request, decode } = await beginImageTask(context, ctx);
       const crop = request.options.boolean('crop', true);
       const opts = faceOptions(request.options);
-      const detector = crop ? request.models.forTask(faceDetectionTask) : undefined;
-      const classifier = request.models.forTask(facialExpressionTask);
+      const detector = crop ? request.models.forTask(faceDetectionSpec.id) : undefined;
+      const classifier = request.models.forTask(facialExpressionSpec.id);
       ctx.body = await request.withinDeadline(
         (async () => {
           const image = await decode();

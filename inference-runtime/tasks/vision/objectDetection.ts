@@ -1,8 +1,9 @@
 import { Router } from '@koa/router';
 import type { RequestState } from '../../http/requestState.js';
 import { detectionsOutput } from '../../vision/centernet.js';
-import { defaultObjectDetectionOptions, detectObjects, objectDetectionTask } from '../../vision/objects.js';
+import { defaultObjectDetectionOptions, detectObjects } from '../../vision/objects.js';
 import type { TaskModule } from '../task.js';
+import { objectDetectionSpec } from './specs.js';
 import { beginImageTask, exampleImageInputs, imageInputProblems, type ReferencePreprocessing } from './imageTask.js';
 
 /** The reference pipeline (human's centernet.ts) feeds 0..255 unchanged: the graph normalises itself. */
@@ -12,17 +13,13 @@ export const centernetReference: ReferencePreprocessing = { colour: 'rgb', range
 const maxResultsCap = 100;
 
 export const objectDetection: TaskModule = {
-  id: objectDetectionTask,
-  summary: 'Objects in an image: label, score and box each (POST /v1/vision/objects).',
-  frameworks: ['tfjs-graph', 'tfjs-layers', 'onnx'],
-  labels: { note: "class names in the order of the detector's class column (the 80 COCO classes for the default model)" },
-  preprocessing: 'optional',
+  ...objectDetectionSpec,
   checkModel(view) {
-    const problems = imageInputProblems(view, objectDetectionTask, centernetReference);
+    const problems = imageInputProblems(view, objectDetectionSpec.id, centernetReference);
     const detections = view.signature.outputs.filter((o) => o.shape.length === 3 && o.shape[2] === 6 && o.dtype === 'float32');
     if (detections.length !== 1) {
       const shapes = view.signature.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
-      problems.push(`outputs ${shapes} do not fit ${objectDetectionTask}: expected one float32 [1, k, 6] detections tensor (x1, y1, x2, y2, score, class)`);
+      problems.push(`outputs ${shapes} do not fit ${objectDetectionSpec.id}: expected one float32 [1, k, 6] detections tensor (x1, y1, x2, y2, score, class)`);
     }
     return problems;
   },
@@ -31,7 +28,7 @@ export const objectDetection: TaskModule = {
       detectionsOutput(outputs);
       return [];
     } catch (error) {
-      return [`${(error as Error).message} (task ${objectDetectionTask}, model ${view.config.name})`];
+      return [`${(error as Error).message} (task ${objectDetectionSpec.id}, model ${view.config.name})`];
     }
   },
   exampleInputs: (view, batch) => exampleImageInputs(view, centernetReference, batch),
@@ -44,7 +41,7 @@ export const objectDetection: TaskModule = {
         maxResults: request.options.integer('maxResults', defaultObjectDetectionOptions.maxResults, 1, maxResultsCap),
         iouThreshold: defaultObjectDetectionOptions.iouThreshold,
       };
-      const detector = request.models.forTask(objectDetectionTask);
+      const detector = request.models.forTask(objectDetectionSpec.id);
       ctx.body = await request.withinDeadline(
         (async () => {
           const image = await decode();

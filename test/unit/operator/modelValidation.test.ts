@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { validateModelSpec } from '../../../operator/reconcile/modelValidation.js';
-import { TaskTable, tasks } from '../../../inference-runtime/tasks/table.js';
-import type { TaskModule } from '../../../inference-runtime/tasks/task.js';
+import { TaskIndex, specs as tasks } from '../../../inference-runtime/tasks/specs.js';
+import type { TaskSpec } from '../../../inference-runtime/tasks/task.js';
 import { model } from './fixtures.js';
 
 const problems = (overrides: Parameters<typeof model>[1]) => validateModelSpec(model('m', overrides).spec);
@@ -77,16 +77,14 @@ describe('MLModel validation beyond the schema', () => {
     });
 
     it("applies a task's frameworks, required labels and required preprocessing", () => {
-      const speech: TaskModule = {
+      const speech: TaskSpec = {
         id: 'speech/keyword-spotting',
         summary: 'test task',
         frameworks: ['onnx'],
         labels: { required: true, note: 'the keywords in output order' },
         preprocessing: 'required',
-        checkModel: () => [],
-        exampleInputs: () => ({}),
       };
-      const table = new TaskTable([speech]);
+      const table = new TaskIndex([speech]);
       const spec = model('m', { task: speech.id, labels: undefined, preprocessing: undefined, framework: 'onnx', source: { uri: 'https://h/m.onnx' } }).spec;
       expect(validateModelSpec(spec, table).map((p) => `${p.reason} ${p.field}`)).to.deep.equal(['InvalidLabels spec.labels', 'InvalidPreprocessing spec.preprocessing']);
       expect(validateModelSpec({ ...spec, framework: 'tfjs-graph', source: { uri: 'https://h/m.json' } }, table)[0]).to.include({ reason: 'InvalidTask', field: 'spec.framework' });

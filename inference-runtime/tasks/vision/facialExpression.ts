@@ -3,7 +3,7 @@ import type { RequestState } from '../../http/requestState.js';
 import { classifyExpressions, expressionCropMargin } from '../../vision/expressions.js';
 import { detectFaces, imageBox } from '../../vision/faces.js';
 import { round4, squareWithMargin, type Box } from '../../vision/geometry.js';
-import { fer2013Codes, fer2013Expressions } from '../../vision/labels.js';
+import { fer2013Codes } from '../../vision/labels.js';
 import type { TaskModule } from '../task.js';
 import { faceDetectionSpec, facialExpressionSpec } from './specs.js';
 import { faceOptions } from './faceDetection.js';

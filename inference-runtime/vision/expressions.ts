@@ -8,8 +8,6 @@ import { argmax, asProbabilities } from './probabilities.js';
 import { acceptsBatches, imageInput, preprocessingOf } from './servingModel.js';
 import { cropResize, toBatchTensor } from './tensorize.js';
 
-export const facialExpressionTask = 'vision/facial-expression';
-
 /**
  * The face crop handed to the expression model is the detector's box grown to a square this many times its
  * longer side: the detector's box stops at the brows and chin, FER2013 faces include forehead and jaw.

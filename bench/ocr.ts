@@ -12,12 +12,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ocrModels } from '../inference-runtime/config/defaultPool.js';
 import { percentile } from '../inference-runtime/core/loadBenchmark.js';
-import { createModelRegistry } from '../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../inference-runtime/http/app.js';
 import { startServer } from '../inference-runtime/server.js';
 import { textRecognitionTask } from '../inference-runtime/tasks/vision/textRecognition.js';
 import { defaultVisionLimits } from '../inference-runtime/vision/limits.js';
-import type { TextResponse } from '../inference-runtime/vision/text/textRouter.js';
+import type { TextResponse } from '../inference-runtime/tasks/vision/textRouter.js';
 import { renderText } from '../test/helpers/textImages.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '30' }, warmup: { type: 'string', default: '3' } } });

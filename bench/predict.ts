@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
-import { createModelRegistry } from '../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import type { BackendPreference } from '../inference-runtime/config/types.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 

@@ -4,7 +4,7 @@
  */
 import { Registry } from 'prom-client';
 import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
-import { createModelRegistry } from '../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../inference-runtime/http/app.js';
 import { startServer } from '../inference-runtime/server.js';
 import type { BackendPreference } from '../inference-runtime/config/types.js';

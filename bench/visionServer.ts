@@ -11,10 +11,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { visionPool } from '../inference-runtime/config/defaultPool.js';
 import type { BackendPreference } from '../inference-runtime/config/types.js';
-import { createModelRegistry } from '../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../inference-runtime/http/app.js';
 import { startServer } from '../inference-runtime/server.js';
-import { visionRouter } from '../inference-runtime/vision/router.js';
+import { visionRouter } from '../inference-runtime/tasks/vision/visionRouter.js';
 
 const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, backend: { type: 'string', default: 'tfjs' } } });
 const workers = Number(values.workers);

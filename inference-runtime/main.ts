@@ -5,19 +5,15 @@ import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
 import { fullGarbageCollector } from './core/garbageCollector.js';
 import { MemoryBudget, resolveMemoryBudget } from './core/memoryBudget.js';
-import { createModelRegistry, type PoolModelRegistry } from './core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from './dataplane/modelRegistry.js';
 import { ApiKeyCheck, parseApiKeys } from './http/apiKeys.js';
 import { createApp } from './http/app.js';
+import { demoPagePaths, demoRouter } from './http/demoPage.js';
 import { jsonLineLogger, type Logger } from './http/logger.js';
 import { parseRuntimeArgs, USAGE, UsageError, type RuntimeArgs } from './http/runtimeArgs.js';
 import { reloadSecretsOnChange } from './http/secretReload.js';
 import { startServer, type RunningServer } from './server.js';
-import { dialogIntentTask } from './tasks/dialog/intent.js';
-import { speechRecognitionTask } from './tasks/speech/recognition.js';
-import type { TaskContext } from './tasks/task.js';
-import { textRecognitionTask } from './tasks/vision/textRecognition.js';
-import { translationTextTask } from './tasks/translation/text.js';
-import { demoPagePaths, visionRouter } from './vision/router.js';
+import { tasks } from './tasks/table.js';
 
 /**
  * The runtime process: reads its options, starts loading the pool, serves HTTP(S) at once (`/readyz` says
@@ -74,6 +70,7 @@ async function main(): Promise<void> {
   const registry = createModelRegistry(pool, {
     repository: args.modelCache ? { cacheDir: args.modelCache } : undefined,
     workers: args.workers,
+    tasks,
     logger: log,
   });
   const draining = new AbortController();
@@ -88,10 +85,8 @@ async function main(): Promise<void> {
     },
     memoryBudget,
     metrics: new Registry(),
-    routers: [
-      visionRouter({ registry, memoryBudget, limits: taskLimits }),
-      ...taskRouters({ registry, memoryBudget, limits: taskLimits }),
-    ],
+    tasks: tasks.mount(taskLimits),
+    routers: [demoRouter()],
     // The demo page asks for the key itself and sends it with its API calls.
     publicPaths: demoPagePaths(),
     draining: draining.signal,
@@ -133,10 +128,6 @@ async function main(): Promise<void> {
 }
 
 /** Routes of the task modules mounted here until the task table mounts every module's routes. */
-function taskRouters(context: TaskContext) {
-  return [textRecognitionTask, translationTextTask, speechRecognitionTask, dialogIntentTask].flatMap((task) => (task.routes ? [task.routes(context)] : []));
-}
-
 /** The pool file loader (YAML parser, schema compiler) is only loaded when a pool file is given. */
 async function loadPool(file: string): Promise<PoolConfig> {
   const { loadPoolConfig } = await import('./config/poolConfig.js');

@@ -1,18 +1,5 @@
-import type { PoolModel } from '../config/types.js';
-import type { Backend, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from './backend.js';
-
-/**
- * The engines a runtime (or one of its worker threads) can use:
- * - `tfjs`: tfjs graph/layers models (tfjs-node when installed, WASM otherwise);
- * - `onnx`: ONNX models on onnxruntime-node;
- * - `compiled`: tfjs graph models translated to ONNX and verified against tfjs; `auto` prefers it and falls
- *   back to `tfjs` (the registry decides once per model with `planEngine` and hands threads a LoadPlan);
- * - `pocketsphinx`, `nlpjs`: the engines of their own frameworks (a supervised recogniser process, a corpus
- *   trained at load), the only choice for their models.
- */
-export type BackendKind = 'tfjs' | 'onnx' | 'compiled' | 'apertium' | 'pocketsphinx' | 'nlpjs';
-
-export type BackendFactory = () => Promise<Backend>;
+import type { Framework, PoolModel } from '../config/types.js';
+import type { Backend, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from '../core/backend.js';
 
 export interface BackendOptions {
   /** Intra-op threads per onnxruntime session (`intraOpThreads(workers)`: cores shared among the workers). */
@@ -23,30 +10,54 @@ export interface BackendOptions {
   onnxMemoryArena?: boolean;
 }
 
+/** One engine: the model formats it runs, and how a thread starts it (on first use only). */
+export interface EngineEntry {
+  readonly frameworks: readonly Framework[];
+  create(options: BackendOptions): Promise<Backend>;
+}
+
+/**
+ * The engines a runtime (or one of its worker threads) can use, one line each:
+ * - `tfjs`: tfjs graph/layers models (tfjs-node when installed, WASM otherwise);
+ * - `onnx`: ONNX models on onnxruntime-node;
+ * - `compiled`: tfjs graph models translated to ONNX and verified against tfjs; `auto` prefers it and falls
+ *   back to `tfjs`;
+ * - `apertium`: a language pair's supervised null-flush pipelines;
+ * - `pocketsphinx`: a supervised recogniser process; `nlpjs`: a dialog corpus trained at load.
+ * A new engine (a process engine such as a translation pipeline) is one more line; `planEngine` then picks it
+ * for the frameworks it lists.
+ */
+export const engines = {
+  tfjs: { frameworks: ['tfjs-graph', 'tfjs-layers'], create: async (o) => (await import('./tfjsBackend.js')).TfjsBackend.create({ allowNode: o.allowTfjsNode }) },
+  onnx: { frameworks: ['onnx'], create: async (o) => (await import('./onnxBackend.js')).OnnxBackend.create({ intraOpThreads: o.onnxThreads, memoryArena: o.onnxMemoryArena }) },
+  compiled: { frameworks: ['tfjs-graph'], create: async (o) => (await import('./compiledBackend.js')).CompiledBackend.create({ intraOpThreads: o.onnxThreads, memoryArena: o.onnxMemoryArena }) },
+  apertium: { frameworks: ['apertium'], create: async () => (await import('./apertium/apertiumBackend.js')).ApertiumBackend.create() },
+  pocketsphinx: { frameworks: ['pocketsphinx'], create: async () => new (await import('./pocketsphinx/pocketsphinxBackend.js')).PocketSphinxBackend() },
+  nlpjs: { frameworks: ['nlpjs'], create: async () => new (await import('./nlpjs/nlpjsBackend.js')).NlpjsBackend() },
+} as const satisfies Record<string, EngineEntry>;
+
+export type BackendKind = keyof typeof engines;
+
+export type BackendFactory = () => Promise<Backend>;
+
 /** The factories every runtime thread starts with. Backends are created on first use only. */
 export function defaultBackendFactories(options: BackendOptions = {}): Partial<Record<BackendKind, BackendFactory>> {
-  return {
-    tfjs: async () => (await import('./tfjsBackend.js')).TfjsBackend.create({ allowNode: options.allowTfjsNode }),
-    onnx: async () => (await import('./onnxBackend.js')).OnnxBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
-    compiled: async () => (await import('./compiledBackend.js')).CompiledBackend.create({ intraOpThreads: options.onnxThreads, memoryArena: options.onnxMemoryArena }),
-    apertium: async () => (await import('./apertium/apertiumBackend.js')).ApertiumBackend.create(),
-    pocketsphinx: async () => new (await import('./pocketsphinx/pocketsphinxBackend.js')).PocketSphinxBackend(),
-    nlpjs: async () => new (await import('./nlpjs/nlpjsBackend.js')).NlpjsBackend(),
-  };
+  const factories: Partial<Record<BackendKind, BackendFactory>> = {};
+  for (const kind of Object.keys(engines) as BackendKind[]) {
+    const entry: EngineEntry = engines[kind];
+    factories[kind] = () => entry.create(options);
+  }
+  return factories;
 }
 
 /** Which backends may serve a model, most preferred first. Throws when the model's choice is impossible. */
 export function backendCandidates(model: Pick<PoolModel, 'framework' | 'backend' | 'name'>, available: ReadonlySet<BackendKind>): BackendKind[] {
   const preference = model.backend ?? 'auto';
-  if (model.framework === 'apertium') {
-    if (preference !== 'auto') throw new Error(`model ${model.name}: backend ${preference} cannot run an apertium language pair`);
-    return ['apertium'];
-  }
-  // Their own engine is the only one: a runtime-wide engine choice (tfjs, onnx) is about graph models.
-  if (model.framework === 'pocketsphinx' || model.framework === 'nlpjs') return [model.framework];
-  if (model.framework === 'onnx') {
-    if (preference === 'tfjs') throw new Error(`model ${model.name}: backend tfjs cannot run an onnx model`);
-    return ['onnx'];
+  if (model.framework !== 'tfjs-graph' && model.framework !== 'tfjs-layers') {
+    if (preference !== 'auto' && !(preference === 'onnx' && model.framework === 'onnx')) throw new Error(`model ${model.name}: backend ${preference} cannot run an ${model.framework} model`);
+    const kinds = (Object.keys(engines) as BackendKind[]).filter((k) => available.has(k) && (engines[k].frameworks as readonly Framework[]).includes(model.framework));
+    if (!kinds.length) throw new Error(`model ${model.name}: no engine of this runtime runs ${model.framework} models`);
+    return kinds;
   }
   // tfjs-graph / tfjs-layers
   if (preference === 'tfjs') return ['tfjs'];
@@ -58,14 +69,7 @@ export function backendCandidates(model: Pick<PoolModel, 'framework' | 'backend'
   return compilable ? ['compiled', 'tfjs'] : ['tfjs'];
 }
 
-/** A model loaded on the first candidate backend that accepted it. */
-export interface SelectedModel {
-  loaded: LoadedModel;
-  /** Why a preferred backend was passed over, e.g. an op the compiler does not support. */
-  note?: string;
-}
-
-/** Creates backends lazily and loads models on the preferred one that works. */
+/** Creates backends lazily and loads models on the engine `planEngine` chose. */
 export class BackendSet {
   private readonly created = new Map<BackendKind, Promise<Backend>>();
 
@@ -89,27 +93,12 @@ export class BackendSet {
   }
 
   /**
-   * Loads on the plan's backend when one is given (the decision was made before the threads loaded), else
-   * on the first candidate backend that accepts the model.
+   * Loads on the plan's backend. The plan is the one engine choice (enginePlan.ts, made once in the main
+   * thread); a thread never chooses again, so every thread serves a model on the same engine.
    */
-  async load(model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<SelectedModel> {
-    if (plan) {
-      const backend = await this.get(plan.kind);
-      return { loaded: await backend.load(model, files, plan) };
-    }
-    const candidates = backendCandidates(model, this.kinds());
-    const passedOver: string[] = [];
-    for (const [i, kind] of candidates.entries()) {
-      try {
-        const backend = await this.get(kind);
-        const loaded = await backend.load(model, files);
-        return { loaded, note: passedOver.length ? passedOver.join('; ') : undefined };
-      } catch (err) {
-        if (i === candidates.length - 1) throw err;
-        passedOver.push(`${kind} not used: ${(err as Error).message}`);
-      }
-    }
-    throw new Error(`no backend for ${model.name}`);
+  async load(model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<LoadedModel> {
+    const backend = await this.get(plan.kind as BackendKind);
+    return backend.load(model, files, plan);
   }
 
   /** Memory of every backend started so far, by backend name. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CompileAndVerifyResult, VerifiedCompilation } from '../compiler/verify.js';
-import type { CompiledArtifact, ModelFiles } from './backend.js';
+import type { CompiledArtifact, ModelFiles } from '../core/backend.js';
 
 /** How users see a model served by the compiled backend. */
 export const COMPILED_BACKEND_NAME = 'onnx (compiled from tfjs-graph)';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Framework, PoolModel } from '../config/types.js';
-import type { Backend, CompiledArtifact, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from './backend.js';
+import type { Backend, CompiledArtifact, EngineMemory, LoadedModel, LoadPlan, ModelFiles } from '../core/backend.js';
 import { artifactOf, COMPILED_BACKEND_NAME, compileVerified } from './compiledArtifact.js';
 import { OnnxBackend, type OnnxBackendOptions } from './onnxBackend.js';
 

@@ -5,26 +5,12 @@
  * the cache or repeat the work.
  */
 import type { BackendPreference, PoolModel } from '../config/types.js';
-import type { CompileAndVerifyResult, Tolerance } from '../compiler/verify.js';
-import type { LoadPlan, ModelFiles } from './backend.js';
+import type { CompileAndVerifyResult } from '../compiler/verify.js';
+import type { CompilationStatus, LoadPlan, ModelFiles } from '../core/backend.js';
+
+export type { CompilationStatus };
 import { artifactOf, COMPILED_BACKEND_NAME, compileVerified } from './compiledArtifact.js';
 import { backendCandidates, type BackendKind } from './backendSelection.js';
-
-/** What verification found, published in the model's status. */
-export interface CompilationStatus {
-  compilerVersion: string;
-  /** Worst |onnx - tfjs| per output over the compared inputs. */
-  maxAbsDiff: Record<string, number>;
-  tolerance: Tolerance;
-  comparedInputs: string[];
-  dynamicBatch: boolean;
-  /** Why the batch stayed fixed at 1 (ops that mix samples), when it did. */
-  staticBatchReasons?: string[];
-  /** True when an earlier start's verified file was reused. */
-  fromCache: boolean;
-  /** Set when a damaged cached file was found and compiled again. */
-  rebuiltBecause?: string;
-}
 
 export interface EnginePlan {
   plan: LoadPlan;

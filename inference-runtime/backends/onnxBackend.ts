@@ -3,7 +3,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Framework, PoolModel } from '../config/types.js';
 import { InvalidInput } from '../core/errors.js';
 import type { DType, HostTensor, NamedTensors, TensorSpec } from '../core/tensor.js';
-import type { Backend, EngineMemory, LoadedModel, ModelFiles, ModelSignature } from './backend.js';
+import type { Backend, EngineMemory, LoadedModel, ModelFiles, ModelSignature } from '../core/backend.js';
 import { countInitializers } from './onnxWeights.js';
 
 type Ort = typeof import('onnxruntime-node');

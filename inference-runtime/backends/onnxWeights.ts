@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import type { EngineMemory } from './backend.js';
+import type { EngineMemory } from '../core/backend.js';
 
 /**
  * The weights (initializers) an ONNX model carries: how many, and their bytes. onnxruntime does not report

@@ -3,9 +3,9 @@ import type { Framework, PoolModel } from '../config/types.js';
 import { exampleInputs } from '../core/exampleInputs.js';
 import { InvalidInput } from '../core/errors.js';
 import type { DType, HostTensor, NamedTensors, TensorSpec } from '../core/tensor.js';
-import type { Backend, EngineMemory, LoadedModel, ModelFiles, ModelSignature } from './backend.js';
+import type { Backend, EngineMemory, LoadedModel, ModelFiles, ModelSignature } from '../core/backend.js';
 import { fileIOHandler } from './tfjsFileLoader.js';
-import { tfjsEngine, type Tf, type TfjsEngine } from './tfjsEngine.js';
+import { tfjsEngine, type Tf, type TfjsEngine } from '../core/tfjsEngine.js';
 
 /** The batch size used to find out which output dimensions follow a dynamic input batch. */
 const PROBE_BATCH = 2;

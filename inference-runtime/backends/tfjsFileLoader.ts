@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { io } from '@tensorflow/tfjs';
-import type { ModelFiles } from './backend.js';
-import type { Tf } from './tfjsEngine.js';
+import type { ModelFiles } from '../core/backend.js';
+import type { Tf } from '../core/tfjsEngine.js';
 
 /**
  * A tfjs IOHandler over verified local files. Plain `@tensorflow/tfjs` has no `file://` loader in Node, and

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { intraOpThreads } from '../backends/intraOpThreads.js';
+import { intraOpThreads } from '../core/intraOpThreads.js';
 import type { DType, HostTensor, NamedTensors } from '../core/tensor.js';
 
 export interface OnnxSessionOptions {

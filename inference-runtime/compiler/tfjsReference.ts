@@ -3,7 +3,7 @@
  * runtime's tfjs backend would run it (never the pure-JS cpu backend: it is far slower and not what serves).
  */
 import * as tf from '@tensorflow/tfjs';
-import { tfjsEngine } from '../backends/tfjsEngine.js';
+import { tfjsEngine } from '../core/tfjsEngine.js';
 import type { HostTensor, NamedTensors } from '../core/tensor.js';
 import type { TfjsModelJson } from './tfjsModel.js';
 

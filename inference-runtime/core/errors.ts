@@ -1,6 +1,8 @@
 /**
- * Errors that carry their HTTP status. The first middleware maps them to TF Serving's error body
- * `{"error": "..."}`; anything else becomes a 500 whose body does not leak internals.
+ * The data plane's one error type: every failure carries its HTTP status, and each protocol maps it to its
+ * own error shape (TF Serving's and V2's `{"error": "..."}`, a task API's). Anything else becomes a 500 whose
+ * body does not leak internals. Messages use the runtime's own words; protocol vocabulary (TF Serving's
+ * "Servable not found") is added by the protocol's adapter.
  */
 export class DomainError extends Error {
   constructor(
@@ -28,7 +30,11 @@ export class Unauthorized extends DomainError {
 
 /** 404: unknown model, version or route. */
 export class ModelNotFound extends DomainError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The model (and version) asked for, when a model lookup failed: protocols phrase their own message from it. */
+    readonly lookup?: { name: string; version?: string },
+  ) {
     super(message, 404);
   }
 }

@@ -1,8 +1,24 @@
-import type { LoadPlan, ModelFiles } from '../backends/backend.js';
+import type { EngineMemory, LoadPlan, ModelFiles, ModelSignature } from './backend.js';
 import type { PoolModel } from '../config/types.js';
 import { NotReady, Overloaded, RequestTimeout } from './errors.js';
-import type { EngineStats, HostedModelInfo } from './modelHost.js';
 import type { NamedTensors } from './tensor.js';
+
+/** What a thread reports after loading a model. */
+export interface HostedModelInfo {
+  signature: ModelSignature;
+  backend: string;
+  backendNote?: string;
+}
+
+/** Engine memory and loaded models of one thread (the main thread in-process, or one worker). */
+export interface EngineStats {
+  /** `main` or `worker-<n>`. */
+  thread: string;
+  threadId: number;
+  models: string[];
+  /** By backend name, e.g. `tfjs-wasm`. */
+  memory: Record<string, EngineMemory>;
+}
 
 export interface InferOptions {
   /** Aborting (e.g. `AbortSignal.timeout(ms)` or the HTTP request's deadline) rejects with RequestTimeout. */
@@ -21,13 +37,15 @@ export interface InferenceExecutor {
   /** Threads that run inference. */
   readonly threads: number;
   /** Loads a model in every thread (with a warm-up run), on the plan's backend when given; all or nothing. */
-  load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo>;
+  load(key: string, model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<HostedModelInfo>;
   unload(key: string): Promise<void>;
   infer(key: string, inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors>;
   /** Engine memory per thread, for leak checks and diagnostics. */
   engineStats(): Promise<EngineStats[]>;
   /** Requests waiting for a free thread. */
   queueDepth(): number;
+  /** Inferences of a model handed to a thread so far (work dropped from the queue never counts). */
+  runsStarted?(key: string): number;
   close(): Promise<void>;
 }
 
@@ -68,6 +86,7 @@ export class Dispatcher {
   private readonly queue: Waiting[] = [];
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly started = new Map<string, number>();
 
   constructor(
     readonly lanes: Lane[],
@@ -76,6 +95,11 @@ export class Dispatcher {
 
   get depth(): number {
     return this.queue.length;
+  }
+
+  /** Inferences of `key` handed to a lane so far. */
+  runsStarted(key: string): number {
+    return this.started.get(key) ?? 0;
   }
 
   get active(): number {
@@ -145,6 +169,7 @@ export class Dispatcher {
 
   private start(lane: Lane, item: Waiting): void {
     lane.active++;
+    this.started.set(item.key, this.runsStarted(item.key) + 1);
     let settled = false;
     const onAbort = (): void => {
       if (settled) return;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from './backend.js';
 import type { Preprocessing } from '../config/types.js';
 import { exampleInputs, hasDynamicBatch } from './exampleInputs.js';
 import type { ModelBenchmark } from './registry.js';
@@ -27,6 +27,8 @@ export interface BenchmarkTarget {
   threads: number;
   /** Requests the throughput run keeps in flight (enough to keep every thread busy); default `threads`. */
   concurrency?: number;
+  /** Inputs of `batch` rows shaped like the task's requests (its example image, audio, text); synthetic from the signature otherwise. */
+  example?(batch: number): NamedTensors;
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -45,7 +47,7 @@ const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 
  */
 export async function benchmarkModel(target: BenchmarkTarget, options: BenchmarkOptions = DEFAULT_BENCHMARK): Promise<ModelBenchmark> {
   const minRuns = 3;
-  const single = exampleInputs(target.signature.inputs, 1, target.preprocessing, 7);
+  const single = target.example?.(1) ?? exampleInputs(target.signature.inputs, 1, target.preprocessing, 7);
   const latencies: number[] = [];
   const latencyStart = performance.now();
   while (latencies.length < Math.max(minRuns, options.iterations)) {
@@ -57,7 +59,7 @@ export async function benchmarkModel(target: BenchmarkTarget, options: Benchmark
   latencies.sort((a, b) => a - b);
 
   const batchSize = hasDynamicBatch(target.signature) ? Math.max(1, options.batchSize) : 1;
-  const batch = exampleInputs(target.signature.inputs, batchSize, target.preprocessing, 11);
+  const batch = target.example?.(batchSize) ?? exampleInputs(target.signature.inputs, batchSize, target.preprocessing, 11);
   const streams = Math.max(1, target.concurrency ?? target.threads);
   // Enough rounds for every thread to run a few times, fewer when one inference eats the budget.
   const perRun = percentile(latencies, 50) * batchSize;

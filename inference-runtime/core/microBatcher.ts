@@ -1,4 +1,4 @@
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from './backend.js';
 import type { BatchingConfig } from '../config/types.js';
 import { abortError, type InferOptions } from './executor.js';
 import type { HostTensor, NamedTensors, TensorData } from './tensor.js';
@@ -79,17 +79,23 @@ export class MicroBatcher {
       for (const e of batch) e.reject(err);
       return;
     }
-    // The batch runs without a deadline of its own; each request keeps its own and is answered at once when
-    // it expires (settling a promise twice is a no-op, so the late result is dropped).
-    const work = this.run(inputs, { transfer: true });
+    // Each request keeps its own deadline and is answered at once when it expires (settling a promise twice
+    // is a no-op, so the late result is dropped). The batch itself is dropped from the worker queue once no
+    // request of it is waiting any more.
+    const everyoneLeft = new AbortController();
+    let waiting = batch.length;
     const detach: (() => void)[] = [];
     for (const e of batch) {
       const { signal } = e.options;
       if (!signal) continue;
-      const onAbort = (): void => e.reject(abortError(signal, this.key));
+      const onAbort = (): void => {
+        e.reject(abortError(signal, this.key));
+        if (--waiting === 0) everyoneLeft.abort(abortError(signal, this.key));
+      };
       signal.addEventListener('abort', onAbort, { once: true });
       detach.push(() => signal.removeEventListener('abort', onAbort));
     }
+    const work = this.run(inputs, { transfer: true, signal: everyoneLeft.signal });
     const total = batch.reduce((n, e) => n + e.rows, 0);
     work.then(
       (outputs) => {

@@ -1,6 +1,5 @@
 import type { PoolModel } from '../config/types.js';
-import type { ModelSignature } from '../backends/backend.js';
-import type { CompilationStatus } from '../backends/enginePlan.js';
+import type { CompilationStatus, ModelSignature } from './backend.js';
 import type { NamedTensors } from './tensor.js';
 import type { InferOptions } from './executor.js';
 
@@ -63,6 +62,27 @@ export interface ServingModel {
    * Overloaded when the inference queue is full, RequestTimeout when `options.signal` aborts first.
    */
   infer(inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors>;
+}
+
+/** A model as its task sees it at load. */
+export interface TaskModelView {
+  readonly config: PoolModel;
+  readonly signature: ModelSignature;
+}
+
+/** What the registry asks of a model's task when the model loads (tasks/task.ts `TaskModule` fits). */
+export interface TaskCheck {
+  /** Why the model cannot serve the task, or an empty list. */
+  checkModel(model: TaskModelView): string[];
+  /** Why the outputs of a run on `exampleInputs` cannot be decoded by the task, or an empty list. */
+  checkOutputs?(model: TaskModelView, outputs: NamedTensors): string[];
+  /** Inputs shaped like the task's requests, for warm-up and the load benchmark. */
+  exampleInputs(model: TaskModelView, batch?: number): NamedTensors;
+}
+
+/** Finds the task of a pool entry (tasks/table.ts `TaskTable` fits). */
+export interface TaskLookup {
+  get(id: string): TaskCheck | undefined;
 }
 
 export interface ModelRegistry {

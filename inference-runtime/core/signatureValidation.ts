@@ -1,4 +1,4 @@
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from './backend.js';
 import { InvalidInput } from './errors.js';
 import { elementCount, type HostTensor, type NamedTensors, type TensorSpec } from './tensor.js';
 

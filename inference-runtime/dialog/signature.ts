@@ -1,4 +1,4 @@
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from '../core/backend.js';
 
 /**
  * A dialog model's tensors. Input `text`: a batch of utterances. Outputs per row: `intent`, `score`, `answer`

@@ -3,8 +3,10 @@ import Koa from 'koa';
 import type { MemoryBudget } from '../core/memoryBudget.js';
 import { Registry } from 'prom-client';
 import type { ModelRegistry } from '../core/registry.js';
+import { DataPlane } from '../dataplane/dataPlane.js';
 import { ApiKeyCheck, requireApiKey } from './apiKeys.js';
 import { cors } from './cors.js';
+import { requestDeadline } from './requestDeadline.js';
 import { errorResponse } from './errorResponse.js';
 import { HttpMetrics } from './httpMetrics.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -12,10 +14,31 @@ import { resolveHttpOptions, type HttpOptions } from './options.js';
 import { DISCOVERY_PATH, poolRouter } from './poolRoutes.js';
 import { METRICS_PATH, PROBE_PATHS, probeRouter } from './probeRoutes.js';
 import type { RequestState } from './requestState.js';
-import { tfServingRouter } from './tfserving/routes.js';
+import { tfServingProtocol } from './tfserving/routes.js';
+
+/** What every protocol and task API is built over: the data plane and the runtime's shared limits. */
+export interface MountContext {
+  plane: DataPlane;
+  options: HttpOptions;
+  memoryBudget?: MemoryBudget;
+}
+
+/**
+ * Routes over the data plane: a protocol (TF Serving REST, V2) or the task table's APIs. The app mounts them
+ * all the same way, behind the same error mapping, API keys, deadline and metrics.
+ */
+export type Mount = (context: MountContext) => ReadonlyArray<Router<RequestState>>;
+
+/** The protocols served when `protocols` is not given. */
+export const defaultProtocols: readonly Mount[] = [tfServingProtocol];
 
 export interface AppDeps {
+  /** The data plane, or a registry to build one over (its per-model metrics join `metrics`). */
   registry: ModelRegistry;
+  /** Protocol adapters (default: TF Serving REST). */
+  protocols?: readonly Mount[];
+  /** The task APIs (tasks/table.ts `tasks.mount(...)`), mounted after the protocols. */
+  tasks?: Mount;
   options?: Partial<HttpOptions>;
   /** Where request metrics and default process metrics are registered and served from; a fresh one if absent. */
   metrics?: Registry;
@@ -52,7 +75,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(new HttpMetrics(metrics, deps.queueDepth).middleware());
   app.use(errorResponse(log));
   app.use(async (ctx, next) => {
-    ctx.state.deadline = AbortSignal.timeout(options.requestTimeoutMs);
+    ctx.state.deadline = requestDeadline(ctx.res, options.requestTimeoutMs);
     await next();
   });
   app.use(cors(options.corsOrigins));
@@ -62,7 +85,15 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // With keys configured, /readyz tells an anonymous caller only whether it is ready (model names and
   // failure reasons are for key holders); an open API shows them to all, as /v1/models does.
   const readyzDetails = (ctx: { headers: Record<string, string | string[] | undefined> }): boolean => !keys.enabled || keys.authorizes(ctx.headers);
-  const routers = [probeRouter(deps.registry, metrics, deps.draining, readyzDetails), poolRouter(deps.registry), tfServingRouter(deps.registry, options, deps.memoryBudget), ...(deps.routers ?? [])];
+  const plane = DataPlane.over(deps.registry, { metrics });
+  const context: MountContext = { plane, options, memoryBudget: deps.memoryBudget };
+  const mounts = [...(deps.protocols ?? defaultProtocols), ...(deps.tasks ? [deps.tasks] : [])];
+  const routers = [
+    probeRouter(plane, metrics, deps.draining, readyzDetails),
+    poolRouter(plane),
+    ...mounts.flatMap((mount) => mount(context)),
+    ...(deps.routers ?? []),
+  ];
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());

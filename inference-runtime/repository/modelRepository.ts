@@ -1,6 +1,6 @@
 import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelFiles } from '../backends/backend.js';
+import type { ModelFiles } from '../core/backend.js';
 import type { PoolModel } from '../config/types.js';
 import { ModelFetchError } from './fetchError.js';
 import { transferToTemp, type TransferLimits } from './fileTransfer.js';

@@ -51,3 +51,13 @@ export function checkedGrammar(text: string): string {
   if (!/public\s+<[^>]+>\s*=/.test(text)) throw new InvalidInput('the grammar has no public rule');
   return text;
 }
+
+/** What constrains recognition, as a request states it. */
+export interface GrammarRequest {
+  /** JSGF text. */
+  grammar?: string;
+  /** Phrases to recognise, exactly one of them per utterance. */
+  phrases?: string[];
+  /** Open dictation with the language model, even when the model has a phrase list. */
+  dictation?: boolean;
+}

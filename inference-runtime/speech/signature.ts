@@ -1,4 +1,4 @@
-import type { ModelSignature } from '../backends/backend.js';
+import type { ModelSignature } from '../core/backend.js';
 import type { HostTensor } from '../core/tensor.js';
 
 /** The rate every speech model of the pool takes; requests are resampled to it. */

@@ -1,8 +1,7 @@
 import { InvalidInput } from '../core/errors.js';
 import type { ServingModel } from '../core/registry.js';
 import type { InferOptions } from '../core/executor.js';
-import type { GrammarRequest } from './audioRequest.js';
-import { checkedGrammar, phraseGrammar } from './grammar.js';
+import { checkedGrammar, phraseGrammar, type GrammarRequest } from './grammar.js';
 import { resample } from './resample.js';
 import { DICTATION, SPEECH_SAMPLE_RATE, speechInputs } from './signature.js';
 import { decodeWav, type DecodedAudio } from './wav.js';

@@ -8,8 +8,6 @@ import { argmax, asProbabilities } from './probabilities.js';
 import { acceptsBatches, imageInput, preprocessingOf } from './servingModel.js';
 import { cropResize, toBatchTensor } from './tensorize.js';
 
-export const facialExpressionTask = 'vision/facial-expression';
-
 /**
  * The face crop handed to the expression model is the detector's box grown to a square this many times its
  * longer side: the detector's box stops at the brows and chin, FER2013 faces include forehead and jaw.
@@ -48,7 +46,7 @@ export async function classifyExpressions(model: ServingModel, pixels: RgbImage,
   const batches = acceptsBatches(model) ? [crops] : crops.map((c) => [c]);
   const rows: number[][] = [];
   for (const batch of batches) {
-    const outputs = Object.values(await model.infer({ [inputName]: toBatchTensor(batch, pre) }));
+    const outputs = Object.values(await model.infer({ [inputName]: toBatchTensor(batch, pre) }, { transfer: true }));
     if (outputs.length !== 1) throw new TypeError(`expression model ${model.name} returned ${outputs.length} outputs, expected 1`);
     rows.push(...splitRows(outputs[0], batch.length));
   }

@@ -1,12 +1,8 @@
 import type { ServingModel } from '../core/registry.js';
-import { blazefaceAnchors, blazefaceRows, decodeBlazeface, keypointNames, type KeypointName } from './blazeface.js';
+import { blazefaceAnchors, blazefaceRows, decodeBlazeface, keypointNames, type FaceCandidate, type KeypointName } from './blazeface.js';
 import type { DecodedImage } from './decode.js';
 import { clipBox, round1, roundBox, round4, scaleBox, type Box, type Point } from './geometry.js';
-import { nonMaxSuppression } from './nms.js';
-import { imageInput, preprocessingOf } from './servingModel.js';
-import { letterbox, toBatchTensor } from './tensorize.js';
-
-export const faceDetectionTask = 'vision/face-detection';
+import { detect, type DetectorHead } from './detection.js';
 
 export interface FaceDetectionOptions {
   /** Faces scoring below this are not reported. */
@@ -44,21 +40,23 @@ function anchorsFor(size: number): Point[] {
   return anchors;
 }
 
+const blazefaceHead: DetectorHead<FaceCandidate> = {
+  // The reference pipeline (human's blazeface.ts) maps 0..255 onto [-1, 1].
+  reference: { colour: 'rgb', range: [-1, 1] },
+  checkInput(pre) {
+    if (pre.width !== pre.height) throw new TypeError(`face detector input is ${pre.width}x${pre.height}; BlazeFace anchors need a square input`);
+  },
+  decode: (outputs, pre, minScore) => decodeBlazeface(blazefaceRows(outputs), anchorsFor(pre.width), minScore),
+};
+
 /**
- * Runs the face detector on the working copy of an image: letterboxed into the model input, decoded against
- * the BlazeFace anchors, suppressed, and mapped back to working pixels.
+ * Runs the face detector on the working copy of an image (the shared detection pipeline with BlazeFace's
+ * anchors as its head), in working pixels.
  */
 export async function detectFaces(model: ServingModel, image: DecodedImage, opts: FaceDetectionOptions): Promise<WorkingFace[]> {
-  // The reference pipeline (human's blazeface.ts) maps 0..255 onto [-1, 1].
-  const pre = preprocessingOf(model, { colour: 'rgb', range: [-1, 1] });
-  if (pre.width !== pre.height) throw new TypeError(`face detector input is ${pre.width}x${pre.height}; BlazeFace anchors need a square input`);
-  const boxed = await letterbox(image.pixels, pre.width, pre.height);
-  const outputs = await model.infer({ [imageInput(model).name]: toBatchTensor([boxed.pixels], pre) });
-  const candidates = decodeBlazeface(blazefaceRows(outputs), anchorsFor(pre.width), opts.minScore);
-  const kept = nonMaxSuppression(candidates, { iouThreshold: opts.iouThreshold, minScore: opts.minScore, maxResults: opts.maxFaces });
-  const back = 1 / boxed.scale;
-  return kept.map((c) => ({
-    box: scaleBox(c.box, back),
+  const { kept, back, boxes } = await detect(model, image, blazefaceHead, { minScore: opts.minScore, maxResults: opts.maxFaces, iouThreshold: opts.iouThreshold });
+  return kept.map((c, i) => ({
+    box: boxes[i],
     keypoints: c.keypoints.map((p) => ({ x: p.x * back, y: p.y * back })),
     score: c.score,
   }));

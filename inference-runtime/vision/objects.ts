@@ -1,13 +1,9 @@
 import type { ServingModel } from '../core/registry.js';
-import { decodeDetections, detectionsOutput } from './centernet.js';
+import { decodeDetections, detectionsOutput, type ObjectCandidate } from './centernet.js';
 import type { DecodedImage } from './decode.js';
-import { round4, scaleBox, type Box } from './geometry.js';
+import { detect, type DetectorHead } from './detection.js';
+import { round4, type Box } from './geometry.js';
 import { imageBox } from './faces.js';
-import { nonMaxSuppression } from './nms.js';
-import { imageInput, preprocessingOf } from './servingModel.js';
-import { letterbox, toBatchTensor } from './tensorize.js';
-
-export const objectDetectionTask = 'vision/object-detection';
 
 export interface ObjectDetectionOptions {
   minScore: number;
@@ -31,18 +27,20 @@ export interface ObjectResult {
   box: Box;
 }
 
-export async function detectObjects(model: ServingModel, image: DecodedImage, opts: ObjectDetectionOptions): Promise<ObjectResult[]> {
+const centernetHead: DetectorHead<ObjectCandidate> = {
   // The reference pipeline (human's centernet.ts) feeds 0..255 unchanged: the graph normalises itself.
-  const pre = preprocessingOf(model, { colour: 'rgb', range: [0, 255] });
-  const boxed = await letterbox(image.pixels, pre.width, pre.height);
-  const outputs = await model.infer({ [imageInput(model).name]: toBatchTensor([boxed.pixels], pre) });
-  const candidates = decodeDetections(detectionsOutput(outputs), opts.minScore);
-  const kept = nonMaxSuppression(candidates, { iouThreshold: opts.iouThreshold, minScore: opts.minScore, maxResults: opts.maxResults });
+  reference: { colour: 'rgb', range: [0, 255] },
+  decode: (outputs, _pre, minScore) => decodeDetections(detectionsOutput(outputs), minScore),
+};
+
+/** Runs the object detector (the shared detection pipeline with CenterNet's head); boxes in image pixels. */
+export async function detectObjects(model: ServingModel, image: DecodedImage, opts: ObjectDetectionOptions): Promise<ObjectResult[]> {
+  const { kept, boxes } = await detect(model, image, centernetHead, opts);
   const labels = model.config.labels;
-  return kept.map((c) => ({
+  return kept.map((c, i) => ({
     label: labels?.[c.classIndex] ?? `class ${c.classIndex}`,
     classId: c.classIndex,
     score: round4(c.score),
-    box: imageBox(scaleBox(c.box, 1 / boxed.scale), image),
+    box: imageBox(boxes[i], image),
   }));
 }

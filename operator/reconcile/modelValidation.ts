@@ -1,22 +1,20 @@
 /**
  * Checks of an MLModel spec: the schema's verdict (the one the CRD and the runtime share), then what no schema
- * can express. Each problem names the field and what to do.
+ * can express. Each problem names the field and what to do. What a task requires (its id, frameworks, labels,
+ * preprocessing) comes from the runtime's task specs, the same rules its task modules carry when the runtime
+ * loads models (tasks/specs.ts, tasks/table.ts).
  */
 import { PoolConfigError, validatePoolConfig } from '../../inference-runtime/config/poolConfig.js';
 import { redactText } from '../../inference-runtime/repository/redact.js';
-import { recognizerLabelProblems, TEXT_RECOGNITION_TASK } from '../../inference-runtime/vision/text/textModels.js';
+import { specs as runtimeTasks, type TaskIndex } from '../../inference-runtime/tasks/specs.js';
+import type { TaskSpec } from '../../inference-runtime/tasks/task.js';
 import type { MLModelSpec } from '../api/types.js';
 
 export interface SpecProblem {
-  reason: 'InvalidSpec' | 'InvalidSource' | 'InvalidLabels';
+  reason: 'InvalidSpec' | 'InvalidTask' | 'InvalidSource' | 'InvalidLabels' | 'InvalidPreprocessing';
   field: string;
   message: string;
 }
-
-/** Label counts a task fixes (the runtime decodes outputs by position). */
-export const TASK_LABEL_COUNTS: Record<string, { count: number; note: string }> = {
-  'vision/facial-expression': { count: 7, note: 'the FER2013 expressions: angry, disgust, fear, happy, sad, surprise, neutral' },
-};
 
 function hasDotSegment(p: string): boolean {
   return p.split('/').some((seg) => seg === '..' || seg === '.');
@@ -70,19 +68,40 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
   return [];
 }
 
-function checkLabels(spec: MLModelSpec): SpecProblem[] {
+/** The task's spec, or the problem of a task id no runtime module serves. */
+function checkTask(spec: MLModelSpec, table: TaskIndex<TaskSpec>): { task?: TaskSpec; problems: SpecProblem[] } {
+  const task = table.get(spec.task);
+  if (!task) {
+    return {
+      problems: [{ reason: 'InvalidTask', field: 'spec.task', message: `no runtime serves task ${spec.task}; known tasks: ${table.ids().join(', ')}` }],
+    };
+  }
+  if (!task.frameworks.includes(spec.framework)) {
+    return { task, problems: [{ reason: 'InvalidTask', field: 'spec.framework', message: `task ${spec.task} is served from ${task.frameworks.join(', ')} models, not ${spec.framework}` }] };
+  }
+  return { task, problems: [] };
+}
+
+function checkLabels(spec: MLModelSpec, task: TaskSpec | undefined): SpecProblem[] {
   const labels = spec.labels;
-  // A recogniser's labels are its characters (a space among them), with the CTC blank first: its own rule.
-  if (spec.task === TEXT_RECOGNITION_TASK) return recognizerLabelProblems(labels).map((message) => ({ reason: 'InvalidLabels', field: 'spec.labels', message }));
-  if (!labels) return [];
+  const rule = task?.labels;
+  // A task with its own label rule (a recogniser's CTC classes, a language pair) says everything itself.
+  if (task?.checkLabels) return task.checkLabels(labels).map((message) => ({ reason: 'InvalidLabels', field: 'spec.labels', message }));
+  if (!labels) {
+    return rule?.required ? [{ reason: 'InvalidLabels', field: 'spec.labels', message: `task ${spec.task} needs labels (${rule.note})` }] : [];
+  }
   const out: SpecProblem[] = [];
   const blank = labels.findIndex((l) => l.trim() === '');
   if (blank >= 0) out.push({ reason: 'InvalidLabels', field: `spec.labels[${blank}]`, message: `labels[${blank}] is blank; name every class of task ${spec.task}` });
-  const expected = TASK_LABEL_COUNTS[spec.task];
-  if (expected && labels.length !== expected.count) {
-    out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: `task ${spec.task} has ${expected.count} labels (${expected.note}); got ${labels.length}` });
+  if (rule?.count !== undefined && labels.length !== rule.count) {
+    out.push({ reason: 'InvalidLabels', field: 'spec.labels', message: `task ${spec.task} has ${rule.count} labels (${rule.note}); got ${labels.length}` });
   }
   return out;
+}
+
+function checkPreprocessing(spec: MLModelSpec, task: TaskSpec | undefined): SpecProblem[] {
+  if (spec.preprocessing || task?.preprocessing !== 'required') return [];
+  return [{ reason: 'InvalidPreprocessing', field: 'spec.preprocessing', message: `task ${spec.task} needs preprocessing (input size, colour, normalisation)` }];
 }
 
 /**
@@ -99,11 +118,13 @@ function checkSchema(spec: MLModelSpec): SpecProblem[] {
   }
 }
 
-export function validateModelSpec(spec: MLModelSpec): SpecProblem[] {
+/** Every problem of a spec: the schema's, else the task's first (`table`: the runtime's task specs unless given). */
+export function validateModelSpec(spec: MLModelSpec, table: TaskIndex<TaskSpec> = runtimeTasks): SpecProblem[] {
   const invalid = checkSchema(spec);
   // The checks below read the spec as its type says: only once the schema holds.
   if (invalid.length) return invalid;
-  return [...checkSource(spec), ...checkLabels(spec)];
+  const { task, problems } = checkTask(spec, table);
+  return [...problems, ...checkSource(spec), ...checkLabels(spec, task), ...checkPreprocessing(spec, task)];
 }
 
 export function describeProblems(problems: SpecProblem[]): string {

@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { ocrModels } from '../../inference-runtime/config/defaultPool.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../inference-runtime/server.js';
 import { textRecognitionTask } from '../../inference-runtime/tasks/vision/textRecognition.js';
 import { defaultVisionLimits } from '../../inference-runtime/vision/limits.js';
-import { visionRouter } from '../../inference-runtime/vision/router.js';
+import { visionRouter } from '../../inference-runtime/tasks/vision/visionRouter.js';
 import { renderText } from '../helpers/textImages.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -1,4 +1,4 @@
-import type { ModelSignature } from '../../backends/backend.js';
+import type { ModelSignature } from '../../core/backend.js';
 import { ModelNotFound } from '../../core/errors.js';
 import type { ModelState, ModelStatus } from '../../core/registry.js';
 import type { TensorSpec } from '../../core/tensor.js';

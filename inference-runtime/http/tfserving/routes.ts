@@ -1,38 +1,44 @@
 import { Router } from '@koa/router';
-import { MemoryBudget, type Reservation } from '../../core/memoryBudget.js';
+import { ModelNotFound } from '../../core/errors.js';
+import { MemoryBudget } from '../../core/memoryBudget.js';
 import type { ModelRegistry, ServingModel } from '../../core/registry.js';
 import { expectedBodyBytes, inferenceBytes, jsonParseBytes } from '../../core/requestMemory.js';
-import { raceDeadline } from '../deadline.js';
+import { DataPlane } from '../../dataplane/dataPlane.js';
+import type { MountContext } from '../app.js';
 import type { HttpOptions } from '../options.js';
 import { readJsonBody } from '../requestBody.js';
 import type { RequestState } from '../requestState.js';
 import { parsePredictRequest, predictResponseJson } from './jsonTensor.js';
 import { modelMetadataResponse, modelStatusResponse } from './modelStatus.js';
 
+/** TF Serving REST as one of the app's protocols. */
+export function tfServingProtocol(context: MountContext): Router<RequestState>[] {
+  return [tfServingRouter(context.plane, context.options, context.memoryBudget)];
+}
+
 /**
- * TF Serving's REST API (model status, metadata, predict) as a thin adapter over the model registry.
- * Versions are the pool's version strings; without one, the registry picks the version it serves.
+ * TF Serving's REST API (model status, metadata, predict) as a codec + router over the data plane.
+ * Versions are the pool's version strings; without one, the plane picks the version it serves.
  */
 export function tfServingRouter(
   registry: ModelRegistry,
   options: Pick<HttpOptions, 'maxBodyBytes' | 'maxRowsPerRequest'>,
   budget: MemoryBudget = new MemoryBudget(),
 ): Router<RequestState> {
+  const plane = DataPlane.over(registry);
   const router = new Router<RequestState>();
 
   for (const path of ['/v1/models/:name', '/v1/models/:name/versions/:version']) {
     router.get(path, (ctx) => {
-      ctx.body = modelStatusResponse(registry.list(), ctx.params.name!, ctx.params.version);
+      ctx.body = modelStatusResponse(plane.list(), ctx.params.name!, ctx.params.version);
     });
     router.get(`${path}/metadata`, (ctx) => {
-      const model = registry.resolve(ctx.params.name!, ctx.params.version);
-      const { backend, backendNote } = model.status();
-      const engine = backend ? { name: backend, ...(backendNote ? { note: backendNote } : {}) } : undefined;
-      ctx.body = modelMetadataResponse(model.name, model.version, model.signature(), engine);
+      const { name, version, signature, backend } = inTfServingTerms(() => plane.metadata(ctx.params.name!, ctx.params.version));
+      ctx.body = modelMetadataResponse(name, version, signature, backend);
     });
     // A literal colon separates the model path from the verb, as in TF Serving's URLs.
     router.post(`${path}\\:predict`, async (ctx) => {
-      const model = registry.resolve(ctx.params.name!, ctx.params.version);
+      const model = inTfServingTerms(() => plane.resolve(ctx.params.name!, ctx.params.version));
       ctx.state.model = { name: model.name, version: model.version };
       const signature = model.signature();
       // The parsed body is the first large allocation: claim it before reading, then trade the claim for the
@@ -45,8 +51,7 @@ export function tfServingRouter(
       } finally {
         parsing.release();
       }
-      const running = budget.admit(inferenceBytes(request.inputs), `inference on ${model.name}`);
-      const outputs = await timedInference(model, request.inputs, ctx.state, running);
+      const outputs = await timedInference(plane, model, request.inputs, ctx.state, budget);
       ctx.type = 'application/json';
       ctx.body = predictResponseJson(outputs, request.format, signature.outputs.map((o) => o.name));
     });
@@ -54,20 +59,29 @@ export function tfServingRouter(
   return router;
 }
 
-async function timedInference(model: ServingModel, inputs: Parameters<ServingModel['infer']>[0], state: RequestState, claim: Reservation) {
+/** TF Serving's wording for an unknown model or version, as its clients match on it. */
+function inTfServingTerms<T>(lookup: () => T): T {
+  try {
+    return lookup();
+  } catch (error) {
+    if (error instanceof ModelNotFound && error.lookup) {
+      const { name, version } = error.lookup;
+      throw new ModelNotFound(`Servable not found for request: ${version === undefined ? `Latest(${name})` : `Specific(${name}, ${version})`}`, error.lookup);
+    }
+    throw error;
+  }
+}
+
+async function timedInference(plane: DataPlane, model: ServingModel, inputs: Parameters<ServingModel['infer']>[0], state: RequestState, budget: MemoryBudget) {
+  const claim = budget.admit(inferenceBytes(inputs), `inference on ${model.name}`);
   const start = process.hrtime.bigint();
   try {
-    // The inputs were built for this call alone, so their buffers can move to the inference thread.
-    let work: ReturnType<ServingModel['infer']>;
-    try {
-      work = model.infer(inputs, { signal: state.deadline, transfer: true });
-    } catch (error) {
-      claim.release();
-      throw error;
-    }
+    // The inputs were built for this call alone, so their buffers can move to the inference thread; the
+    // deadline takes the work out of the queue when it passes before the work starts.
+    const work = plane.infer(model, inputs, { signal: state.deadline, transfer: true });
     // The engine keeps its memory until the work ends, even when the client has been answered (deadline).
     work.then(claim.release, claim.release);
-    return await raceDeadline(work, state.deadline, `inference on ${model.name}`);
+    return await work;
   } finally {
     state.inferenceSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   }

@@ -9,14 +9,15 @@ import { dialogSignature, MAX_UTTERANCE_CHARS, type DialogEntity } from '../../d
 import { raceDeadline } from '../../http/deadline.js';
 import { readJsonBody } from '../../http/requestBody.js';
 import type { RequestState } from '../../http/requestState.js';
-import { readAudioRequest } from '../../speech/audioRequest.js';
+import { readAudioRequest } from '../speech/audioRequest.js';
 import { grammarInput, transcribe } from '../../speech/transcribe.js';
-import { modelInfo } from '../../vision/servingModel.js';
-import { StageTimer } from '../../vision/timing.js';
+import { modelInfo } from '../common/taskRequest.js';
+import { StageTimer } from '../common/stageTimer.js';
 import { signatureMismatch, SPEECH_RECOGNITION } from '../speech/recognition.js';
 import type { TaskContext, TaskModule } from '../task.js';
+import { DIALOG_INTENT, dialogIntentSpec } from './spec.js';
 
-export const DIALOG_INTENT = 'dialog/intent';
+export { DIALOG_INTENT };
 
 export interface DialogResult {
   intent: { name: string; score: number };
@@ -59,9 +60,7 @@ export function messageText(body: unknown): { text: string; sessionId?: string }
  * speech model's grammar support), and answers the transcription.
  */
 export const dialogIntentTask: TaskModule = {
-  id: DIALOG_INTENT,
-  summary: 'Dialog engine: an utterance in, intent, entities and an answer out; voice in through speech recognition',
-  frameworks: ['nlpjs'],
+  ...dialogIntentSpec,
   checkModel: (model) => signatureMismatch(model.signature, dialogSignature(), DIALOG_INTENT),
   exampleInputs: () => textInput(['turn on the kitchen lights']),
   routes: (context: TaskContext) => dialogRouter(context),

@@ -2,14 +2,15 @@ import { Router } from '@koa/router';
 import type { NamedTensors } from '../../core/tensor.js';
 import { raceDeadline } from '../../http/deadline.js';
 import type { RequestState } from '../../http/requestState.js';
-import { readAudioRequest } from '../../speech/audioRequest.js';
+import { readAudioRequest } from './audioRequest.js';
 import { speechInputs, speechSignature } from '../../speech/signature.js';
 import { grammarInput, transcribe } from '../../speech/transcribe.js';
-import { StageTimer } from '../../vision/timing.js';
-import { modelInfo } from '../../vision/servingModel.js';
+import { StageTimer } from '../common/stageTimer.js';
+import { modelInfo } from '../common/taskRequest.js';
 import type { TaskContext, TaskModelView, TaskModule } from '../task.js';
+import { SPEECH_RECOGNITION, speechRecognitionSpec } from './spec.js';
 
-export const SPEECH_RECOGNITION = 'speech/recognition';
+export { SPEECH_RECOGNITION };
 
 /** Differences between a model's declared tensors and the speech signature, as load-time reasons. */
 export function signatureMismatch(actual: TaskModelView['signature'], expected: TaskModelView['signature'], task: string): string[] {
@@ -33,10 +34,7 @@ export function signatureMismatch(actual: TaskModelView['signature'], expected: 
  * body (or JSON with base64 audio) and an optional grammar, phrase list or dictation mode.
  */
 export const speechRecognitionTask: TaskModule = {
-  id: SPEECH_RECOGNITION,
-  summary: 'Speech to text: WAV audio in, text, confidence and word timings out; optional JSGF grammar or phrase list',
-  frameworks: ['pocketsphinx'],
-  labels: { note: 'optional: a phrase list that constrains recognition unless a request brings its own grammar' },
+  ...speechRecognitionSpec,
   checkModel: (model) => signatureMismatch(model.signature, speechSignature(), SPEECH_RECOGNITION),
   exampleInputs: (): NamedTensors => {
     // One second of a 440 Hz tone: audio the recogniser processes end to end, as a real request would.

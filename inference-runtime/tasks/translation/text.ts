@@ -1,8 +1,8 @@
 import { APERTIUM_INPUT, APERTIUM_OUTPUT } from '../../backends/apertium/apertiumBackend.js';
 import type { NamedTensors } from '../../core/tensor.js';
 import type { TaskModule } from '../task.js';
-import { pairLabelProblem, TRANSLATION_TASK } from './pairs.js';
 import { translationRouter } from './routes.js';
+import { translationSpec } from './spec.js';
 
 /** Sentences shaped like real requests, for warm-up and the load-time benchmark, by source language (ISO 639-3). */
 const EXAMPLES: Record<string, string> = {
@@ -16,14 +16,10 @@ const FALLBACK_EXAMPLE = 'Apertium 3 2026';
  * target]`; its signature is one string tensor in (`text`, one row per text) and one out (`translation`).
  */
 export const translationTextTask: TaskModule = {
-  id: TRANSLATION_TASK,
-  summary: 'Translates texts from a source to a target language',
-  frameworks: ['apertium'],
-  labels: { count: 2, required: true, note: 'the source and target language as ISO 639-3 or 639-1 codes, e.g. [eng, spa]' },
+  ...translationSpec,
   checkModel({ config, signature }) {
     const problems: string[] = [];
-    const labels = pairLabelProblem(config.labels);
-    if (labels) problems.push(labels);
+    problems.push(...(translationSpec.checkLabels?.(config.labels) ?? []));
     const [input] = signature.inputs;
     const [output] = signature.outputs;
     if (signature.inputs.length !== 1 || input.dtype !== 'string' || input.name !== APERTIUM_INPUT) {

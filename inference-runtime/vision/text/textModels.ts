@@ -1,4 +1,4 @@
-import type { ModelSignature } from '../../backends/backend.js';
+import type { ModelSignature } from '../../core/backend.js';
 import type { PoolModel } from '../../config/types.js';
 import { exampleInputs } from '../../core/exampleInputs.js';
 import type { NamedTensors, TensorSpec } from '../../core/tensor.js';

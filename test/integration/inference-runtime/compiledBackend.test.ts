@@ -8,7 +8,7 @@ import { COMPILED_BACKEND_NAME } from '../../../inference-runtime/backends/compi
 import { FACIAL_EXPRESSION, visionPool } from '../../../inference-runtime/config/defaultPool.js';
 import type { PoolConfig, PoolModel, Preprocessing } from '../../../inference-runtime/config/types.js';
 import { exampleInputs } from '../../../inference-runtime/core/exampleInputs.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../inference-runtime/dataplane/modelRegistry.js';
 import type { HostTensor, NamedTensors } from '../../../inference-runtime/core/tensor.js';
 import { findPackageDir } from '../../../inference-runtime/repository/npmPackage.js';
 

@@ -5,11 +5,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import sharp from 'sharp';
-import { tfjsEngine } from '../../../inference-runtime/backends/tfjsEngine.js';
+import { tfjsEngine } from '../../../inference-runtime/core/tfjsEngine.js';
 import { FACIAL_EXPRESSION } from '../../../inference-runtime/config/defaultPool.js';
 import type { PoolConfig, PoolModel } from '../../../inference-runtime/config/types.js';
-import { InvalidInput, NotReady, RequestTimeout } from '../../../inference-runtime/core/errors.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../inference-runtime/core/modelRegistry.js';
+import { InvalidInput, ModelNotFound, NotReady, RequestTimeout } from '../../../inference-runtime/core/errors.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../inference-runtime/dataplane/modelRegistry.js';
 import type { HostTensor, NamedTensors } from '../../../inference-runtime/core/tensor.js';
 import { findPackageDir } from '../../../inference-runtime/repository/npmPackage.js';
 import { ModelFileServer } from '../../fixtures/modelFileServer.js';
@@ -308,8 +308,9 @@ describe('model registry', function () {
       expect(registry.resolve('affine').version).to.equal('2');
       expect(registry.resolve('affine', '1').version).to.equal('1');
       expect(registry.forTask('test/affine').name).to.equal('affine');
-      expect(() => registry.resolve('nope')).to.throw(/Servable not found/);
-      expect(() => registry.resolve('affine', '3')).to.throw(/Specific\(affine, 3\)/);
+      // The registry speaks the runtime's words; TF Serving's "Servable not found" is its adapter's.
+      expect(() => registry.resolve('nope')).to.throw(ModelNotFound, 'no model named nope in the pool').with.property('lookup').that.deep.equals({ name: 'nope' });
+      expect(() => registry.resolve('affine', '3')).to.throw(ModelNotFound, 'model affine has no version 3').with.property('lookup').that.deep.equals({ name: 'affine', version: '3' });
       expect(() => registry.forTask('vision/nothing')).to.throw(/no model in the pool serves task vision\/nothing/);
       expect(registry.isReady()).to.equal(true);
       await registry.close();

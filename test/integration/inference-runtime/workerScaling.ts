@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { defaultPool } from '../../../inference-runtime/config/defaultPool.js';
 import { exampleInputs } from '../../../inference-runtime/core/exampleInputs.js';
-import { createModelRegistry } from '../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry } from '../../../inference-runtime/dataplane/modelRegistry.js';
 
 const count = Number(process.argv[2] ?? 400);
 const name = process.argv[3] ?? 'facial-expression';

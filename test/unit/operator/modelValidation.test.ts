@@ -1,5 +1,8 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { ocrModels } from '../../../inference-runtime/config/defaultPool.js';
+import { TaskIndex, specs as tasks } from '../../../inference-runtime/tasks/specs.js';
+import type { TaskSpec } from '../../../inference-runtime/tasks/task.js';
 import { validateModelSpec } from '../../../operator/reconcile/modelValidation.js';
 import { model } from './fixtures.js';
 
@@ -83,5 +86,41 @@ describe('MLModel validation: the shared schema, then what it cannot express', (
     expect(problems({ source: { uri: 'http://models.example.org/m/model.json' } })).to.deep.equal([
       { reason: 'InvalidSpec', field: 'spec.source.sha256', message: 'an http:// source must carry a sha256 digest (plain HTTP has no integrity of its own)' },
     ]);
+  });
+
+  describe('from the runtime task table', () => {
+    it('accepts every task the runtime serves, with a framework the task takes', () => {
+      for (const task of tasks.modules) {
+        const spec = model('m', { task: task.id, labels: undefined, preprocessing: undefined }).spec;
+        const p = validateModelSpec({ ...spec, framework: task.frameworks[0], source: { uri: task.frameworks[0] === 'onnx' ? 'https://h/m.onnx' : 'https://h/m.json' } });
+        expect(p.filter((x) => x.reason === 'InvalidTask'), task.id).to.deep.equal([]);
+      }
+    });
+
+    it('refuses any well-formed task id no runtime module serves, naming the known ones', () => {
+      fc.assert(
+        fc.property(fc.stringMatching(/^[a-z]([a-z0-9-]{0,10}[a-z0-9])?\/[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$/), (id) => {
+          fc.pre(tasks.get(id) === undefined);
+          const [first] = problems({ task: id });
+          expect(first).to.include({ reason: 'InvalidTask', field: 'spec.task' });
+          expect(first!.message).to.contain(id).and.to.contain('vision/facial-expression');
+        }),
+      );
+    });
+
+    it("applies a task's frameworks, required labels and required preprocessing", () => {
+      const speech: TaskSpec = {
+        id: 'speech/keyword-spotting',
+        summary: 'test task',
+        frameworks: ['onnx'],
+        labels: { required: true, note: 'the keywords in output order' },
+        preprocessing: 'required',
+      };
+      const table = new TaskIndex([speech]);
+      const spec = model('m', { task: speech.id, labels: undefined, preprocessing: undefined, framework: 'onnx', source: { uri: 'https://h/m.onnx' } }).spec;
+      expect(validateModelSpec(spec, table).map((p) => `${p.reason} ${p.field}`)).to.deep.equal(['InvalidLabels spec.labels', 'InvalidPreprocessing spec.preprocessing']);
+      expect(validateModelSpec({ ...spec, framework: 'tfjs-graph', source: { uri: 'https://h/m.json' } }, table)[0]).to.include({ reason: 'InvalidTask', field: 'spec.framework' });
+      expect(validateModelSpec({ ...spec, labels: ['yes', 'no'], preprocessing: { width: 1, height: 1, colour: 'grayscale' } }, table)).to.deep.equal([]);
+    });
   });
 });

@@ -8,10 +8,10 @@ import { ApiError, MLOffloadClient, type CatalogueChange } from '../../../../cli
 import { httpsFetch } from '../../../../clients/typescript/src/node.js';
 import type { FetchLike } from '../../../../clients/typescript/src/transport.js';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
-import { visionRouter } from '../../../../inference-runtime/vision/router.js';
+import { visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 import { startDelayProxy, type DelayProxy } from '../../../helpers/delayProxy.js';
 import { faceCrop } from '../../../helpers/edgeLab.js';
 import { eventually } from '../../../helpers/eventually.js';

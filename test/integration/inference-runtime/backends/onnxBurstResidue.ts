@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BackendOptions } from '../../../../inference-runtime/backends/backendSelection.js';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
-import { createModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 
 const CACHE_DIR = path.join(tmpdir(), 'mloffload-http-test-cache');
 

@@ -7,12 +7,12 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import type { HostTensor } from '../../../../inference-runtime/core/tensor.js';
 import { ApiKeyCheck } from '../../../../inference-runtime/http/apiKeys.js';
 import { createApp, type AppDeps } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
-import { demoPagePaths, visionRouter } from '../../../../inference-runtime/vision/router.js';
+import { demoPagePaths, visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 
 const MODEL = FACIAL_EXPRESSION.name;
 const CACHE_DIR = path.join(tmpdir(), 'mloffload-http-test-cache');
@@ -249,10 +249,11 @@ describe('runtime HTTP API over the real registry (facial-expression)', function
       }
       const model = await call(base, '/v1/models/nope:predict', { json: { instances: [1] } });
       expect(model.status).to.equal(404);
-      expect(model.json.error).to.contain('nope');
+      // TF Serving's own wording, which its clients match on.
+      expect(model.json.error).to.equal('Servable not found for request: Latest(nope)');
       const version = await call(base, `/v1/models/${MODEL}/versions/9:predict`, { json: { instances: [grayImage(1)] } });
       expect(version.status).to.equal(404);
-      expect(version.json.error).to.contain('9');
+      expect(version.json.error).to.equal(`Servable not found for request: Specific(${MODEL}, 9)`);
     });
 
     it('415 for a body of another media type', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import { runtimeVersion } from '../../../../inference-runtime/core/runtimeInfo.js';
 import { createApp, type AppDeps } from '../../../../inference-runtime/http/app.js';
 import type { DiscoveryDocument } from '../../../../inference-runtime/http/discovery.js';

@@ -5,11 +5,11 @@ import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
 import { MemoryBudget } from '../../../../inference-runtime/core/memoryBudget.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
 import type { VisionLimits } from '../../../../inference-runtime/vision/limits.js';
-import { visionRouter } from '../../../../inference-runtime/vision/router.js';
+import { visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 import { pngHeaderOnly } from '../../../unit/inference-runtime/vision/imageFixtures.js';
 
 const MODEL = FACIAL_EXPRESSION.name;

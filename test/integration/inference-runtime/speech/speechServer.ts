@@ -3,13 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { DIALOG_SMART_HOME, SPEECH_RECOGNISER } from '../../../../inference-runtime/config/defaultPool.js';
 import type { PoolModel } from '../../../../inference-runtime/config/types.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer } from '../../../../inference-runtime/server.js';
 import { dialogIntentTask } from '../../../../inference-runtime/tasks/dialog/intent.js';
 import { speechRecognitionTask } from '../../../../inference-runtime/tasks/speech/recognition.js';
 import type { TaskContext } from '../../../../inference-runtime/tasks/task.js';
-import { visionRouter } from '../../../../inference-runtime/vision/router.js';
+import { visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 
 export interface SpeechServer {
   url: string;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import sharp from 'sharp';
 import { intersectionOverUnion } from '../../../../inference-runtime/vision/geometry.js';
-import type { TextResponse } from '../../../../inference-runtime/vision/text/textRouter.js';
+import type { TextResponse } from '../../../../inference-runtime/tasks/vision/textRouter.js';
 import { eventually } from '../../../helpers/eventually.js';
 import { debianFonts, inkBox, renderText, type Canvas, type TextLineSpec } from '../../../helpers/textImages.js';
 import { startTextServer, type TextServer } from './textServer.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ocrModels } from '../../../../inference-runtime/config/defaultPool.js';
-import type { TextResponse } from '../../../../inference-runtime/vision/text/textRouter.js';
+import type { TextResponse } from '../../../../inference-runtime/tasks/vision/textRouter.js';
 import { renderText } from '../../../helpers/textImages.js';
 import { startRuntimeProcess, type ReadyRuntime } from '../../../helpers/runtimeProcess.js';
 

@@ -7,11 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { visionPool } from '../../../../inference-runtime/config/defaultPool.js';
 import type { BackendPreference } from '../../../../inference-runtime/config/types.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/core/modelRegistry.js';
+import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
 import { createApp } from '../../../../inference-runtime/http/app.js';
 import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
 import type { VisionLimits } from '../../../../inference-runtime/vision/limits.js';
-import { visionRouter } from '../../../../inference-runtime/vision/router.js';
+import { tasks } from '../../../../inference-runtime/tasks/table.js';
+import { visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 
 export interface VisionServer {
   url: string;
@@ -31,7 +32,7 @@ export async function startVisionServer(options: VisionServerOptions = {}): Prom
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-vision-cache-'));
   const pool = visionPool();
   if (options.backend) for (const m of pool.models) m.backend = options.backend;
-  const registry = createModelRegistry(pool, { workers: options.workers ?? 1, benchmark: false, repository: { cacheDir } });
+  const registry = createModelRegistry(pool, { workers: options.workers ?? 1, benchmark: false, repository: { cacheDir }, tasks });
   await registry.whenSettled();
   const down = registry.list().filter((m) => m.state !== 'AVAILABLE');
   if (down.length > 0) {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import type { Backend, LoadedModel, ModelFiles } from '../../../../inference-runtime/backends/backend.js';
-import { backendCandidates, BackendSet } from '../../../../inference-runtime/backends/backendSelection.js';
+import type { Backend, LoadedModel, ModelFiles } from '../../../../inference-runtime/core/backend.js';
+import { backendCandidates, BackendSet, engines } from '../../../../inference-runtime/backends/backendSelection.js';
 import { effectivePreference, planEngine } from '../../../../inference-runtime/backends/enginePlan.js';
-import { intraOpThreads } from '../../../../inference-runtime/backends/intraOpThreads.js';
+import { intraOpThreads } from '../../../../inference-runtime/core/intraOpThreads.js';
 import { OnnxBackend } from '../../../../inference-runtime/backends/onnxBackend.js';
 import { TfjsBackend } from '../../../../inference-runtime/backends/tfjsBackend.js';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
@@ -161,7 +161,7 @@ describe('backends', function () {
       expect(() => backendCandidates({ ...graph, framework: 'onnx', backend: 'tfjs' }, new Set(['tfjs', 'onnx']))).to.throw(/cannot run an onnx model/);
     });
 
-    it('falls back to tfjs with a note when the preferred compiled backend refuses a model', async () => {
+    it('loads on the planned engine only: the plan is the one choice, and no thread chooses again', async () => {
       const refusing: Backend = {
         name: 'onnx (compiled from tfjs-graph)',
         supports: (f) => f === 'tfjs-graph',
@@ -171,12 +171,24 @@ describe('backends', function () {
       };
       const set = new BackendSet({ tfjs: () => TfjsBackend.create(), compiled: async () => refusing });
       const files: ModelFiles = await repo.fetch(FACIAL_EXPRESSION);
-      const { loaded, note } = await set.load(FACIAL_EXPRESSION, files);
+      const refused = await set.load(FACIAL_EXPRESSION, files, { kind: 'compiled' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).to.be.instanceOf(Error).with.property('message', 'unsupported op FusedDepthwiseConv2dNative');
+      const loaded = await set.load(FACIAL_EXPRESSION, files, { kind: 'tfjs' });
       try {
         expect(loaded.backendName).to.equal('tfjs-wasm');
-        expect(note).to.equal('compiled not used: unsupported op FusedDepthwiseConv2dNative');
       } finally {
         await loaded.dispose();
+      }
+    });
+
+    it('picks an engine for any framework an engine lists, one line per engine in the table', () => {
+      for (const kind of Object.keys(engines) as (keyof typeof engines)[]) {
+        for (const framework of engines[kind].frameworks) {
+          expect(backendCandidates({ name: 'm', framework }, new Set(Object.keys(engines) as (keyof typeof engines)[])), `${kind} ${framework}`).to.include(kind);
+        }
       }
     });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { tfjsEngine } from '../../../../inference-runtime/backends/tfjsEngine.js';
+import { tfjsEngine } from '../../../../inference-runtime/core/tfjsEngine.js';
 
 describe('tfjs engine start-up', function () {
   this.timeout(60_000);

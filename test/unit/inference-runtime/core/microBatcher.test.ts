@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ModelSignature } from '../../../../inference-runtime/backends/backend.js';
+import type { ModelSignature } from '../../../../inference-runtime/core/backend.js';
 import { RequestTimeout } from '../../../../inference-runtime/core/errors.js';
 import { MicroBatcher } from '../../../../inference-runtime/core/microBatcher.js';
 import type { NamedTensors } from '../../../../inference-runtime/core/tensor.js';
@@ -60,5 +60,25 @@ describe('micro-batcher', () => {
     b.flush();
     expect(Array.from((await kept).y.data as Float32Array)).to.deep.equal([20, 20]);
     expect(calls).to.deep.equal([1]);
+  });
+
+  it('takes a formed batch out of the worker queue once none of its requests waits any more', async () => {
+    const seen: AbortSignal[] = [];
+    // The engine queue: holds the batch until the test looks at the signal it was given.
+    const run = (_inputs: NamedTensors, options: { signal?: AbortSignal }): Promise<NamedTensors> => {
+      seen.push(options.signal!);
+      return new Promise(() => undefined);
+    };
+    const b = new MicroBatcher('m', sig, { maxBatchSize: 8, maxDelayMs: 60_000 }, run);
+    const first = new AbortController();
+    const second = new AbortController();
+    const answers = [b.submit(rows([1, 1]), { signal: first.signal }), b.submit(rows([2, 2]), { signal: second.signal })].map((p) => p.then(() => 'resolved', (e: Error) => e));
+    b.flush();
+    expect(seen).to.have.length(1);
+    first.abort();
+    expect(seen[0].aborted, 'one request still waits').to.equal(false);
+    second.abort();
+    expect(seen[0].aborted, 'nobody waits').to.equal(true);
+    for (const answer of await Promise.all(answers)) expect(answer).to.be.instanceOf(RequestTimeout);
   });
 });

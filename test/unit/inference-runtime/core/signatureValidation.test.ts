@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ModelSignature } from '../../../../inference-runtime/backends/backend.js';
+import type { ModelSignature } from '../../../../inference-runtime/core/backend.js';
 import { InvalidInput } from '../../../../inference-runtime/core/errors.js';
 import { validateInputs } from '../../../../inference-runtime/core/signatureValidation.js';
 import type { NamedTensors } from '../../../../inference-runtime/core/tensor.js';

@@ -1,8 +1,8 @@
 import Busboy from 'busboy';
 import type { Context } from 'koa';
-import { InvalidInput, UnsupportedMediaType } from '../core/errors.js';
-import { parseJsonInput } from '../http/jsonInput.js';
-import { readBody } from '../http/requestBody.js';
+import { InvalidInput, UnsupportedMediaType } from '../../core/errors.js';
+import { parseJsonInput } from '../../http/jsonInput.js';
+import { readBody } from '../../http/requestBody.js';
 
 /** The image of a task request and the option fields that came with it in the body (multipart or JSON). */
 export interface ImageRequest {

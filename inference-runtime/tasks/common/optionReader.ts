@@ -1,5 +1,5 @@
-import { InvalidInput } from '../core/errors.js';
-import { previewJson } from '../http/jsonInput.js';
+import { InvalidInput } from '../../core/errors.js';
+import { previewJson } from '../../http/jsonInput.js';
 
 /**
  * Task options arrive as query parameters or as fields of a JSON or multipart body (strings there); body

@@ -1,21 +1,21 @@
 import os from 'node:os';
-import type { ModelFiles, ModelSignature } from '../backends/backend.js';
+import type { ModelFiles, ModelSignature } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
 import { planEngine, type CompilationStatus, type EnginePlan } from '../backends/enginePlan.js';
 import type { BackendPreference, PoolConfig, PoolModel } from '../config/types.js';
 import { ModelRepository, type RepositoryOptions } from '../repository/modelRepository.js';
 import { redactText } from '../repository/redact.js';
-import { ModelNotFound, NotReady } from './errors.js';
-import { hasDynamicBatch } from './exampleInputs.js';
-import type { InferenceExecutor, InferOptions } from './executor.js';
+import { ModelNotFound, NotReady } from '../core/errors.js';
+import { hasDynamicBatch } from '../core/exampleInputs.js';
+import type { InferenceExecutor, InferOptions } from '../core/executor.js';
 import { InProcessExecutor } from './inProcessExecutor.js';
-import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from './loadBenchmark.js';
-import { MicroBatcher } from './microBatcher.js';
+import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from '../core/loadBenchmark.js';
+import { MicroBatcher } from '../core/microBatcher.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
-import type { ModelBenchmark, ModelRegistry, ModelState, ModelStatus, ServingModel } from './registry.js';
-import { nodeName, runtimeVersion } from './runtimeInfo.js';
-import { validateInputs } from './signatureValidation.js';
-import type { NamedTensors } from './tensor.js';
+import type { ModelBenchmark, ModelRegistry, ModelState, ModelStatus, ServingModel, TaskCheck, TaskLookup } from '../core/registry.js';
+import { nodeName, runtimeVersion } from '../core/runtimeInfo.js';
+import { validateInputs } from '../core/signatureValidation.js';
+import type { NamedTensors } from '../core/tensor.js';
 import { WorkerPoolExecutor } from './workerPool.js';
 
 /** Structured events; the HTTP layer's JSON-line logger fits. */
@@ -44,6 +44,12 @@ export interface RegistryOptions {
   backend?: BackendPreference;
   /** Load-time benchmark settings, or false to skip it (status then carries no benchmark). */
   benchmark?: false | Partial<BenchmarkOptions>;
+  /**
+   * The task of each model (tasks/table.ts): checked against the model when it loads (a model that cannot
+   * serve its task is UNAVAILABLE with the reason), and the source of warm-up and benchmark inputs. A model
+   * whose task is not listed is served through the protocols without task checks.
+   */
+  tasks?: TaskLookup;
   logger?: RegistryLogger;
 }
 
@@ -168,6 +174,7 @@ export class PoolModelRegistry implements ModelRegistry {
   private readonly logger: RegistryLogger;
   private readonly benchmark: BenchmarkOptions | false;
   private readonly backendOverride?: BackendPreference;
+  private readonly tasks?: TaskLookup;
   private readonly aborter = new AbortController();
   private readonly settled: Promise<void>;
   /** Loads and benchmarks run one model at a time: concurrent benchmarks would measure each other. */
@@ -183,6 +190,7 @@ export class PoolModelRegistry implements ModelRegistry {
     this.executor = options.executor ?? createExecutor({ ...options, logger: this.logger });
     this.benchmark = options.benchmark === false ? false : { ...DEFAULT_BENCHMARK, ...options.benchmark };
     this.backendOverride = options.backend ?? defaultBackendOverride();
+    this.tasks = options.tasks;
     this.entries = pool.models.map((m) => new PoolEntry(m, `${m.name}@${m.version}`, this.executor));
     this.settled = Promise.all(this.entries.map((e) => this.bringUp(e))).then(() => undefined);
   }
@@ -194,10 +202,10 @@ export class PoolModelRegistry implements ModelRegistry {
 
   resolve(name: string, version?: string): ServingModel {
     const named = this.entries.filter((e) => e.name === name);
-    if (!named.length) throw new ModelNotFound(`Servable not found for request: Latest(${name})`);
+    if (!named.length) throw new ModelNotFound(`no model named ${name} in the pool`, { name });
     if (version !== undefined) {
       const exact = named.find((e) => e.version === version);
-      if (!exact) throw new ModelNotFound(`Servable not found for request: Specific(${name}, ${version})`);
+      if (!exact) throw new ModelNotFound(`model ${name} has no version ${version} in the pool`, { name, version });
       return exact;
     }
     // Like TF Serving: the latest available version, else the latest configured one (its status explains).
@@ -259,6 +267,8 @@ export class PoolModelRegistry implements ModelRegistry {
         if (plan.compilation) this.logger.info('model-compiled', { model: config.name, version: config.version, ...plan.compilation });
         if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');
         const { info, note, compiled } = await this.loadPlanned(entry, files, plan);
+        const task = this.tasks?.get(config.task);
+        if (task) await this.fitTask(entry, task, info.signature);
         entry.sig = info.signature;
         entry.backend = info.backend;
         entry.backendNote = [note, info.backendNote].filter(Boolean).join('; ') || undefined;
@@ -268,7 +278,7 @@ export class PoolModelRegistry implements ModelRegistry {
             this.executor.infer(entry.key, inputs, options),
           );
         }
-        if (this.benchmark) await this.measure(entry, this.benchmark);
+        if (this.benchmark) await this.measure(entry, this.benchmark, task);
       });
       entry.state = 'AVAILABLE';
       this.logger.info('model-available', {
@@ -308,10 +318,36 @@ export class PoolModelRegistry implements ModelRegistry {
     }
   }
 
-  private async measure(entry: PoolEntry, options: BenchmarkOptions): Promise<void> {
+  /**
+   * Checks a loaded model against its task and warms it up with the task's own inputs (a real image size and
+   * value range, not just the signature's shapes). A model that does not fit is unloaded from every thread and
+   * left UNAVAILABLE with the task's reasons: a 500 at its first request would say far less.
+   */
+  private async fitTask(entry: PoolEntry, task: TaskCheck, signature: ModelSignature): Promise<void> {
+    const view = { config: entry.config, signature };
+    try {
+      const problems = task.checkModel(view);
+      if (problems.length) throw new Error(`cannot serve task ${entry.config.task}: ${problems.join('; ')}`);
+      let outputs: NamedTensors;
+      try {
+        outputs = await this.executor.infer(entry.key, task.exampleInputs(view, 1));
+      } catch (err) {
+        throw new Error(`cannot serve task ${entry.config.task}: a warm-up on the task's example inputs failed: ${(err as Error).message}`, { cause: err });
+      }
+      const decoded = task.checkOutputs?.(view, outputs) ?? [];
+      if (decoded.length) throw new Error(`cannot serve task ${entry.config.task}: ${decoded.join('; ')}`);
+    } catch (err) {
+      await this.executor.unload(entry.key).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async measure(entry: PoolEntry, options: BenchmarkOptions, task?: TaskCheck): Promise<void> {
+    const view = { config: entry.config, signature: entry.sig! };
     try {
       entry.benchmark = await benchmarkModel(
         {
+          ...(task ? { example: (batch: number) => task.exampleInputs(view, batch) } : {}),
           signature: entry.sig!,
           preprocessing: entry.config.preprocessing,
           // Inputs are reused across runs: copied to the workers, never transferred.

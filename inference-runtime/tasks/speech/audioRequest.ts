@@ -1,20 +1,11 @@
 import type { Context } from 'koa';
-import { InvalidInput, UnsupportedMediaType } from '../core/errors.js';
-import { parseJsonInput } from '../http/jsonInput.js';
-import { readBody } from '../http/requestBody.js';
+import { InvalidInput, UnsupportedMediaType } from '../../core/errors.js';
+import { parseJsonInput } from '../../http/jsonInput.js';
+import { readBody } from '../../http/requestBody.js';
+import type { GrammarRequest } from '../../speech/grammar.js';
 
 /** Media types of a WAV body (browsers, curl and the RFC 2361 registrations name it differently). */
 export const WAV_MEDIA_TYPES = ['audio/wav', 'audio/wave', 'audio/x-wav', 'audio/vnd.wave'];
-
-/** What constrains recognition, as a request states it. */
-export interface GrammarRequest {
-  /** JSGF text. */
-  grammar?: string;
-  /** Phrases to recognise, exactly one of them per utterance. */
-  phrases?: string[];
-  /** Open dictation with the language model, even when the model has a phrase list. */
-  dictation?: boolean;
-}
 
 export interface AudioRequest extends GrammarRequest {
   bytes: Buffer;

@@ -1,13 +1,13 @@
-import type { LoadPlan, ModelFiles } from '../backends/backend.js';
+import type { LoadPlan, ModelFiles } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
 import type { PoolModel } from '../config/types.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
-import type { NamedTensors } from './tensor.js';
-import type { WireError } from './wireErrors.js';
+import type { NamedTensors } from '../core/tensor.js';
+import type { WireError } from '../core/wireErrors.js';
 
 /** Messages between the worker pool (main thread) and an inference worker. */
 export type WorkerRequest =
-  | { id: number; op: 'load'; key: string; model: PoolModel; files: ModelFiles; plan?: LoadPlan }
+  | { id: number; op: 'load'; key: string; model: PoolModel; files: ModelFiles; plan: LoadPlan }
   | { id: number; op: 'unload'; key: string }
   | { id: number; op: 'infer'; key: string; inputs: NamedTensors }
   | { id: number; op: 'stats' }

@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { LoadPlan, ModelFiles } from '../backends/backend.js';
+import type { LoadPlan, ModelFiles } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
-import { intraOpThreads } from '../backends/intraOpThreads.js';
+import { intraOpThreads } from '../core/intraOpThreads.js';
 import type { PoolModel } from '../config/types.js';
 import { findPackageDir } from '../repository/npmPackage.js';
-import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from './executor.js';
+import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from '../core/executor.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
-import type { NamedTensors } from './tensor.js';
-import { fromWire } from './wireErrors.js';
+import type { NamedTensors } from '../core/tensor.js';
+import { fromWire } from '../core/wireErrors.js';
 import { transferables, type WorkerInit, type WorkerCall, type WorkerReply, type WorkerRequest, type WorkerResult } from './workerProtocol.js';
 
 export interface WorkerPoolOptions {
@@ -146,7 +146,7 @@ export class WorkerPoolExecutor implements InferenceExecutor {
   readonly threads: number;
   private readonly lanes: WorkerLane[];
   private readonly dispatcher: Dispatcher;
-  private readonly models = new Map<string, { model: PoolModel; files: ModelFiles; plan?: LoadPlan }>();
+  private readonly models = new Map<string, { model: PoolModel; files: ModelFiles; plan: LoadPlan }>();
   private readonly restarts: number[] = [];
   private closed = false;
 
@@ -167,7 +167,7 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     this.dispatcher = new Dispatcher(this.lanes, options.maxQueue ?? 256);
   }
 
-  async load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
+  async load(key: string, model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<HostedModelInfo> {
     const lanes = this.lanes.filter((l) => l.alive);
     if (!lanes.length) throw new Error('no inference worker is running');
     const results = await Promise.allSettled(lanes.map((l) => l.call({ op: 'load', key, model, files, plan }) as Promise<HostedModelInfo>));
@@ -197,6 +197,10 @@ export class WorkerPoolExecutor implements InferenceExecutor {
 
   queueDepth(): number {
     return this.dispatcher.depth;
+  }
+
+  runsStarted(key: string): number {
+    return this.dispatcher.runsStarted(key);
   }
 
   async close(): Promise<void> {

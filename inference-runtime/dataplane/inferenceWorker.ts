@@ -6,8 +6,8 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { BackendSet, defaultBackendFactories } from '../backends/backendSelection.js';
 import { ModelHost } from './modelHost.js';
-import type { NamedTensors } from './tensor.js';
-import { toWire } from './wireErrors.js';
+import type { NamedTensors } from '../core/tensor.js';
+import { toWire } from '../core/wireErrors.js';
 import { transferables, type WorkerInit, type WorkerReply, type WorkerRequest, type WorkerResult } from './workerProtocol.js';
 
 const port = parentPort;

@@ -14,7 +14,7 @@ const types: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-/** The folder holding `marker`, looked up from the sources and from the compiled tree (`dist/inference-runtime/vision/`). */
+/** The folder holding `marker`, looked up from the sources and from the compiled tree (`dist/inference-runtime/http/`). */
 function findDir(relative: string[], marker: string): string | undefined {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [path.join(here, '..', '..', ...relative), path.join(here, '..', '..', '..', ...relative)];

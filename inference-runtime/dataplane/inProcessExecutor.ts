@@ -1,11 +1,11 @@
 import { threadId } from 'node:worker_threads';
-import type { LoadPlan, ModelFiles } from '../backends/backend.js';
+import type { LoadPlan, ModelFiles } from '../core/backend.js';
 import { BackendSet, defaultBackendFactories, type BackendOptions } from '../backends/backendSelection.js';
-import { intraOpThreads } from '../backends/intraOpThreads.js';
+import { intraOpThreads } from '../core/intraOpThreads.js';
 import type { PoolModel } from '../config/types.js';
-import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from './executor.js';
+import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from '../core/executor.js';
 import { ModelHost, type EngineStats, type HostedModelInfo } from './modelHost.js';
-import type { NamedTensors } from './tensor.js';
+import type { NamedTensors } from '../core/tensor.js';
 
 /**
  * Inference on the calling thread: one request at a time (the engines block the event loop while they
@@ -32,7 +32,7 @@ export class InProcessExecutor implements InferenceExecutor {
     this.dispatcher = new Dispatcher([lane], options.maxQueue ?? 256);
   }
 
-  load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
+  load(key: string, model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<HostedModelInfo> {
     return this.host.load(key, model, files, plan);
   }
 
@@ -50,6 +50,10 @@ export class InProcessExecutor implements InferenceExecutor {
 
   queueDepth(): number {
     return this.dispatcher.depth;
+  }
+
+  runsStarted(key: string): number {
+    return this.dispatcher.runsStarted(key);
   }
 
   async close(): Promise<void> {

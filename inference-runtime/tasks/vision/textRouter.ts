@@ -4,18 +4,18 @@ import type { MemoryBudget } from '../../core/memoryBudget.js';
 import type { ModelRegistry, ServingModel } from '../../core/registry.js';
 import { raceDeadline } from '../../http/deadline.js';
 import type { RequestState } from '../../http/requestState.js';
-import { decodeImage, type DecodedImage } from '../decode.js';
-import { DecodeAdmission } from '../decodeAdmission.js';
-import { round1, round4, type Box } from '../geometry.js';
-import { defaultVisionLimits, type VisionLimits } from '../limits.js';
-import { MeteredModel } from '../meteredModel.js';
-import { OptionReader } from '../options.js';
-import { readImageRequest } from '../requestImage.js';
-import { modelInfo, type ModelInfo } from '../servingModel.js';
-import { StageTimer, type Timing } from '../timing.js';
-import { defaultOcrOptions, readText, type OcrLine, type OcrOptions } from './ocr.js';
-import { quadBounds } from './quad.js';
-import { TEXT_DETECTION_TASK, TEXT_ORIENTATION_TASK, TEXT_RECOGNITION_TASK } from './textModels.js';
+import { decodeImage, type DecodedImage } from '../../vision/decode.js';
+import { DecodeAdmission } from '../../vision/decodeAdmission.js';
+import { round1, round4, type Box } from '../../vision/geometry.js';
+import { defaultVisionLimits, type VisionLimits } from '../../vision/limits.js';
+import { MeteredModel } from '../../dataplane/meteredModel.js';
+import { OptionReader } from '../common/optionReader.js';
+import { readImageRequest } from '../common/imageRequest.js';
+import { modelInfo, type ModelInfo } from '../common/taskRequest.js';
+import { StageTimer, type Timing } from '../common/stageTimer.js';
+import { defaultOcrOptions, readText, type OcrLine, type OcrOptions } from '../../vision/text/ocr.js';
+import { quadBounds } from '../../vision/text/quad.js';
+import { TEXT_DETECTION_TASK, TEXT_ORIENTATION_TASK, TEXT_RECOGNITION_TASK } from '../../vision/text/textModels.js';
 
 /** One line of `POST /v1/vision/text`, in the pixels of the image as sent. */
 export interface TextLine {

@@ -1,26 +1,12 @@
-import type { EngineMemory, LoadedModel, LoadPlan, ModelFiles, ModelSignature } from '../backends/backend.js';
+import type { LoadedModel, LoadPlan, ModelFiles } from '../core/backend.js';
 import { BackendSet } from '../backends/backendSelection.js';
 import type { PoolModel } from '../config/types.js';
-import { ModelNotFound } from './errors.js';
-import { exampleInputs } from './exampleInputs.js';
-import type { NamedTensors } from './tensor.js';
+import { ModelNotFound } from '../core/errors.js';
+import { exampleInputs } from '../core/exampleInputs.js';
+import type { EngineStats, HostedModelInfo } from '../core/executor.js';
+import type { NamedTensors } from '../core/tensor.js';
 
-/** What a thread reports after loading a model. */
-export interface HostedModelInfo {
-  signature: ModelSignature;
-  backend: string;
-  backendNote?: string;
-}
-
-/** Engine memory and loaded models of one thread (the main thread in-process, or one worker). */
-export interface EngineStats {
-  /** `main` or `worker-<n>`. */
-  thread: string;
-  threadId: number;
-  models: string[];
-  /** By backend name, e.g. `tfjs-wasm`. */
-  memory: Record<string, EngineMemory>;
-}
+export type { EngineStats, HostedModelInfo };
 
 /**
  * The models loaded in one thread. Both serving modes use it: in-process directly, worker pools through
@@ -31,10 +17,10 @@ export class ModelHost {
 
   constructor(private readonly backends: BackendSet = new BackendSet()) {}
 
-  /** Loads on the plan's backend when given (the registry's decision), else on the first that accepts it. */
-  async load(key: string, model: PoolModel, files: ModelFiles, plan?: LoadPlan): Promise<HostedModelInfo> {
+  /** Loads on the plan's backend (the registry's one engine choice) and warms the model up. */
+  async load(key: string, model: PoolModel, files: ModelFiles, plan: LoadPlan): Promise<HostedModelInfo> {
     if (this.models.has(key)) await this.unload(key);
-    const { loaded, note } = await this.backends.load(model, files, plan);
+    const loaded = await this.backends.load(model, files, plan);
     try {
       await loaded.infer(exampleInputs(loaded.signature.inputs, 1, model.preprocessing));
     } catch (err) {
@@ -42,7 +28,7 @@ export class ModelHost {
       throw new Error(`warm-up inference failed: ${(err as Error).message}`, { cause: err });
     }
     this.models.set(key, loaded);
-    return { signature: loaded.signature, backend: loaded.backendName, backendNote: note };
+    return { signature: loaded.signature, backend: loaded.backendName };
   }
 
   infer(key: string, inputs: NamedTensors): Promise<NamedTensors> {

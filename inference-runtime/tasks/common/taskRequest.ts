@@ -1,0 +1,70 @@
+import type { Context } from 'koa';
+import { raceDeadline } from '../../core/deadline.js';
+import type { ModelRegistry, ServingModel } from '../../core/registry.js';
+import { DataPlane } from '../../dataplane/dataPlane.js';
+import { InferenceSession } from '../../dataplane/inferenceSession.js';
+import type { MeteredModel } from '../../dataplane/meteredModel.js';
+import type { RequestState } from '../../http/requestState.js';
+import { OptionReader } from './optionReader.js';
+import { StageTimer, type Timing } from './stageTimer.js';
+
+/** How a task response names a model that answered. */
+export interface ModelInfo {
+  name: string;
+  version: string;
+  task: string;
+  backend: string;
+}
+
+export function modelInfo(model: Pick<ServingModel, 'name' | 'version' | 'config' | 'status'>): ModelInfo {
+  return { name: model.name, version: model.version, task: model.config.task, backend: model.status().backend ?? 'unknown' };
+}
+
+/**
+ * One task request in flight: its stage timer, its option reader, and its models, each bound to the
+ * request's deadline. Every task route starts with `beginTask` and ends with `answer`, so timing, deadlines,
+ * metered models and the `models` / `timing` blocks of the response are the same for every task.
+ */
+export class TaskRequest {
+  readonly timer = new StageTimer();
+  readonly models: InferenceSession;
+  readonly options: OptionReader;
+
+  constructor(
+    readonly ctx: Context,
+    registry: ModelRegistry,
+    fields: Record<string, unknown> = {},
+  ) {
+    this.models = sessionFor(registry, this.deadline);
+    this.options = new OptionReader(ctx.query, fields);
+  }
+
+  get deadline(): AbortSignal | undefined {
+    return (this.ctx.state as Partial<RequestState>).deadline;
+  }
+
+  /** Resolves with `work`, or rejects with RequestTimeout (504) when the request's deadline passes first. */
+  withinDeadline<T>(work: Promise<T>, what = 'the request'): Promise<T> {
+    const deadline = this.deadline;
+    return deadline ? raceDeadline(work, deadline, what) : work;
+  }
+
+  /**
+   * Labels the request's metrics with the model that answered, adds the engines' share (queueing included)
+   * to the timing, and returns the response body with its `models` and `timing` blocks.
+   */
+  answer<T extends object>(answering: MeteredModel, body: T): T & { models: ModelInfo[]; timing: Timing } {
+    const state = this.ctx.state as RequestState;
+    const inferenceMs = this.models.inferenceMs;
+    state.model = { name: answering.name, version: answering.version };
+    state.inferenceSeconds = inferenceMs / 1000;
+    this.timer.add('inference', inferenceMs);
+    const used = this.models.used();
+    return { ...body, models: (used.length ? used : [answering]).map(modelInfo), timing: this.timer.finish() };
+  }
+}
+
+/** The models of one request over `registry`: the data plane's session when it is one (per-model metrics). */
+export function sessionFor(registry: ModelRegistry, signal?: AbortSignal): InferenceSession {
+  return registry instanceof DataPlane ? registry.session(signal) : new InferenceSession(registry, signal);
+}

@@ -13,6 +13,7 @@ import { DISCOVERY_PATH, poolRouter } from './poolRoutes.js';
 import { METRICS_PATH, PROBE_PATHS, probeRouter } from './probeRoutes.js';
 import type { RequestState } from './requestState.js';
 import { tfServingRouter } from './tfserving/routes.js';
+import { v2Router } from './v2/routes.js';
 
 export interface AppDeps {
   registry: ModelRegistry;
@@ -62,7 +63,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // With keys configured, /readyz tells an anonymous caller only whether it is ready (model names and
   // failure reasons are for key holders); an open API shows them to all, as /v1/models does.
   const readyzDetails = (ctx: { headers: Record<string, string | string[] | undefined> }): boolean => !keys.enabled || keys.authorizes(ctx.headers);
-  const routers = [probeRouter(deps.registry, metrics, deps.draining, readyzDetails), poolRouter(deps.registry), tfServingRouter(deps.registry, options, deps.memoryBudget), ...(deps.routers ?? [])];
+  const routers = [probeRouter(deps.registry, metrics, deps.draining, readyzDetails), poolRouter(deps.registry), tfServingRouter(deps.registry, options, deps.memoryBudget), v2Router(deps.registry, options, deps.memoryBudget, deps.draining), ...(deps.routers ?? [])];
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());

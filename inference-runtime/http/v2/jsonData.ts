@@ -120,6 +120,8 @@ export function jsonDataText(tensor: HostTensor): string {
 }
 
 function numberText(value: number): string {
+  // `-0` reads back as the integer 0 in Python's and rapidjson's parsers; `-0.0` keeps the sign.
+  if (Object.is(value, -0)) return '-0.0';
   if (Number.isFinite(value)) return String(value);
   if (Number.isNaN(value)) return 'NaN';
   return value > 0 ? 'Infinity' : '-Infinity';

@@ -24,8 +24,9 @@ interface Reply {
   json: Record<string, unknown>;
 }
 
-async function send(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, { ...init, method: init.method ?? (init.body === undefined ? 'GET' : 'POST') });
+async function send(url: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const sent = typeof init.body === 'string' || init.body === undefined ? init.body : new Uint8Array(init.body);
+  const res = await fetch(url, { body: sent, headers: init.headers, method: sent === undefined ? 'GET' : 'POST' });
   const body = Buffer.from(await res.arrayBuffer());
   let json: Record<string, unknown> = {};
   try {

@@ -2,7 +2,9 @@
  * facial-expression over the Open Inference Protocol V2 with binary tensors, beside the same inference
  * in-process (registry.infer on a fresh tensor), V2 with JSON tensors and TF Serving JSON `:predict`, at
  * concurrency 1 and 4, in one run. Each round runs every path once, one after another, so load from other
- * processes drifts over all of them alike; the ratios to in-process are the figures to read.
+ * processes drifts over all of them alike; the ratios to in-process are the figures to read. The CPU time per
+ * request of the serving process (the server, or this process in-process, inference threads included) is the
+ * steadier measure of what each protocol adds on a loaded machine.
  *
  *   npx tsx bench/v2.ts [--duration <s per segment>] [--rounds <n>]
  */
@@ -77,6 +79,21 @@ interface Segment {
   latencies: number[];
   seconds: number;
   errors: number;
+  /** CPU time of the process doing the work (the server, or this one in-process), all threads. */
+  cpuMs?: number;
+}
+
+/** CPU time (user + system, all threads) of a process so far, in ms (Linux /proc, 100 ticks per second). */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function measured(pid: number, work: () => Promise<Segment>): Promise<Segment> {
+  const before = processCpuMs(pid);
+  const segment = await work();
+  return { ...segment, cpuMs: processCpuMs(pid) - before };
 }
 
 async function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, input: string, concurrency: number): Promise<Segment> {
@@ -117,11 +134,12 @@ async function overHttp(url: string, target: HttpPath, concurrency: number, seco
   return { latencies, seconds: (performance.now() - t0) / 1000, errors: errors + result.errors + result.timeouts };
 }
 
-function summary(segments: Segment[]): { throughput: number; p50: number; p99: number; errors: number } {
+function summary(segments: Segment[]): { throughput: number; p50: number; p99: number; errors: number; cpuMsPerRequest: number } {
   const sorted = segments.flatMap((s) => s.latencies).sort((a, b) => a - b);
   const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
   const seconds = segments.reduce((t, s) => t + s.seconds, 0);
-  return { throughput: sorted.length / seconds, p50: at(50), p99: at(99), errors: segments.reduce((t, s) => t + s.errors, 0) };
+  const cpuMs = segments.reduce((t, s) => t + (s.cpuMs ?? 0), 0);
+  return { throughput: sorted.length / seconds, p50: at(50), p99: at(99), errors: segments.reduce((t, s) => t + s.errors, 0), cpuMsPerRequest: cpuMs / sorted.length };
 }
 
 async function startBenchServer(): Promise<{ child: ChildProcess; url: string; backend: string }> {
@@ -163,17 +181,17 @@ async function main(): Promise<void> {
     const local: Segment[] = [];
     const remote = new Map<string, Segment[]>(paths.map((p) => [p.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      local.push(await inProcess(infer, input, concurrency));
-      for (const target of paths) remote.get(target.name)!.push(await overHttp(server.url, target, concurrency));
+      local.push(await measured(process.pid, () => inProcess(infer, input, concurrency)));
+      for (const target of paths) remote.get(target.name)!.push(await measured(server.child.pid!, () => overHttp(server.url, target, concurrency)));
     }
     const base = summary(local);
     console.log(JSON.stringify({ event: 'point', concurrency, path: 'in-process', ...base }));
-    table.push(`| ${concurrency} | in-process (registry.infer) | ${base.throughput.toFixed(1)} | 100% | ${base.p50.toFixed(2)} | ${base.p99.toFixed(2)} | ${base.errors} |`);
+    table.push(`| ${concurrency} | in-process (registry.infer) | ${base.throughput.toFixed(1)} | 100% | ${base.p50.toFixed(2)} | ${base.p99.toFixed(2)} | ${base.cpuMsPerRequest.toFixed(2)} | ${base.errors} |`);
     for (const target of paths) {
       const s = summary(remote.get(target.name)!);
       console.log(JSON.stringify({ event: 'point', concurrency, path: target.name, ...s }));
       table.push(
-        `| ${concurrency} | ${target.name} | ${s.throughput.toFixed(1)} | ${((100 * s.throughput) / base.throughput).toFixed(1)}% | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.errors} |`,
+        `| ${concurrency} | ${target.name} | ${s.throughput.toFixed(1)} | ${((100 * s.throughput) / base.throughput).toFixed(1)}% | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.cpuMsPerRequest.toFixed(2)} | ${s.errors} |`,
       );
     }
   }
@@ -181,8 +199,8 @@ async function main(): Promise<void> {
   server.child.kill('SIGTERM');
   await new Promise((resolve) => server.child.once('exit', resolve));
   console.log(`\nloadavg at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log('\n| concurrency | path | req/s | of in-process | p50 ms | p99 ms | errors |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('\n| concurrency | path | req/s | of in-process | p50 ms | p99 ms | CPU ms per request (serving process) | errors |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const row of table) console.log(row);
 }
 

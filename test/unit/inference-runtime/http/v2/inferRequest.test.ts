@@ -178,6 +178,13 @@ describe('V2 inference requests: the binary tensor data extension', () => {
     }
   });
 
+  it('bounds the JSON part like every JSON input: nesting depth, and a JSON object', () => {
+    const deep = `{"inputs":[{"name":"FP32","datatype":"FP32","shape":[1,3],"data":${'['.repeat(100)}1${']'.repeat(100)}}]}`;
+    expect(rejection(() => decode(Buffer.from(deep))).message).to.contain('nested deeper than 64');
+    expect(rejection(() => decode(Buffer.from('[1,2]'))).message).to.contain('must be a JSON object');
+    expect(rejection(() => decode(Buffer.from('{"inputs":'))).message).to.contain('is not valid JSON');
+  });
+
   it('takes the requested outputs with their binary_data flags over binary_data_output', () => {
     const body = Buffer.from(
       JSON.stringify({ id: 'r1', parameters: { binary_data_output: true }, inputs: [{ name: 'FP32', datatype: 'FP32', shape: [1, 3], data: [[1, 2, 3]] }] }),

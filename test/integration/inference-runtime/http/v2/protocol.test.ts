@@ -142,6 +142,19 @@ describe('V2 REST over the real registry: framing, errors and limits', function 
     }
   });
 
+  it('lets a browser page send and read the binary framing header cross-origin', async () => {
+    const preflight = await fetch(`${base}/v2/models/${FP32}/infer`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'inference-header-content-length' },
+    });
+    expect(preflight.status).to.equal(204);
+    expect(preflight.headers.get('access-control-allow-headers')).to.contain('Inference-Header-Content-Length');
+    const request = framed({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], parameters: { binary_data_size: 12 } }], parameters: { binary_data_output: true } }, new Uint8Array(12));
+    const reply = await send(`${base}/v2/models/${FP32}/infer`, { body: request.body, headers: { ...request.headers, Origin: 'https://app.example' } });
+    expect(reply.status).to.equal(200);
+    expect(reply.headers.get('access-control-expose-headers')).to.contain('Inference-Header-Content-Length');
+  });
+
   it('applies the runtime bounds: body size 413, rows per request 413, memory budget 503 + Retry-After, deadline 504', async () => {
     const rows = (n: number) => JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [n, 3], data: new Array<number>(n * 3).fill(1) }] });
     const url = (b: string) => `${b}/v2/models/${FP32}/infer`;

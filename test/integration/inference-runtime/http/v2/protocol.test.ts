@@ -89,6 +89,12 @@ describe('V2 REST over the real registry: framing, errors and limits', function 
     expect((await send(`${base}/v2/models/${FP32}/ready`)).json).to.deep.equal({ name: FP32, ready: true });
   });
 
+  it('is not ready while the server drains', async () => {
+    const draining = new AbortController();
+    draining.abort();
+    expectV2Error(await send(`${await serve({ draining: draining.signal })}/v2/health/ready`), 503, 'shutting down');
+  });
+
   it('answers 404 in the V2 error shape for unknown models and versions on every route', async () => {
     for (const route of ['/v2/models/nope', '/v2/models/nope/ready', `/v2/models/${FP32}/versions/7`, `/v2/models/${FP32}/versions/7/ready`]) {
       expectV2Error(await send(`${base}${route}`), 404, 'Request for unknown model');

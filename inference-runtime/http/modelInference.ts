@@ -5,7 +5,8 @@ import { raceDeadline } from './deadline.js';
 import type { RequestState } from './requestState.js';
 
 /**
- * One inference for a protocol route: admitted by the memory budget for what the engine will allocate, run
+ * One inference for the V2 route (the TF Serving route makes the same call in its own module; both move onto
+ * the runtime's data plane, which owns this, when it lands): admitted by the memory budget for what the engine will allocate, run
  * under the request's deadline with the input buffers handed to the inference thread, and timed into
  * `state.inferenceSeconds` for the request's metrics. The claim is held until the engine is done, even when
  * the client was answered first (deadline): the engine keeps its memory until then.

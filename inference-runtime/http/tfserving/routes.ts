@@ -1,8 +1,8 @@
 import { Router } from '@koa/router';
-import { MemoryBudget } from '../../core/memoryBudget.js';
-import type { ModelRegistry } from '../../core/registry.js';
+import { MemoryBudget, type Reservation } from '../../core/memoryBudget.js';
+import type { ModelRegistry, ServingModel } from '../../core/registry.js';
 import { expectedBodyBytes, inferenceBytes, jsonParseBytes } from '../../core/requestMemory.js';
-import { runModelInference } from '../modelInference.js';
+import { raceDeadline } from '../deadline.js';
 import type { HttpOptions } from '../options.js';
 import { readJsonBody } from '../requestBody.js';
 import type { RequestState } from '../requestState.js';
@@ -45,10 +45,30 @@ export function tfServingRouter(
       } finally {
         parsing.release();
       }
-      const outputs = await runModelInference(model, request.inputs, ctx.state, budget, inferenceBytes(request.inputs));
+      const running = budget.admit(inferenceBytes(request.inputs), `inference on ${model.name}`);
+      const outputs = await timedInference(model, request.inputs, ctx.state, running);
       ctx.type = 'application/json';
       ctx.body = predictResponseJson(outputs, request.format, signature.outputs.map((o) => o.name));
     });
   }
   return router;
+}
+
+async function timedInference(model: ServingModel, inputs: Parameters<ServingModel['infer']>[0], state: RequestState, claim: Reservation) {
+  const start = process.hrtime.bigint();
+  try {
+    // The inputs were built for this call alone, so their buffers can move to the inference thread.
+    let work: ReturnType<ServingModel['infer']>;
+    try {
+      work = model.infer(inputs, { signal: state.deadline, transfer: true });
+    } catch (error) {
+      claim.release();
+      throw error;
+    }
+    // The engine keeps its memory until the work ends, even when the client has been answered (deadline).
+    work.then(claim.release, claim.release);
+    return await raceDeadline(work, state.deadline, `inference on ${model.name}`);
+  } finally {
+    state.inferenceSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  }
 }

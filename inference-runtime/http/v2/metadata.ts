@@ -11,8 +11,11 @@ export function serverMetadata(): { name: string; version: string; extensions: s
   return { name: 'mloffload', version: runtimeVersion(), extensions: [...V2_EXTENSIONS] };
 }
 
-/** The `platform` of a model, named as Triton names the formats it shares with this runtime. */
-const PLATFORM: Readonly<Record<Framework, string>> = {
+/**
+ * The `platform` of a model, named as Triton names the formats it shares with this runtime; a framework
+ * without a Triton counterpart (a process engine) is named as the pool names it.
+ */
+const PLATFORM: Readonly<Partial<Record<Framework, string>>> = {
   onnx: 'onnxruntime_onnx',
   'tfjs-graph': 'tensorflowjs_graph',
   'tfjs-layers': 'tensorflowjs_layers',

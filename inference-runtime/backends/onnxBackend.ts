@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Framework, PoolModel } from '../config/types.js';
 import { InvalidInput } from '../core/errors.js';
-import type { DType, HostTensor, NamedTensors, TensorSpec } from '../core/tensor.js';
+import type { DType, HostTensor, NamedTensors, TensorData, TensorSpec } from '../core/tensor.js';
 import type { Backend, EngineMemory, LoadedModel, ModelFiles, ModelSignature } from '../core/backend.js';
 import { countInitializers } from './onnxWeights.js';
 
@@ -157,6 +157,13 @@ function hostDType(type: string, where: string): DType {
     case 'uint8':
     case 'bool':
     case 'string':
+    case 'float16':
+    case 'float64':
+    case 'int8':
+    case 'int16':
+    case 'uint16':
+    case 'uint32':
+    case 'uint64':
       return type;
     default:
       throw new Error(`${where} has type ${type}, which host tensors cannot carry`);
@@ -179,5 +186,7 @@ function toHost(name: string, t: OrtTensor): HostTensor {
       return { dtype, shape, data: (t.data as Uint8Array).slice() };
     case 'string':
       return { dtype, shape, data: [...(t.data as string[])] };
+    default:
+      return { dtype, shape, data: (t.data as Exclude<TensorData, string[]>).slice() };
   }
 }

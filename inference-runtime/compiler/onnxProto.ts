@@ -4,8 +4,8 @@
  * generated-code dependency and lets tensors go out as `raw_data` without copies through JS arrays.
  */
 
-/** TensorProto.DataType values the compiler uses. */
-export const OnnxDataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9 } as const;
+/** TensorProto.DataType values the compiler uses, and the element types of models written for tests. */
+export const OnnxDataType = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13 } as const;
 export type OnnxDataType = (typeof OnnxDataType)[keyof typeof OnnxDataType];
 
 export interface OnnxTensor {

@@ -42,6 +42,8 @@ function toOrt(t: HostTensor): ort.Tensor {
       return new ort.Tensor('bool', t.data as Uint8Array, t.shape);
     case 'string':
       return new ort.Tensor('string', t.data as string[], t.shape);
+    default:
+      throw new Error(`the compiler's sessions do not take ${t.dtype} tensors`);
   }
 }
 

@@ -9,6 +9,13 @@ const ARRAY_OF: Record<HostTensor['dtype'], (d: unknown) => boolean> = {
   uint8: (d) => d instanceof Uint8Array,
   bool: (d) => d instanceof Uint8Array,
   string: (d) => Array.isArray(d) && d.every((s) => typeof s === 'string'),
+  float16: (d) => d instanceof Uint16Array,
+  float64: (d) => d instanceof Float64Array,
+  int8: (d) => d instanceof Int8Array,
+  int16: (d) => d instanceof Int16Array,
+  uint16: (d) => d instanceof Uint16Array,
+  uint32: (d) => d instanceof Uint32Array,
+  uint64: (d) => d instanceof BigUint64Array,
 };
 
 export function formatShape(shape: readonly number[]): string {

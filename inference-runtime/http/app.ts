@@ -15,12 +15,15 @@ import { DISCOVERY_PATH, poolRouter } from './poolRoutes.js';
 import { METRICS_PATH, PROBE_PATHS, probeRouter } from './probeRoutes.js';
 import type { RequestState } from './requestState.js';
 import { tfServingProtocol } from './tfserving/routes.js';
+import { v2Protocol } from './v2/routes.js';
 
 /** What every protocol and task API is built over: the data plane and the runtime's shared limits. */
 export interface MountContext {
   plane: DataPlane;
   options: HttpOptions;
   memoryBudget?: MemoryBudget;
+  /** Aborted when the server starts draining: readiness answers turn 503. */
+  draining?: AbortSignal;
 }
 
 /**
@@ -30,7 +33,7 @@ export interface MountContext {
 export type Mount = (context: MountContext) => ReadonlyArray<Router<RequestState>>;
 
 /** The protocols served when `protocols` is not given. */
-export const defaultProtocols: readonly Mount[] = [tfServingProtocol];
+export const defaultProtocols: readonly Mount[] = [tfServingProtocol, v2Protocol];
 
 export interface AppDeps {
   /** The data plane, or a registry to build one over (its per-model metrics join `metrics`). */
@@ -86,7 +89,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // failure reasons are for key holders); an open API shows them to all, as /v1/models does.
   const readyzDetails = (ctx: { headers: Record<string, string | string[] | undefined> }): boolean => !keys.enabled || keys.authorizes(ctx.headers);
   const plane = DataPlane.over(deps.registry, { metrics });
-  const context: MountContext = { plane, options, memoryBudget: deps.memoryBudget };
+  const context: MountContext = { plane, options, memoryBudget: deps.memoryBudget, draining: deps.draining };
   const mounts = [...(deps.protocols ?? defaultProtocols), ...(deps.tasks ? [deps.tasks] : [])];
   const routers = [
     probeRouter(plane, metrics, deps.draining, readyzDetails),

@@ -19,12 +19,13 @@ export function cors(origins: readonly string[]): Middleware {
     if (!any) ctx.vary('Origin');
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
       ctx.set('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-      ctx.set('Access-Control-Allow-Headers', 'Authorization, X-API-Key, Content-Type, If-None-Match');
+      ctx.set('Access-Control-Allow-Headers', 'Authorization, X-API-Key, Content-Type, If-None-Match, Inference-Header-Content-Length');
       ctx.set('Access-Control-Max-Age', '600');
       ctx.status = 204;
       return;
     }
-    ctx.set('Access-Control-Expose-Headers', 'ETag, Retry-After');
+    // Inference-Header-Content-Length frames V2 binary tensors, both ways.
+    ctx.set('Access-Control-Expose-Headers', 'ETag, Retry-After, Inference-Header-Content-Length');
     await next();
   };
 }

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { DomainError, Overloaded } from '../core/errors.js';
 import type { Logger } from './logger.js';
 
@@ -17,7 +17,7 @@ export function errorResponse(log: Logger): Middleware {
         // The router answers a method it does not know (TRACE, made-up ones) on a served path with 501; to a
         // client that is a 405 with the same Allow list, and a 5xx would count its mistake as our failure.
         const status = ctx.status === 501 ? 405 : ctx.status;
-        ctx.body = { error: status === 404 ? `Not found: ${ctx.method} ${ctx.path}` : `${statuses(status)}: ${ctx.method} ${ctx.path}` };
+        errorBody(ctx, status === 404 ? `Not found: ${ctx.method} ${ctx.path}` : `${statuses(status)}: ${ctx.method} ${ctx.path}`);
         ctx.status = status;
       }
     } catch (error) {
@@ -26,7 +26,7 @@ export function errorResponse(log: Logger): Middleware {
         log.error('request_failed', { method: ctx.method, path: ctx.path, error });
       }
       ctx.status = status;
-      ctx.body = { error: message };
+      errorBody(ctx, message);
       if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
       if (error instanceof Overloaded) ctx.set('Retry-After', String(error.retryAfterSeconds));
     }
@@ -34,6 +34,16 @@ export function errorResponse(log: Logger): Middleware {
     // is not worth reading, so the connection is not kept alive for a next request (the server closes it).
     if (!ctx.req.complete) ctx.set('Connection', 'close');
   };
+}
+
+/**
+ * Written as plain `application/json`, the type TF Serving and Triton send: KServe's Python client shows the
+ * server's message only when the type is exactly that (koa's default adds `; charset=utf-8`).
+ */
+function errorBody(ctx: Context, message: string): void {
+  // Set as is: koa's `ctx.type` would add the charset again.
+  ctx.set('Content-Type', 'application/json');
+  ctx.body = JSON.stringify({ error: message });
 }
 
 function describe(error: unknown): { status: number; message: string } {

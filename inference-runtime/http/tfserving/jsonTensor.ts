@@ -31,6 +31,13 @@ export const TF_DTYPE: Readonly<Record<DType, string>> = {
   uint8: 'DT_UINT8',
   bool: 'DT_BOOL',
   string: 'DT_STRING',
+  float16: 'DT_HALF',
+  float64: 'DT_DOUBLE',
+  int8: 'DT_INT8',
+  int16: 'DT_INT16',
+  uint16: 'DT_UINT16',
+  uint32: 'DT_UINT32',
+  uint64: 'DT_UINT64',
 };
 
 /** Deeper nesting than this is refused before any recursion (no tensor here has more than 8 dimensions). */
@@ -279,6 +286,8 @@ class TensorBuilder {
           throw this.typeError(value);
         }
         return;
+      default:
+        throw unsupportedDType(this.spec.name, dtype);
     }
   }
 
@@ -294,6 +303,11 @@ class TensorBuilder {
   finish(): HostTensor {
     return { dtype: this.spec.dtype, shape: this.shape, data: this.data };
   }
+}
+
+/** The dtypes beyond the built-in models' (float16, float64, ...) travel over the V2 protocol, not this one. */
+function unsupportedDType(name: string, dtype: DType): InvalidInput {
+  return new InvalidInput(`tensor '${name}' is ${TF_DTYPE[dtype]}, which this REST API does not carry; use the V2 protocol (/v2/models/.../infer)`);
 }
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
@@ -468,6 +482,8 @@ class ValueWriter {
         const s = (data as string[])[i]!;
         return this.asBytes ? `{"b64":${JSON.stringify(Buffer.from(s, 'latin1').toString('base64'))}}` : JSON.stringify(s);
       }
+      default:
+        throw unsupportedDType('output', dtype);
     }
   }
 }

@@ -1,0 +1,29 @@
+import { ModelNotFound, NotReady } from '../../core/errors.js';
+import type { ModelRegistry, ServingModel } from '../../core/registry.js';
+
+/**
+ * What the V2 routes need from the runtime: the registry's lookup, listing and readiness. Kept this narrow so
+ * the routes move onto the runtime's data plane by changing what satisfies it, not the routes.
+ */
+export type V2ModelSource = Pick<ModelRegistry, 'resolve' | 'list' | 'isReady'>;
+
+/** The V2 view of a model lookup: Triton's wording for an unknown model or version, and its versions. */
+export function findModel(source: V2ModelSource, name: string, version?: string): { model: ServingModel; versions: string[] } {
+  const versions = source
+    .list()
+    .filter((s) => s.name === name)
+    .map((s) => s.version);
+  if (versions.length === 0) throw new ModelNotFound(`Request for unknown model: '${name}' is not found`);
+  if (version !== undefined && !versions.includes(version)) {
+    throw new ModelNotFound(`Request for unknown model: '${name}' version ${version} is not found`);
+  }
+  return { model: source.resolve(name, version), versions };
+}
+
+/** Throws NotReady (503) unless the model serves now. */
+export function assertModelReady(model: ServingModel): void {
+  const { state, reason } = model.status();
+  if (state !== 'AVAILABLE') {
+    throw new NotReady(`model '${model.name}' version ${model.version} is not ready: ${state}${reason ? ` (${reason})` : ''}`);
+  }
+}

@@ -7,7 +7,7 @@
 // default route in their namespace (only the pod subnet, whose gateway is this machine), and nothing
 // masquerades, so a pod can reach this machine's bridge address and nothing beyond it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import type { EdgeNodeLayout } from './edgeNodeBuild.js';
@@ -296,21 +296,15 @@ function ctr(r: RealNodeRecord, args: string[], timeoutMs = 120_000): string {
 export function importImage(r: RealNodeRecord, archive: string, ref: string): void {
   const work = mkdtempSync(join(r.dir, '.import-'));
   try {
-    const copy = join(work, 'image.tar');
-    copyFileSync(archive, copy);
-    const indexEntry = execFileSync('tar', ['--list', '--file', copy], { encoding: 'utf8' })
-      .split('\n')
-      .find((e) => e === 'index.json' || e === './index.json');
-    if (!indexEntry) throw new Error(`${archive} is not an OCI archive (no index.json)`);
-    const index = JSON.parse(execFileSync('tar', ['--extract', '--to-stdout', '--file', copy, indexEntry], { encoding: 'utf8' })) as {
-      manifests: { annotations?: Record<string, string> }[];
-    };
+    const layout = join(work, 'layout');
+    mkdirSync(layout);
+    execFileSync('tar', ['--extract', '--file', archive, '-C', layout]);
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
     if (index.manifests.length !== 1) throw new Error(`${archive}: expected one image, found ${index.manifests.length}`);
     index.manifests[0]!.annotations = { ...index.manifests[0]!.annotations, 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': ref };
-    execFileSync('tar', ['--delete', '--file', copy, indexEntry]);
-    mkdirSync(join(work, 'index'));
-    writeFileSync(join(work, 'index', 'index.json'), JSON.stringify(index));
-    execFileSync('tar', ['--append', '--file', copy, '--owner=0', '--group=0', '--numeric-owner', '-C', join(work, 'index'), 'index.json']);
+    writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
+    const copy = join(work, 'image.tar');
+    execFileSync('tar', ['--create', '--file', copy, '--owner=0', '--group=0', '--numeric-owner', '-C', layout, '.']);
     const out = ctr(r, ['images', 'import', '--all-platforms', copy], 600_000);
     if (!nodeImages(r).includes(ref)) throw new Error(`ctr images import ${archive} did not give ${ref}: ${out}`);
   } finally {

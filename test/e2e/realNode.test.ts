@@ -5,14 +5,12 @@
 // source on this machine, so the offline test can really cut it.
 import { createReadStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
-import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { dump, loadAll } from 'js-yaml';
 import { buildImages, type ImageManifest } from '../../deploy/images/build.js';
 import { FER2013_LABELS } from '../../inference-runtime/config/defaultPool.js';
 import { createLogger } from '../../operator/logger.js';
@@ -20,6 +18,7 @@ import { type OperatorHandle, startOperator } from '../../operator/operator.js';
 import { repoRoot } from '../env/cacheLayout.js';
 import { EDGE_ROLE_LABEL } from '../../operator/builders/metadata.js';
 import { type RealNodeRecord, importImage, realNodeLabel, realNodesUnavailable } from '../env/realEdgeNode.js';
+import { EXAMPLE_POD_SELECTOR, EXAMPLE_SERVICE, type PodAnswer, exampleDir, exampleOnRealNode, podHttps } from '../helpers/realNodeExample.js';
 import { type TestControlPlane, controlPlaneStartTimeout, realNodesStartTimeout, useControlPlane, useRealEdgeNodes } from '../helpers/controlPlane.js';
 import { imageBuildTimeout } from '../helpers/containerImages.js';
 import { eventually } from '../helpers/eventually.js';
@@ -27,9 +26,9 @@ import { run } from '../integration/chart/chartTools.js';
 import { adminKubectl } from '../integration/chart/clusterAccess.js';
 
 const require = createRequire(import.meta.url);
-const examples = join(repoRoot, 'examples', 'facial-expression');
-const SERVICE = 'facial-expressions';
-const SELECTOR = `mloffload.io/service=${SERVICE}`;
+const examples = exampleDir;
+const SERVICE = EXAMPLE_SERVICE;
+const SELECTOR = EXAMPLE_POD_SELECTOR;
 
 function packageDir(name: string): string {
   let dir = dirname(require.resolve(name));
@@ -40,22 +39,6 @@ function packageDir(name: string): string {
 /** face-api's demo photo 1: three people; the woman on the right laughs (her face holds this point). */
 function samplePhoto(): { bytes: Buffer; laughing: { x: number; y: number } } {
   return { bytes: readFileSync(join(packageDir('@vladmandic/face-api'), 'demo', 'sample1.jpg')), laughing: { x: 1565, y: 340 } };
-}
-
-interface Manifest {
-  kind: string;
-  metadata: { name: string };
-  spec: Record<string, unknown> & {
-    source?: { uri: string };
-    card?: { description?: string };
-    modelCache?: unknown;
-    placement?: Record<string, unknown>;
-  };
-}
-
-interface Answer {
-  status: number;
-  body: string;
 }
 
 interface FacialExpressionsBody {
@@ -86,22 +69,8 @@ describe('end to end on a real edge node: kubelet and containerd run the runtime
   const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await adminKubectl(cp, ['-n', ns, 'get', ...args, '-o', 'json'])) as T;
   const pods = async (): Promise<V1Pod[]> => (await getJson<{ items: V1Pod[] }>(['pods', '-l', SELECTOR])).items;
 
-  /** HTTPS to the pod IP, checking the certificate against the Service name an in-cluster client uses. */
-  const call = (podIp: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer } = {}): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const req = https.request(
-        { host: podIp, port: 8443, path, method: options.method ?? 'GET', ca, servername: `${SERVICE}.${ns}.svc`, headers: options.headers, timeout: 60_000, agent: false },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${podIp}${path}: timed out`)));
-      req.on('error', reject);
-      req.end(options.body);
-    });
+  const call = (podIp: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer } = {}): Promise<PodAnswer> =>
+    podHttps({ podIp, namespace: ns, ca }, path, options);
 
   /** The one Ready runtime pod, once the MLService is Ready with it (its real readiness probe passed). */
   const readyPod = async (timeout: number, not?: string): Promise<V1Pod> =>
@@ -178,22 +147,7 @@ describe('end to end on a real edge node: kubelet and containerd run the runtime
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
   };
 
-  /** The example manifests, placed on the real node, the cache under the node's folder, the expression model from the model source. */
-  const exampleManifests = (description?: string): string => {
-    const docs = [readFileSync(join(examples, 'models.yaml'), 'utf8'), readFileSync(join(examples, 'service.yaml'), 'utf8')].flatMap((text) => loadAll(text) as Manifest[]);
-    for (const doc of docs) {
-      if (doc.kind === 'MLModel' && doc.metadata.name === 'facial-expression') {
-        doc.spec.source = { ...doc.spec.source!, uri: modelSourceUrl };
-        if (description) doc.spec.card = { ...doc.spec.card, description };
-      }
-      if (doc.kind === 'MLService') {
-        // This machine's / is shared: the node's hostPath lives in its own folder (the operator allows that prefix).
-        doc.spec.modelCache = { hostPath: { path: cacheDir } };
-        doc.spec.placement = { ...doc.spec.placement, nodeSelector: { [realNodeLabel]: 'true' } };
-      }
-    }
-    return docs.map((d) => dump(d)).join('---\n');
-  };
+  const exampleManifests = (description?: string): string => exampleOnRealNode({ node, cacheDir, expressionSource: modelSourceUrl, description });
 
   before(async function () {
     this.timeout(controlPlaneStartTimeout + realNodesStartTimeout + imageBuildTimeout);

@@ -8,7 +8,7 @@
 // masquerades, so a pod can reach this machine's bridge address and nothing beyond it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { dump } from 'js-yaml';
 import type { EdgeNodeLayout } from './edgeNodeBuild.js';
 import { type Pki, issueClientCertificate, issueNodeServingCertificate, nodeIdentity, writeKubeconfig } from './pki.js';
@@ -52,8 +52,6 @@ export interface RealNodeRecord {
   cniNetwork: string;
   /** A folder for hostPath volumes of tests, under the node's directory (the machine's / is shared). */
   hostPathDir: string;
-  /** Kernel settings before the kubelet changed them. */
-  sysctls: Record<string, string>;
   /** Network namespaces of pod sandboxes found when the node stopped, to unmount. */
   containerd: NodeProcess;
   kubelet: NodeProcess;
@@ -231,7 +229,6 @@ export function prepareRealNode(options: {
     cgroupRoot: `/mloffload-${name}-${slot}`,
     cniNetwork: `mloffload-node-${slot}`,
     hostPathDir: join(dir, 'hostpath'),
-    sysctls: {},
     containerd: { binary: containerdBinary(), args: ['--config', join(dir, 'containerd', 'config.toml')], log: join(dir, 'logs', 'containerd.log'), pid: null },
     kubelet: {
       binary: layout.kubelet,
@@ -333,6 +330,34 @@ function readSysctl(key: string): string {
   return readFileSync(join('/proc/sys', key), 'utf8').trim();
 }
 
+/**
+ * The kernel settings as they were before any real node of this machine started, kept machine-wide: with two
+ * clusters' nodes running, the second must not take the first kubelet's values for the machine's own.
+ */
+const KERNEL_SETTINGS_FILE = '/run/mloffload-test-nodes/kernel-settings.json';
+
+function recordKernelSettings(): void {
+  if (existsSync(KERNEL_SETTINGS_FILE)) return;
+  mkdirSync(dirname(KERNEL_SETTINGS_FILE), { recursive: true });
+  writeFileSync(KERNEL_SETTINGS_FILE, JSON.stringify(Object.fromEntries(KUBELET_SYSCTLS.map((k) => [k, readSysctl(k)]))));
+}
+
+/** Puts the settings back once the last real node of this machine (the last mlonode* link) is gone. */
+function restoreKernelSettings(): void {
+  if (!existsSync(KERNEL_SETTINGS_FILE)) return;
+  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+  if (/^\d+: mlonode\d+[@:]/m.test(links)) return;
+  const saved = JSON.parse(readFileSync(KERNEL_SETTINGS_FILE, 'utf8')) as Record<string, string>;
+  for (const [key, value] of Object.entries(saved)) {
+    try {
+      if (readSysctl(key) !== value) writeFileSync(join('/proc/sys', key), value);
+    } catch {
+      // not writable here: then the kubelet could not change it either
+    }
+  }
+  rmSync(KERNEL_SETTINGS_FILE, { force: true });
+}
+
 /** Sets up the node's interfaces and cgroup, then starts containerd (with the sandbox image) and the kubelet. */
 export async function startRealNode(r: RealNodeRecord, layout: EdgeNodeLayout, options: { detached: boolean; timeoutMs?: number; onStarted: () => void }): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -360,7 +385,7 @@ export async function startRealNode(r: RealNodeRecord, layout: EdgeNodeLayout, o
       for (const file of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(path, file), readFileSync(join(hierarchy, file)));
     }
   }
-  if (Object.keys(r.sysctls).length === 0) r.sysctls = Object.fromEntries(KUBELET_SYSCTLS.map((k) => [k, readSysctl(k)]));
+  recordKernelSettings();
   options.onStarted();
 
   r.containerd.pid = startProcess(r.containerd, options.detached);
@@ -464,13 +489,7 @@ export async function stopRealNode(r: RealNodeRecord): Promise<void> {
   // libcni keeps results of every attachment in /var/lib/cni/results, named after the network.
   const results = '/var/lib/cni/results';
   if (existsSync(results)) for (const f of readdirSync(results)) if (f.startsWith(`${r.cniNetwork}-`)) rmSync(join(results, f), { force: true });
-  for (const [key, value] of Object.entries(r.sysctls)) {
-    try {
-      if (readSysctl(key) !== value) writeFileSync(join('/proc/sys', key), value);
-    } catch {
-      // not writable here: nothing was changed either
-    }
-  }
+  restoreKernelSettings();
 }
 
 /** Synchronous best effort for process 'exit' handlers: kills the node's processes and shims. */

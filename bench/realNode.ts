@@ -23,13 +23,12 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { buildImages } from '../deploy/images/build.js';
 import { createLogger } from '../operator/logger.js';
-import { EDGE_ROLE_LABEL } from '../operator/builders/metadata.js';
 import { startOperator } from '../operator/operator.js';
 import { repoRoot } from '../test/env/cacheLayout.js';
-import { importImage, realNodeLabel, realNodesUnavailable } from '../test/env/realEdgeNode.js';
+import { importImage, realNodesUnavailable } from '../test/env/realEdgeNode.js';
 import { useControlPlane, useRealEdgeNodes } from '../test/helpers/controlPlane.js';
 import { eventually } from '../test/helpers/eventually.js';
-import { EXAMPLE_POD_SELECTOR, EXAMPLE_SERVICE, exampleDir, exampleOnRealNode, podHttps } from '../test/helpers/realNodeExample.js';
+import { EXAMPLE_POD_SELECTOR, EXAMPLE_SERVICE, realNodeTenancy, exampleDir, exampleOnRealNode, podHttps } from '../test/helpers/realNodeExample.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
 import { run } from '../test/integration/chart/chartTools.js';
 import { adminKubectl } from '../test/integration/chart/clusterAccess.js';
@@ -62,7 +61,7 @@ const operator = await startOperator(cp.kubeConfig, {
   metricsPort: null,
   runtimeImage: image!.ref,
   imagePullPolicy: 'Never',
-  tenancy: { hostPathPrefix: node!.hostPathDir, allowedNodeSelectorKeys: [EDGE_ROLE_LABEL, realNodeLabel] },
+  tenancy: { hostPathPrefix: node!.hostPathDir, ...realNodeTenancy },
   logger: createLogger('warn', {}, () => {}),
 });
 let host: ChildProcess | undefined;

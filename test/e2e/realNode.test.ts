@@ -16,9 +16,8 @@ import { FER2013_LABELS } from '../../inference-runtime/config/defaultPool.js';
 import { createLogger } from '../../operator/logger.js';
 import { type OperatorHandle, startOperator } from '../../operator/operator.js';
 import { repoRoot } from '../env/cacheLayout.js';
-import { EDGE_ROLE_LABEL } from '../../operator/builders/metadata.js';
-import { type RealNodeRecord, importImage, realNodeLabel, realNodesUnavailable } from '../env/realEdgeNode.js';
-import { EXAMPLE_POD_SELECTOR, EXAMPLE_SERVICE, type PodAnswer, exampleDir, exampleOnRealNode, podHttps } from '../helpers/realNodeExample.js';
+import { type RealNodeRecord, importImage, realNodesUnavailable } from '../env/realEdgeNode.js';
+import { EXAMPLE_POD_SELECTOR, EXAMPLE_SERVICE, realNodeTenancy, type PodAnswer, exampleDir, exampleOnRealNode, podHttps } from '../helpers/realNodeExample.js';
 import { type TestControlPlane, controlPlaneStartTimeout, realNodesStartTimeout, useControlPlane, useRealEdgeNodes } from '../helpers/controlPlane.js';
 import { imageBuildTimeout } from '../helpers/containerImages.js';
 import { eventually } from '../helpers/eventually.js';
@@ -178,7 +177,7 @@ describe('end to end on a real edge node: kubelet and containerd run the runtime
       runtimeImage: image.ref,
       // Imported into the node's containerd; there is no registry to pull from.
       imagePullPolicy: 'Never',
-      tenancy: { hostPathPrefix: node.hostPathDir, allowedNodeSelectorKeys: [EDGE_ROLE_LABEL, realNodeLabel] },
+      tenancy: { hostPathPrefix: node.hostPathDir, ...realNodeTenancy },
       logger: createLogger('info', {}, (line) => operatorLog.push(line)),
     });
   });

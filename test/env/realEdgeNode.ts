@@ -22,6 +22,8 @@ const CNI_BIN_DIR = '/usr/lib/cni';
 const CNI_PLUGINS = ['bridge', 'host-local', 'loopback'];
 const KUBELET_PORT = 10250;
 const KUBELET_HEALTHZ_PORT = 10248;
+/** Port 9 (discard) on loopback: nothing listens there on these machines. */
+const NO_EGRESS_PROXY = 'http://127.0.0.1:9';
 /** What the kubelet sets when it starts (container_manager_linux.go setupKernelTunables); put back on stop. */
 const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
 
@@ -229,7 +231,15 @@ export function prepareRealNode(options: {
     cgroupRoot: `/mloffload-${name}-${slot}`,
     cniNetwork: `mloffload-node-${slot}`,
     hostPathDir: join(dir, 'hostpath'),
-    containerd: { binary: containerdBinary(), args: ['--config', join(dir, 'containerd', 'config.toml')], log: join(dir, 'logs', 'containerd.log'), pid: null },
+    containerd: {
+      binary: containerdBinary(),
+      args: ['--config', join(dir, 'containerd', 'config.toml')],
+      // Images are imported, never pulled: a pull goes to a proxy address where nothing listens and fails
+      // at once instead of leaving the machine.
+      env: { HTTP_PROXY: NO_EGRESS_PROXY, HTTPS_PROXY: NO_EGRESS_PROXY, http_proxy: NO_EGRESS_PROXY, https_proxy: NO_EGRESS_PROXY, NO_PROXY: '', no_proxy: '' },
+      log: join(dir, 'logs', 'containerd.log'),
+      pid: null,
+    },
     kubelet: {
       binary: layout.kubelet,
       args: [
@@ -275,7 +285,9 @@ export function realNodeManifest(r: RealNodeRecord): object {
         [realNodeLabel]: 'true',
       },
     },
-    spec: { taints: [{ key: edgeRoleLabel, value: '', effect: 'NoSchedule' }] },
+    // The second taint is the test cluster's own: workloads of other tests tolerate the edge taint and
+    // would otherwise land here and fail to pull images; only pods meant for a real node tolerate it.
+    spec: { taints: [{ key: edgeRoleLabel, value: '', effect: 'NoSchedule' }, { key: realNodeLabel, value: 'true', effect: 'NoSchedule' }] },
   };
 }
 

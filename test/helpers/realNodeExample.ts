@@ -5,6 +5,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { dump, loadAll } from 'js-yaml';
 import { repoRoot } from '../env/cacheLayout.js';
+import { EDGE_ROLE_LABEL } from '../../operator/builders/metadata.js';
 import { type RealNodeRecord, realNodeLabel } from '../env/realEdgeNode.js';
 
 export const exampleDir = join(repoRoot, 'examples', 'facial-expression');
@@ -17,8 +18,12 @@ interface Manifest {
   spec: Record<string, unknown> & { source?: { uri: string }; card?: { description?: string }; placement?: Record<string, unknown> };
 }
 
+/** What the operator must allow an MLService for exampleOnRealNode(): its nodeSelector and toleration keys. */
+export const realNodeTenancy = { allowedNodeSelectorKeys: [EDGE_ROLE_LABEL, realNodeLabel], allowedTolerationKeys: [EDGE_ROLE_LABEL, realNodeLabel] };
+
 /**
- * models.yaml and service.yaml with three changes: the pods go to the real node (nodeSelector), the hostPath
+ * models.yaml and service.yaml with three changes: the pods go to the real node (nodeSelector and the
+ * real-node taint's toleration), the hostPath
  * cache lies in the node's own folder (this machine's / is shared), and optionally the expression model comes
  * from another source or carries another description.
  */
@@ -31,7 +36,11 @@ export function exampleOnRealNode(options: { node: RealNodeRecord; cacheDir: str
     }
     if (doc.kind === 'MLService') {
       doc.spec.modelCache = { hostPath: { path: options.cacheDir } };
-      doc.spec.placement = { ...doc.spec.placement, nodeSelector: { [realNodeLabel]: 'true' } };
+      doc.spec.placement = {
+        ...doc.spec.placement,
+        nodeSelector: { [realNodeLabel]: 'true' },
+        tolerations: [{ key: realNodeLabel, operator: 'Exists', effect: 'NoSchedule' }],
+      };
     }
   }
   return docs.map((d) => dump(d)).join('---\n');

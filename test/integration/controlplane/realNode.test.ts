@@ -34,6 +34,8 @@ describe('control plane: real edge nodes (kubelet + containerd)', function () {
     const n = JSON.parse(await kubectl(['get', 'node', node.name, '-o', 'json'])) as V1Node;
     expect(n.metadata?.labels).to.include({ [edgeRoleLabel]: '', 'node-role.kubernetes.io/agent': '', [realNodeLabel]: 'true' });
     expect(n.spec?.taints).to.deep.include({ key: edgeRoleLabel, effect: 'NoSchedule' });
+    // Only pods meant for a real node land there: other tests' edge workloads stay on kwok nodes.
+    expect(n.spec?.taints).to.deep.include({ key: realNodeLabel, value: 'true', effect: 'NoSchedule' });
     expect(n.status?.conditions?.find((c) => c.type === 'Ready')?.status).to.equal('True');
     expect(n.status?.nodeInfo?.containerRuntimeVersion).to.match(/^containerd:\/\/1\./);
     expect(n.status?.nodeInfo?.kubeletVersion).to.equal(kubernetesVersion());
@@ -48,7 +50,10 @@ describe('control plane: real edge nodes (kubelet + containerd)', function () {
       metadata: { name: 'sandbox', namespace: ns },
       spec: {
         nodeSelector: { [realNodeLabel]: 'true' },
-        tolerations: [{ key: edgeRoleLabel, operator: 'Exists', effect: 'NoSchedule' }],
+        tolerations: [
+          { key: edgeRoleLabel, operator: 'Exists', effect: 'NoSchedule' },
+          { key: realNodeLabel, operator: 'Exists', effect: 'NoSchedule' },
+        ],
         // The locally built sandbox image is the one image every node has.
         containers: [{ name: 'pause', image: edgeNodeLayout().pauseRef, imagePullPolicy: 'Never' }],
         terminationGracePeriodSeconds: 5,
@@ -80,7 +85,10 @@ describe('control plane: real edge nodes (kubelet + containerd)', function () {
       metadata: { name: 'left-running', namespace: ns },
       spec: {
         nodeName: extra!.name,
-        tolerations: [{ key: edgeRoleLabel, operator: 'Exists', effect: 'NoSchedule' }],
+        tolerations: [
+          { key: edgeRoleLabel, operator: 'Exists', effect: 'NoSchedule' },
+          { key: realNodeLabel, operator: 'Exists', effect: 'NoSchedule' },
+        ],
         containers: [{ name: 'pause', image: edgeNodeLayout().pauseRef, imagePullPolicy: 'Never' }],
       },
     };

@@ -247,8 +247,9 @@ export function deploymentFor(svc: MLService, models: MLModel[], defaults: Runti
               ],
               ports: [{ name: port, containerPort: servicePort(svc), protocol: 'TCP' }],
               // Fetching and warming models can take minutes on a slow uplink: the startup probe holds off
-              // liveness until /healthz answers, readiness waits for /readyz (every model warmed up).
-              startupProbe: { httpGet: { path: '/healthz', port, scheme }, periodSeconds: 5, failureThreshold: 120 },
+              // liveness until /healthz answers, readiness waits for /readyz (every model warmed up). Every
+              // probe allows 2 s: on a real node the kubelet's default 1 s ran out while workers loaded models.
+              startupProbe: { httpGet: { path: '/healthz', port, scheme }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 120 },
               livenessProbe: { httpGet: { path: '/healthz', port, scheme }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
               readinessProbe: { httpGet: { path: '/readyz', port, scheme }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
               resources,

@@ -52,7 +52,7 @@ function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
 }
 
-function checkGo(): string {
+export function checkGo(): string {
   const result = spawnSync('go', ['version'], { encoding: 'utf8', env: goEnv() });
   if (result.error) {
     throw new BuildPrerequisiteError(
@@ -67,7 +67,7 @@ function checkGo(): string {
   return result.stdout.trim();
 }
 
-function explainGoFailure(what: string, output: string): Error {
+export function explainGoFailure(what: string, output: string): Error {
   const proxy = spawnSync('go', ['env', 'GOPROXY'], { encoding: 'utf8', env: goEnv() }).stdout?.trim() || 'unset';
   if (/module lookup disabled|dial tcp|no such host|connection refused|i\/o timeout|TLS handshake|proxyconnect|403 Forbidden|410 Gone/.test(output)) {
     return new BuildPrerequisiteError(
@@ -82,7 +82,7 @@ function tail(text: string, lines = 30): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
 
-function runGo(args: string[], cwd: string): Promise<{ code: number; output: string }> {
+export function runGo(args: string[], cwd: string): Promise<{ code: number; output: string }> {
   // Builds run at low priority: they take minutes on two cores that other work shares.
   const niceAvailable = existsSync('/usr/bin/nice') || existsSync('/bin/nice');
   const [cmd, cmdArgs] = niceAvailable ? ['nice', ['-n', '10', 'go', ...args]] : ['go', args];
@@ -97,7 +97,7 @@ function runGo(args: string[], cwd: string): Promise<{ code: number; output: str
 }
 
 /** The file name go build gives a command: its last path element, skipping a /vN suffix. */
-function goExecName(importPath: string): string {
+export function goExecName(importPath: string): string {
   const parts = importPath.split('/');
   const last = parts.at(-1)!;
   return /^v\d+$/.test(last) && parts.length > 1 ? parts.at(-2)! : last;

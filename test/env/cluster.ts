@@ -1,6 +1,8 @@
 // Command line for the development control plane:
 //   npm run cluster:build                    build the binaries into the cache (once per versions key)
-//   npm run cluster:up [-- --edge-nodes N]   start a control plane, print its kubeconfig
+//   npm run cluster:up [-- --edge-nodes N] [--real-nodes M]
+//                                            start a control plane with N simulated and M real edge nodes,
+//                                            print its kubeconfig
 //   npm run cluster:status                   show what runs
 //   npm run cluster:down [-- --state-dir D]  stop it and remove its state
 import { execFileSync } from 'node:child_process';
@@ -9,6 +11,9 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BuildPrerequisiteError, ensureBuilt } from './build.js';
 import { cacheLayout, cacheRoot } from './cacheLayout.js';
+import { ensureEdgeNodeBuilt } from './edgeNodeBuild.js';
+import { isRunning } from './processes.js';
+import { realNodesUnavailable } from './realEdgeNode.js';
 import { ControlPlane, componentNames } from './controlPlane.js';
 
 const log = (message: string): void => console.error(`[cluster] ${message}`);
@@ -35,9 +40,17 @@ async function build(): Promise<void> {
   const started = Date.now();
   const layout = await ensureBuilt(log);
   log(`binaries ready in ${layout.binDir} (${directorySize(layout.dir)}) after ${Math.round((Date.now() - started) / 1000)} s`);
+  // The real edge nodes' kubelet and sandbox image: a separate key, mostly linked from the Go build cache.
+  const nodeStarted = Date.now();
+  const nodeLayout = await ensureEdgeNodeBuilt(log);
+  log(`edge-node binaries ready in ${nodeLayout.dir} (${directorySize(nodeLayout.dir)}) after ${Math.round((Date.now() - nodeStarted) / 1000)} s`);
 }
 
-async function up(edgeNodes: number): Promise<void> {
+async function up(edgeNodes: number, realNodes: number): Promise<void> {
+  if (realNodes > 0) {
+    const unavailable = realNodesUnavailable();
+    if (unavailable) throw new BuildPrerequisiteError(`--real-nodes ${realNodes}: ${unavailable}`);
+  }
   const existing = currentStateDir(undefined);
   if (existing && existsSync(ControlPlane.stateFile(existing))) {
     const plane = ControlPlane.fromStateDir(existing);
@@ -46,6 +59,8 @@ async function up(edgeNodes: number): Promise<void> {
       // Partly running may mean a test is restarting the API server right now: never tear it down here.
       const note = dead.length === 0 ? '' : ` (not running now: ${dead.join(', ')})`;
       log(`a control plane is already running${note}; state in ${existing}; \`npm run cluster:down\` stops it`);
+      const more = realNodes - (plane.state.realNodes?.length ?? 0);
+      if (more > 0 && dead.length === 0) await plane.addRealNodes(more, await ensureEdgeNodeBuilt(log), log);
       console.log(plane.kubeconfig);
       return;
     }
@@ -53,7 +68,8 @@ async function up(edgeNodes: number): Promise<void> {
     await plane.stop();
   }
   const layout = await ensureBuilt(log);
-  const plane = await ControlPlane.start({ layout, edgeNodes, detached: true, log });
+  const nodeLayout = realNodes > 0 ? await ensureEdgeNodeBuilt(log) : undefined;
+  const plane = await ControlPlane.start({ layout, edgeNodes, realNodes, nodeLayout, detached: true, log });
   mkdirSync(cacheRoot(), { recursive: true });
   writeFileSync(currentClusterFile(), `${plane.state.stateDir}\n`);
   log(`state and logs: ${plane.state.stateDir}`);
@@ -72,7 +88,8 @@ async function down(stateDirFlag: string | undefined): Promise<void> {
   const plane = ControlPlane.fromStateDir(stateDir);
   await plane.stop();
   if (currentStateDir(undefined) === stateDir) rmSync(currentClusterFile(), { force: true });
-  log(`stopped ${componentNames.join(', ')} and removed ${stateDir}`);
+  const real = plane.state.realNodes?.map((n) => n.name) ?? [];
+  log(`stopped ${[...componentNames, ...real].join(', ')} and removed ${stateDir}`);
 }
 
 function status(stateDirFlag: string | undefined): void {
@@ -89,6 +106,14 @@ function status(stateDirFlag: string | undefined): void {
   }
   console.log(`kubeconfig: ${plane.kubeconfig}`);
   console.log(`nodes: ${[...plane.state.nodes.cloud, ...plane.state.nodes.edge].join(', ')}`);
+  for (const node of plane.state.realNodes ?? []) {
+    for (const p of [node.containerd, node.kubelet]) {
+      const running = p.pid !== null && isRunning(p.pid, p.binary);
+      if (!running) process.exitCode = 1;
+      console.log(`${`${node.name} ${p === node.kubelet ? 'kubelet' : 'containerd'}`.padEnd(24)} ${running ? `running (pid ${p.pid})` : 'stopped'}  log: ${p.log}`);
+    }
+    console.log(`${node.name}: node IP ${node.nodeIp}, pods ${node.podCidr} on ${node.bridge}, containerd ${node.containerdSocket}`);
+  }
   if (plane.deadComponents().length > 0) process.exitCode = 1;
 }
 
@@ -97,6 +122,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       'edge-nodes': { type: 'string', default: '3' },
+      'real-nodes': { type: 'string', default: '0' },
       'state-dir': { type: 'string' },
     },
   });
@@ -107,7 +133,9 @@ async function main(): Promise<void> {
     case 'up': {
       const edgeNodes = Number(values['edge-nodes']);
       if (!Number.isInteger(edgeNodes) || edgeNodes < 0) throw new Error(`--edge-nodes must be a whole number, got ${values['edge-nodes']}`);
-      return up(edgeNodes);
+      const realNodes = Number(values['real-nodes']);
+      if (!Number.isInteger(realNodes) || realNodes < 0) throw new Error(`--real-nodes must be a whole number, got ${values['real-nodes']}`);
+      return up(edgeNodes, realNodes);
     }
     case 'down':
       return down(values['state-dir']);
@@ -117,7 +145,7 @@ async function main(): Promise<void> {
       console.log(cacheLayout().dir);
       return;
     default:
-      throw new Error(`usage: tsx test/env/cluster.ts build | up [--edge-nodes N] | down [--state-dir DIR] | status | key`);
+      throw new Error(`usage: tsx test/env/cluster.ts build | up [--edge-nodes N] [--real-nodes M] | down [--state-dir DIR] | status | key`);
   }
 }
 

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminTls, httpsRequest, probe } from './adminClient.js';
 import { type BinaryName, type CacheLayout, kubernetesVersion } from './cacheLayout.js';
-import { type Pki, createPki, frontProxyClientName, identities, serviceClusterIpRange, writeKubeconfig } from './pki.js';
+import type { EdgeNodeLayout } from './edgeNodeBuild.js';
+import { type Pki, createPki, frontProxyClientName, identities, pkiAt, serviceClusterIpRange, writeKubeconfig } from './pki.js';
+import { type RealNodeRecord, killRealNodeNow, mountsUnder, prepareRealNode, realNodeManifest, startRealNode, stopRealNode } from './realEdgeNode.js';
 import { freePort, isRunning, killNow, logTail, startProcess, stopProcess } from './processes.js';
 import { confineSimulatedNetwork, releaseSimulatedNetwork, SIMULATED_NODE_IP, SIMULATED_POD_CIDR } from './simulatedNetwork.js';
 import { kwokNodeAnnotation, simulatedNodes } from './simulatedNodes.js';
@@ -36,6 +38,8 @@ export interface ClusterState {
   nodes: { cloud: string[]; edge: string[] };
   binDir: string;
   components: Record<ComponentName, ComponentRecord>;
+  /** Real edge nodes (kubelet + containerd), beside the simulated ones; absent in older state files. */
+  realNodes?: RealNodeRecord[];
 }
 
 export interface StartOptions {
@@ -46,6 +50,9 @@ export interface StartOptions {
   readonly log?: (message: string) => void;
   /** How long to wait for the whole cluster to become ready. */
   readonly timeoutMs?: number;
+  /** Number of real edge nodes (default 0); needs `nodeLayout`. */
+  readonly realNodes?: number;
+  readonly nodeLayout?: EdgeNodeLayout;
 }
 
 /** Controllers the tests and the operator rely on; the rest stay off to spare the two cores. */
@@ -147,17 +154,25 @@ export class ControlPlane {
     await this.startComponent(name, timeoutMs);
   }
 
-  /** Stops every component (controllers first, etcd last) and, unless asked not to, deletes the state directory. */
+  /** Stops every component (real nodes first, then controllers, etcd last) and, unless asked not to, deletes the state directory. */
   async stop(options: { keepState?: boolean } = {}): Promise<void> {
+    for (const node of this.state.realNodes ?? []) {
+      await stopRealNode(node);
+      this.save();
+    }
     await Promise.all(['kwok', 'kube-scheduler', 'kube-controller-manager'].map((n) => this.stopComponent(n as ComponentName)));
     await this.stopComponent('kube-apiserver');
     await this.stopComponent('etcd');
     releaseSimulatedNetwork();
+    // Never delete through a mount a node failed to release: the files under it are not the cluster's.
+    const mounted = mountsUnder(this.state.stateDir);
+    if (mounted.length > 0) throw new ControlPlaneError(`still mounted, so ${this.state.stateDir} was kept: ${mounted.join(', ')}`);
     if (!options.keepState) rmSync(this.state.stateDir, { recursive: true, force: true });
   }
 
   /** For process 'exit' handlers: kills whatever still runs, synchronously. */
   killAllNow(): void {
+    for (const node of this.state.realNodes ?? []) killRealNodeNow(node);
     for (const name of [...componentNames].reverse()) {
       const c = this.state.components[name];
       if (c.pid !== null) killNow(c.pid, c.binary);
@@ -211,7 +226,7 @@ export class ControlPlane {
   }
 
   /** Simulated nodes that are not (yet) Ready, or still carry the not-ready taint that keeps pods away. */
-  async notReadyNodes(): Promise<string[]> {
+  async notReadyNodes(names?: readonly string[]): Promise<string[]> {
     type NodeList = {
       items: {
         metadata: { name: string };
@@ -219,7 +234,7 @@ export class ControlPlane {
         status?: { conditions?: { type: string; status: string }[] };
       }[];
     };
-    const expected = [...this.state.nodes.cloud, ...this.state.nodes.edge];
+    const expected = names ?? [...this.state.nodes.cloud, ...this.state.nodes.edge];
     try {
       const { body } = await this.apiGet<NodeList>('/api/v1/nodes');
       const ready = new Set(
@@ -230,7 +245,7 @@ export class ControlPlane {
       );
       return expected.filter((n) => !ready.has(n));
     } catch {
-      return expected;
+      return [...expected];
     }
   }
 
@@ -244,6 +259,61 @@ export class ControlPlane {
         }
       }),
     );
+  }
+
+  /**
+   * Adds real edge nodes: RBAC for kubelets (the system:node ClusterRole bound to group system:nodes, since
+   * only RBAC authorizes here), the Node objects as edgecore's cloud side creates them, then containerd and
+   * the kubelet of each; waits until they are Ready.
+   */
+  async addRealNodes(count: number, layout: EdgeNodeLayout, log: (message: string) => void = () => {}, timeoutMs = 120_000): Promise<RealNodeRecord[]> {
+    const started = Date.now();
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'mloffload-test:nodes' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' }],
+    };
+    await this.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', binding);
+    const nodes = (this.state.realNodes ??= []);
+    const added: RealNodeRecord[] = [];
+    for (let i = 0; i < count; i++) {
+      const record = prepareRealNode({
+        stateDir: this.state.stateDir,
+        name: `real-edge-${nodes.length}`,
+        takenSlots: new Set(nodes.map((n) => n.slot)),
+        pki: pkiAt(this.state.pkiDir),
+        server: this.state.server,
+        layout,
+      });
+      nodes.push(record);
+      added.push(record);
+      this.save();
+      await this.create('/api/v1/nodes', realNodeManifest(record));
+      await startRealNode(record, layout, { detached: this.state.detached, onStarted: () => this.save() });
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const notReady = await this.notReadyNodes(added.map((n) => n.name));
+      if (notReady.length === 0) break;
+      for (const n of added) {
+        if (n.kubelet.pid === null || !isRunning(n.kubelet.pid, n.kubelet.binary)) {
+          throw new ControlPlaneError(`kubelet of ${n.name} exited; last lines of ${n.kubelet.log}:\n${logTail(n.kubelet.log)}`);
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new ControlPlaneError(`real nodes not Ready after ${timeoutMs} ms: ${notReady.join(', ')}; kubelet log ${added[0]!.kubelet.log}:\n${logTail(added[0]!.kubelet.log)}`);
+      }
+      await delay(200);
+    }
+    log(`${count} real edge node(s) Ready after ${Date.now() - started} ms: ${added.map((n) => `${n.name} (${n.nodeIp}, pods ${n.podCidr})`).join(', ')}`);
+    return added;
+  }
+
+  private async create(path: string, body: object): Promise<void> {
+    const res = await httpsRequest(`${this.state.server}${path}`, this.tls(), { method: 'POST', body });
+    if (res.status !== 201 && res.status !== 409) throw new ControlPlaneError(`POST ${path} failed: ${res.status} ${res.body}`);
   }
 
   /** The default ServiceAccount appears once kube-controller-manager's controllers run. */
@@ -334,6 +404,10 @@ export class ControlPlane {
       await plane.createNodes();
       await plane.waitReady(Math.max(1_000, timeoutMs - (Date.now() - started)));
       log(`control plane ready with ${edgeCount} edge node(s) after ${Date.now() - started} ms`);
+      if ((options.realNodes ?? 0) > 0) {
+        if (!options.nodeLayout) throw new ControlPlaneError('real edge nodes need the edge-node binaries (nodeLayout)');
+        await plane.addRealNodes(options.realNodes!, options.nodeLayout, log);
+      }
       return plane;
     } catch (error) {
       await plane.stop({ keepState: true }).catch(() => {});
@@ -392,6 +466,12 @@ function apiServerArgs(pki: Pki, port: number, etcdPort: number): string[] {
     `--proxy-client-cert-file=${pki.frontProxyClientCert}`,
     `--proxy-client-key-file=${pki.frontProxyClientKey}`,
     '--authorization-mode=RBAC',
+    // For kubectl logs, exec and port-forward on real nodes: the API server's client certificate towards
+    // kubelets, and the CA their serving certificates are checked against.
+    `--kubelet-client-certificate=${join(pki.dir, `${identities.apiServerKubeletClient.file}.crt`)}`,
+    `--kubelet-client-key=${join(pki.dir, `${identities.apiServerKubeletClient.file}.key`)}`,
+    `--kubelet-certificate-authority=${pki.caCert}`,
+    '--kubelet-preferred-address-types=InternalIP,Hostname',
     '--allow-privileged=true',
     `--disable-admission-plugins=${disabledAdmissionPlugins.join(',')}`,
     // Off by default upstream, on in many distributions: an owner reference that blocks owner deletion

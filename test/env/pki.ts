@@ -31,6 +31,11 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth
 authorityKeyIdentifier = keyid
+[node-serving]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+authorityKeyIdentifier = keyid
 `;
 
 /** A client identity: the user name (CN) and groups (O) the API server will see. */
@@ -47,6 +52,8 @@ export const identities = {
   scheduler: { file: 'kube-scheduler', user: 'system:kube-scheduler' },
   // kwok writes node and pod status, leases and events for every simulated node.
   kwok: { file: 'kwok', user: 'kwok-controller', groups: ['system:masters'] },
+  // The API server's identity towards kubelets (logs, exec, port-forward), as kubeadm's apiserver-kubelet-client.
+  apiServerKubeletClient: { file: 'apiserver-kubelet-client', user: 'kube-apiserver-kubelet-client', groups: ['system:masters'] },
 } as const satisfies Record<string, ClientIdentity>;
 
 export interface Pki {
@@ -103,6 +110,33 @@ export function createPki(dir: string): Pki {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  return pkiAt(dir);
+}
+
+/** The identity a kubelet registers with: what the Node authorizer and the `system:node` ClusterRole expect. */
+export function nodeIdentity(nodeName: string): ClientIdentity {
+  return { file: `node-${nodeName}`, user: `system:node:${nodeName}`, groups: ['system:nodes'] };
+}
+
+/** Issues a client certificate signed by the cluster CA (for identities made after the control plane started). */
+export function issueClientCertificate(pki: Pki, id: ClientIdentity): void {
+  const args = ['req', '-x509', '-config', 'openssl.cnf', '-days', '365', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-extensions', 'client'];
+  openssl([...args, ...ecKey, '-keyout', `${id.file}.key`, '-out', `${id.file}.crt`, '-subj', subject(id)], pki.dir);
+}
+
+/**
+ * Issues a kubelet serving certificate for a node's name and IP, signed by the cluster CA, so that the API
+ * server verifies the kubelet it dials for logs and exec. Returns the certificate and key paths.
+ */
+export function issueNodeServingCertificate(pki: Pki, nodeName: string, nodeIp: string): { cert: string; key: string } {
+  const file = `node-${nodeName}-serving`;
+  const args = ['req', '-x509', '-config', 'openssl.cnf', '-days', '365', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-extensions', 'node-serving'];
+  openssl([...args, ...ecKey, '-keyout', `${file}.key`, '-out', `${file}.crt`, '-subj', `/CN=${nodeName}`, '-addext', `subjectAltName=DNS:${nodeName},IP:${nodeIp}`], pki.dir);
+  return { cert: join(pki.dir, `${file}.crt`), key: join(pki.dir, `${file}.key`) };
+}
+
+/** The Pki of an existing state directory's pki folder (the file names createPki gives them). */
+export function pkiAt(dir: string): Pki {
   return {
     dir,
     caCert: join(dir, 'ca.crt'),

@@ -12,6 +12,8 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ensureClientTools, isBuilt } from '../env/build.js';
 import { cacheLayout } from '../env/cacheLayout.js';
 import { ControlPlane } from '../env/controlPlane.js';
+import { ensureEdgeNodeBuilt, isEdgeNodeBuilt } from '../env/edgeNodeBuild.js';
+import type { RealNodeRecord } from '../env/realEdgeNode.js';
 
 export interface TestControlPlane {
   readonly kubeConfig: KubeConfig;
@@ -93,6 +95,25 @@ export function useControlPlane(): Promise<TestControlPlane> {
     // A failed start is reported to every caller, not retried once per test file.
   }
   return starting;
+}
+
+/** A `before` hook that adds real edge nodes needs this long (containerd and kubelet start in seconds). */
+export const realNodesStartTimeout = 150_000;
+
+/**
+ * Real edge nodes (kubelet + containerd) in the test control plane: adds nodes until it has `count`, on the
+ * cluster this process started or the one `npm run cluster:up` started (which `cluster:down` then stops).
+ * The caller checks realNodesUnavailable() first; the kubelet must be built (`npm run cluster:build`).
+ */
+export async function useRealEdgeNodes(count = 1): Promise<readonly RealNodeRecord[]> {
+  await useControlPlane();
+  const target = knownPlane();
+  const have = target.state.realNodes?.length ?? 0;
+  if (have < count) {
+    if (!isEdgeNodeBuilt()) throw new Error('The kubelet for real edge nodes is not built. Run `npm run cluster:build` first.');
+    await target.addRealNodes(count - have, await ensureEdgeNodeBuilt(), () => {}, realNodesStartTimeout - 10_000);
+  }
+  return target.state.realNodes!.slice(0, count);
 }
 
 /** Creates a namespace with a unique name; it is deleted after the current test. */

@@ -77,6 +77,10 @@ describe('operator builders', () => {
       expect(c.startupProbe?.httpGet?.path).to.equal('/healthz');
     });
 
+    it('gives every probe 2 s to answer, not the kubelet default of 1 s that a loading runtime overran on a real node', () => {
+      for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) expect(probe?.timeoutSeconds).to.equal(2);
+    });
+
     it('runs locked down: non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
       expect(c.securityContext).to.deep.equal({
         runAsNonRoot: true,

@@ -4,9 +4,11 @@ import type { ModelRegistry, ServingModel } from '../../core/registry.js';
 import { expectedBodyBytes, inferenceBytes, jsonParseBytes } from '../../core/requestMemory.js';
 import { raceDeadline } from '../deadline.js';
 import type { HttpOptions } from '../options.js';
-import { readJsonBody } from '../requestBody.js';
+import { readJsonBytes } from '../requestBody.js';
 import type { RequestState } from '../requestState.js';
+import { parseFlatPredict } from './flatTensorJson.js';
 import { parsePredictRequest, predictResponseJson } from './jsonTensor.js';
+import { parseTfServingJson } from './jsonText.js';
 import { modelMetadataResponse, modelStatusResponse } from './modelStatus.js';
 
 /**
@@ -40,8 +42,10 @@ export function tfServingRouter(
       const parsing = budget.admit(jsonParseBytes(expectedBodyBytes(ctx.req.headers, options.maxBodyBytes)), 'parsing the request body');
       let request;
       try {
-        const { value, bytes } = await readJsonBody(ctx, { maxBytes: options.maxBodyBytes, signal: ctx.state.deadline });
-        request = parsePredictRequest(value, signature.inputs, bytes, options.maxRowsPerRequest);
+        const body = await readJsonBytes(ctx, { maxBytes: options.maxBodyBytes, signal: ctx.state.deadline });
+        request =
+          parseFlatPredict(body, signature.inputs, options.maxRowsPerRequest) ??
+          parsePredictRequest(parseTfServingJson(body.toString('utf8')), signature.inputs, body.length, options.maxRowsPerRequest);
       } finally {
         parsing.release();
       }

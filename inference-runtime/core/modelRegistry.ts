@@ -9,6 +9,7 @@ import { ModelNotFound, NotReady } from './errors.js';
 import { hasDynamicBatch } from './exampleInputs.js';
 import type { InferenceExecutor, InferOptions } from './executor.js';
 import { InProcessExecutor } from './inProcessExecutor.js';
+import { keepBenchmark, readKeptBenchmark, type BenchmarkKey } from './benchmarkCache.js';
 import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from './loadBenchmark.js';
 import { MicroBatcher } from './microBatcher.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
@@ -268,7 +269,10 @@ export class PoolModelRegistry implements ModelRegistry {
             this.executor.infer(entry.key, inputs, options),
           );
         }
-        if (this.benchmark) await this.measure(entry, this.benchmark);
+        if (this.benchmark) {
+          const artifactSha256 = compiled && plan.plan.kind === 'compiled' && plan.plan.compiled ? plan.plan.compiled.onnxSha256 : files.sha256;
+          await this.measure(entry, this.benchmark, files.workDir, artifactSha256);
+        }
       });
       entry.state = 'AVAILABLE';
       this.logger.info('model-available', {
@@ -308,7 +312,21 @@ export class PoolModelRegistry implements ModelRegistry {
     }
   }
 
-  private async measure(entry: PoolEntry, options: BenchmarkOptions): Promise<void> {
+  /** Measures the model, or takes what an earlier start measured of the same file on the same node and threads. */
+  private async measure(entry: PoolEntry, options: BenchmarkOptions, workDir: string, artifactSha256: string): Promise<void> {
+    const key: BenchmarkKey = {
+      artifactSha256,
+      backend: entry.backend!,
+      runtimeVersion: runtimeVersion(),
+      node: nodeName(),
+      threads: this.executor.threads,
+      options,
+    };
+    const kept = await readKeptBenchmark(workDir, key);
+    if (kept) {
+      entry.benchmark = kept;
+      return;
+    }
     try {
       entry.benchmark = await benchmarkModel(
         {
@@ -325,6 +343,7 @@ export class PoolModelRegistry implements ModelRegistry {
         },
         options,
       );
+      await keepBenchmark(workDir, key, entry.benchmark);
     } catch (err) {
       // The model loaded and warmed up; a failed measurement leaves it serving without published numbers.
       this.logger.warn('model-benchmark-failed', { model: entry.name, version: entry.version, error: (err as Error).message });

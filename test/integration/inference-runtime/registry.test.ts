@@ -286,6 +286,30 @@ describe('model registry', function () {
       }
     });
 
+    it('keeps the load-time benchmark in the model cache for the next start on the same node, and measures anew on another', async () => {
+      const previous = process.env.NODE_NAME;
+      const options = { workers: 0, benchmark: { iterations: 4, batchSize: 2, budgetMs: 2000 }, repository: { cacheDir: path.join(dir, 'kept-benchmarks') } };
+      const benchmarkAfterStart = async () => {
+        const registry = start({ models: [FACIAL_EXPRESSION] }, options);
+        await registry.whenSettled();
+        const bench = registry.resolve('facial-expression').status().benchmark;
+        await registry.close();
+        return bench!;
+      };
+      try {
+        process.env.NODE_NAME = 'edge-node-7';
+        const measured = await benchmarkAfterStart();
+        expect(await benchmarkAfterStart()).to.deep.equal(measured);
+        process.env.NODE_NAME = 'edge-node-8';
+        const elsewhere = await benchmarkAfterStart();
+        expect(elsewhere.node).to.equal('edge-node-8');
+        expect(Date.parse(elsewhere.measuredAt)).to.be.at.least(Date.parse(measured.measuredAt));
+      } finally {
+        if (previous === undefined) delete process.env.NODE_NAME;
+        else process.env.NODE_NAME = previous;
+      }
+    });
+
     it('closes while a model is still being fetched, cancelling the download', async () => {
       const source = await new ModelFileServer(humanModels).start();
       source.behaviours.set('emotion.json', { kind: 'hang' });

@@ -24,12 +24,15 @@ export async function letterbox(img: RgbImage, width: number, height: number): P
   const scale = Math.min(width / img.width, height / img.height);
   const w = Math.max(1, Math.min(width, Math.round(img.width * scale)));
   const h = Math.max(1, Math.min(height, Math.round(img.height * scale)));
-  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+  const resized = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(w, h, { fit: 'fill', kernel: 'lanczos3' })
-    .extend({ top: 0, left: 0, right: width - w, bottom: height - h, background: { r: 0, g: 0, b: 0 } })
     .raw()
     .toBuffer();
-  return { pixels: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height }, scale };
+  // Padded here rather than with libvips' extend, which cost as much again as the resize itself.
+  const data = new Uint8Array(width * height * 3);
+  if (w === width) data.set(resized);
+  else for (let y = 0; y < h; y++) data.set(resized.subarray(y * w * 3, (y + 1) * w * 3), y * width * 3);
+  return { pixels: { data, width, height }, scale };
 }
 
 /**

@@ -107,7 +107,6 @@ const body = Buffer.from(JSON.stringify({ instances: [Array.from({ length: 64 },
 const spec: TensorSpec[] = [{ name: 'input_1', dtype: 'float32', shape: [-1, 64, 64, 1] }];
 
 const work640 = await decodeImage(face640, defaultVisionLimits);
-const workGroup = await decodeImage(group, defaultVisionLimits);
 const faceBox = { x: 200, y: 60, width: 210, height: 210 };
 
 const rows: Record<string, { now: () => unknown; before?: () => unknown; repeat: number }> = {

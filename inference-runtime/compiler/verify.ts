@@ -338,6 +338,26 @@ function failing(checks: OutputCheck[], tolerance: Tolerance): string | undefine
 }
 
 /**
+ * The verdict an earlier compilation left in the cache (verified with its file intact, or a remembered
+ * rejection), or undefined when this source must be compiled. Reads files only: no compiler, tfjs or
+ * onnxruntime is loaded, so a warm start can decide in the main thread.
+ */
+export async function cachedCompilation(options: CompileAndVerifyOptions): Promise<CompileAndVerifyResult | undefined> {
+  const tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
+  const source = await readTfjsModel(options.modelJsonPath);
+  const key = sha256(new TextEncoder().encode(`${source.sourceDigest}:${COMPILER_VERSION}`)).slice(0, 32);
+  const onnxPath = path.join(options.cacheDir, `compiled-${key}.onnx`);
+  const cached = await readManifest(path.join(options.cacheDir, `compiled-${key}.json`));
+  if (!cached || cached.sourceDigest !== source.sourceDigest || cached.compilerVersion !== COMPILER_VERSION) return undefined;
+  if (!cached.verified) return { verified: false, reason: cached.reason ?? 'rejected earlier', sourceDigest: source.sourceDigest, fromCache: true };
+  const bytes = await readFile(onnxPath).catch(() => undefined);
+  if (!bytes || sha256(bytes) !== cached.onnxSha256) return undefined;
+  const bad = failing(cached.checks ?? [], tolerance);
+  if (bad) return { verified: false, reason: `outside tolerance: ${bad}`, sourceDigest: source.sourceDigest, fromCache: true };
+  return accepted(cached, onnxPath, tolerance, true);
+}
+
+/**
  * Compiles and verifies, or returns the cached result. Never throws for a model that cannot be compiled
  * or does not match: it answers `{ verified: false, reason }` and the runtime serves the model with tfjs.
  * It throws only when the source itself cannot be read.

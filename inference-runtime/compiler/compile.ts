@@ -11,10 +11,11 @@ import { logical } from './layout.js';
 import { encodeOnnxModel, type OnnxDim, type OnnxValueInfo } from './onnxProto.js';
 import { TRANSLATORS } from './ops/index.js';
 import { attrType } from './tfAttrs.js';
+import { COMPILER_VERSION } from './version.js';
 import { decodeWeights, parseTensorRef, readTfjsModel, signatureOf, type ConstTensor, type TfjsModelJson, type TfNodeDef } from './tfjsModel.js';
 
 /** Bumped whenever a change could alter compiled output: cached compilations of older versions are rebuilt. */
-export const COMPILER_VERSION = '1.0.0';
+export { COMPILER_VERSION };
 export const ONNX_OPSET = 13;
 
 export interface CompiledModel {

@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostTensor, NamedTensors, TensorSpec } from '../core/tensor.js';
-import { type CompiledModel, COMPILER_VERSION, compileTfjsGraph } from './compile.js';
+import type { CompiledModel } from './compile.js';
 import { CompileError } from './errors.js';
-import { createOnnxSession } from './onnxSession.js';
-import { loadTfjsReference } from './tfjsReference.js';
+import type { TfjsModelJson } from './tfjsModel.js';
 import { readTfjsModel } from './tfjsModel.js';
+import { COMPILER_VERSION } from './version.js';
 
 /**
  * An output matches when max|onnx - tfjs| <= absolute + relative * max|tfjs| over that output. The scale is
@@ -232,11 +232,14 @@ export function withinTolerance(check: OutputCheck, tolerance: Tolerance): boole
 /** Runs tfjs-wasm and the compiled model on seeded inputs; returns per-output worst differences or why they disagree. */
 export async function compareWithTfjs(
   compiled: CompiledModel,
-  source: { json: Parameters<typeof loadTfjsReference>[0]; weightData: Uint8Array },
+  source: { json: TfjsModelJson; weightData: Uint8Array },
   options: { samples: number; batchSize: number; seed: number; tolerance: Tolerance },
 ): Promise<{ checks: OutputCheck[]; comparedInputs: string[] } | { error: string }> {
   const ranked = new Set(compiled.selection.outputs);
   const topK = compiled.selection.topKNodes;
+  // Loaded here, not at the top: a start-up that finds its compilations verified in the cache never loads
+  // tfjs (tens of MiB of heap and a WASM instance) nor the compiler.
+  const [{ loadTfjsReference }, { createOnnxSession }] = await Promise.all([import('./tfjsReference.js'), import('./onnxSession.js')]);
   const reference = await loadTfjsReference(source.json, source.weightData);
   const session = await createOnnxSession(compiled.onnx);
   const worst = new Map<string, OutputCheck>();
@@ -335,6 +338,26 @@ function failing(checks: OutputCheck[], tolerance: Tolerance): string | undefine
 }
 
 /**
+ * The verdict an earlier compilation left in the cache (verified with its file intact, or a remembered
+ * rejection), or undefined when this source must be compiled. Reads files only: no compiler, tfjs or
+ * onnxruntime is loaded, so a warm start can decide in the main thread.
+ */
+export async function cachedCompilation(options: CompileAndVerifyOptions): Promise<CompileAndVerifyResult | undefined> {
+  const tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
+  const source = await readTfjsModel(options.modelJsonPath);
+  const key = sha256(new TextEncoder().encode(`${source.sourceDigest}:${COMPILER_VERSION}`)).slice(0, 32);
+  const onnxPath = path.join(options.cacheDir, `compiled-${key}.onnx`);
+  const cached = await readManifest(path.join(options.cacheDir, `compiled-${key}.json`));
+  if (!cached || cached.sourceDigest !== source.sourceDigest || cached.compilerVersion !== COMPILER_VERSION) return undefined;
+  if (!cached.verified) return { verified: false, reason: cached.reason ?? 'rejected earlier', sourceDigest: source.sourceDigest, fromCache: true };
+  const bytes = await readFile(onnxPath).catch(() => undefined);
+  if (!bytes || sha256(bytes) !== cached.onnxSha256) return undefined;
+  const bad = failing(cached.checks ?? [], tolerance);
+  if (bad) return { verified: false, reason: `outside tolerance: ${bad}`, sourceDigest: source.sourceDigest, fromCache: true };
+  return accepted(cached, onnxPath, tolerance, true);
+}
+
+/**
  * Compiles and verifies, or returns the cached result. Never throws for a model that cannot be compiled
  * or does not match: it answers `{ verified: false, reason }` and the runtime serves the model with tfjs.
  * It throws only when the source itself cannot be read.
@@ -374,6 +397,7 @@ export async function compileAndVerify(options: CompileAndVerifyOptions): Promis
 
   let compiled: CompiledModel;
   try {
+    const { compileTfjsGraph } = await import('./compile.js');
     compiled = compileTfjsGraph(source.json, source.weightData, { modelName });
   } catch (err) {
     if (err instanceof CompileError) return reject(err.message, true);

@@ -9,6 +9,7 @@ import { ModelNotFound, NotReady } from '../core/errors.js';
 import { hasDynamicBatch } from '../core/exampleInputs.js';
 import type { InferenceExecutor, InferOptions } from '../core/executor.js';
 import { InProcessExecutor } from './inProcessExecutor.js';
+import { keepBenchmark, readKeptBenchmark, type BenchmarkKey } from '../core/benchmarkCache.js';
 import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from '../core/loadBenchmark.js';
 import { MicroBatcher } from '../core/microBatcher.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
@@ -278,7 +279,10 @@ export class PoolModelRegistry implements ModelRegistry {
             this.executor.infer(entry.key, inputs, options),
           );
         }
-        if (this.benchmark) await this.measure(entry, this.benchmark, task);
+        if (this.benchmark) {
+          const artifactSha256 = compiled && plan.plan.kind === 'compiled' && plan.plan.compiled ? plan.plan.compiled.onnxSha256 : files.sha256;
+          await this.measure(entry, this.benchmark, files.workDir, artifactSha256, task);
+        }
       });
       entry.state = 'AVAILABLE';
       this.logger.info('model-available', {
@@ -342,8 +346,22 @@ export class PoolModelRegistry implements ModelRegistry {
     }
   }
 
-  private async measure(entry: PoolEntry, options: BenchmarkOptions, task?: TaskCheck): Promise<void> {
+  /** Measures the model, or takes what an earlier start measured of the same file on the same node and threads. */
+  private async measure(entry: PoolEntry, options: BenchmarkOptions, workDir: string, artifactSha256: string, task?: TaskCheck): Promise<void> {
     const view = { config: entry.config, signature: entry.sig! };
+    const key: BenchmarkKey = {
+      artifactSha256,
+      backend: entry.backend!,
+      runtimeVersion: runtimeVersion(),
+      node: nodeName(),
+      threads: this.executor.threads,
+      options,
+    };
+    const kept = await readKeptBenchmark(workDir, key);
+    if (kept) {
+      entry.benchmark = kept;
+      return;
+    }
     try {
       entry.benchmark = await benchmarkModel(
         {
@@ -361,6 +379,7 @@ export class PoolModelRegistry implements ModelRegistry {
         },
         options,
       );
+      await keepBenchmark(workDir, key, entry.benchmark);
     } catch (err) {
       // The model loaded and warmed up; a failed measurement leaves it serving without published numbers.
       this.logger.warn('model-benchmark-failed', { model: entry.name, version: entry.version, error: (err as Error).message });

@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { LoadPlan, ModelFiles } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
 import { intraOpThreads } from '../core/intraOpThreads.js';
 import type { PoolModel } from '../config/types.js';
-import { findPackageDir } from '../repository/npmPackage.js';
 import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from '../core/executor.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
+import { startModuleWorker } from '../core/moduleWorker.js';
 import type { NamedTensors } from '../core/tensor.js';
 import { fromWire } from '../core/wireErrors.js';
 import { transferables, type WorkerInit, type WorkerCall, type WorkerReply, type WorkerRequest, type WorkerResult } from './workerProtocol.js';
@@ -25,37 +22,9 @@ export interface WorkerPoolOptions {
   onWorkerEvent?: (event: string, detail: Record<string, unknown>) => void;
 }
 
-/**
- * Starts the worker entry in a form the current process can run: compiled JavaScript next to this file in
- * production, or the TypeScript source under tsx (tests, `tsx` runs), whose loader hooks a worker does not
- * inherit and so has to register itself.
- */
+/** The worker entry (inferenceWorker), as compiled JavaScript or, under tsx, as TypeScript. */
 function spawnWorker(init: WorkerInit): Worker {
-  const fromTs = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromTs ? './inferenceWorker.ts' : './inferenceWorker.js', import.meta.url);
-  if (!fromTs) return new Worker(entry, { workerData: init, name: init.name });
-  const tsxApi = resolveImport('tsx', './esm/api');
-  const boot = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: init, name: init.name });
-}
-
-/**
- * The ESM entry of a package subpath. `import.meta.resolve` does this, but is missing when tsx runs this file
- * as CommonJS (as mocha loads it); `require.resolve` would pick the CommonJS entry, whose relative imports
- * break when loaded from a worker's eval context. So read the `import` condition of the exports map.
- */
-function resolveImport(pkg: string, subpath: string): string {
-  if (typeof import.meta.resolve === 'function') return import.meta.resolve(`${pkg}/${subpath.replace(/^\.\//, '')}`);
-  const dir = findPackageDir(pkg);
-  if (!dir) throw new Error(`${pkg} is not installed`);
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
-  let target: unknown = manifest.exports?.[subpath];
-  while (target && typeof target === 'object') {
-    const conditions = target as Record<string, unknown>;
-    target = conditions.import ?? conditions.node ?? conditions.default;
-  }
-  if (typeof target !== 'string') throw new Error(`${pkg} has no ESM entry for ${subpath}`);
-  return pathToFileURL(path.join(dir, target)).href;
+  return startModuleWorker(import.meta.url, './inferenceWorker', { workerData: init, name: init.name });
 }
 
 interface Pending {

@@ -22,12 +22,17 @@ export function isJsonCompatible(type: string): boolean {
 
 /** Reads and parses a JSON body under the size cap: 415 for other media types, 413 when too large, 400 when not JSON. */
 export async function readJsonBody(ctx: Context, limits: BodyLimits): Promise<{ value: unknown; bytes: number }> {
+  const body = await readJsonBytes(ctx, limits);
+  return { value: parseTfServingJson(body.toString('utf8')), bytes: body.length };
+}
+
+/** The bytes of a JSON body (415 for another Content-Type), for a reader that parses them itself. */
+export async function readJsonBytes(ctx: Context, limits: BodyLimits): Promise<Buffer> {
   const type = ctx.request.type.toLowerCase();
   if (!isJsonCompatible(type)) {
     throw new UnsupportedMediaType(`Content-Type ${type} is not supported here; send the body as application/json`);
   }
-  const body = await readBody(ctx.req, limits);
-  return { value: parseTfServingJson(body.toString('utf8')), bytes: body.length };
+  return readBody(ctx.req, limits);
 }
 
 /**

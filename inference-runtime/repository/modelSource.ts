@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findPackageDir } from './npmPackage.js';
+import { findPackageDir } from '../core/npmPackage.js';
 import { ModelFetchError } from './fetchError.js';
 import { redactUrl } from './redact.js';
 

@@ -12,8 +12,8 @@ export interface VisionLimits {
    * Longest side of the working copy the pipelines run on. Detectors see 256-512 px and expression crops
    * 64 px, so decoding a 12-megapixel photo at full size only costs time; boxes are still reported in the
    * pixels of the image as sent. At 960, a face that the 256 px detector can find in a typical photo still
-   * spans more than the expression model's 64 px. JPEGs of 4x this size or more are decoded at reduced scale
-   * directly (shrink-on-load).
+   * spans more than the expression model's 64 px. A JPEG two or more times this size is decoded at reduced
+   * scale directly (shrink-on-load), and may land below it (down to 2/3 of it, see `workingSize`).
    */
   workingMaxSide: number;
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { findPackageDir } from '../../inference-runtime/repository/npmPackage.js';
+import { findPackageDir } from '../../inference-runtime/core/npmPackage.js';
 
 /** face-api's demo photos `sample1.jpg` ... `sample6.jpg` (1920 px wide group photos), a devDependency. */
 export function samplePath(n: number): string {

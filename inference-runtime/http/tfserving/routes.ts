@@ -6,9 +6,11 @@ import { expectedBodyBytes, inferenceBytes, jsonParseBytes } from '../../core/re
 import { DataPlane } from '../../dataplane/dataPlane.js';
 import type { MountContext } from '../app.js';
 import type { HttpOptions } from '../options.js';
-import { readJsonBody } from '../requestBody.js';
+import { readJsonBytes } from '../requestBody.js';
 import type { RequestState } from '../requestState.js';
+import { parseFlatPredict } from './flatTensorJson.js';
 import { parsePredictRequest, predictResponseJson } from './jsonTensor.js';
+import { parseTfServingJson } from './jsonText.js';
 import { modelMetadataResponse, modelStatusResponse } from './modelStatus.js';
 
 /** TF Serving REST as one of the app's protocols. */
@@ -46,8 +48,10 @@ export function tfServingRouter(
       const parsing = budget.admit(jsonParseBytes(expectedBodyBytes(ctx.req.headers, options.maxBodyBytes)), 'parsing the request body');
       let request;
       try {
-        const { value, bytes } = await readJsonBody(ctx, { maxBytes: options.maxBodyBytes, signal: ctx.state.deadline });
-        request = parsePredictRequest(value, signature.inputs, bytes, options.maxRowsPerRequest);
+        const body = await readJsonBytes(ctx, { maxBytes: options.maxBodyBytes, signal: ctx.state.deadline });
+        request =
+          parseFlatPredict(body, signature.inputs, options.maxRowsPerRequest) ??
+          parsePredictRequest(parseTfServingJson(body.toString('utf8')), signature.inputs, body.length, options.maxRowsPerRequest);
       } finally {
         parsing.release();
       }

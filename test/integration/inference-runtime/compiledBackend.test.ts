@@ -10,7 +10,7 @@ import type { PoolConfig, PoolModel, Preprocessing } from '../../../inference-ru
 import { exampleInputs } from '../../../inference-runtime/core/exampleInputs.js';
 import { createModelRegistry, type PoolModelRegistry } from '../../../inference-runtime/dataplane/modelRegistry.js';
 import type { HostTensor, NamedTensors } from '../../../inference-runtime/core/tensor.js';
-import { findPackageDir } from '../../../inference-runtime/repository/npmPackage.js';
+import { findPackageDir } from '../../../inference-runtime/core/npmPackage.js';
 
 const faceApiDemo = path.join(findPackageDir('@vladmandic/face-api')!, 'demo');
 const cumsumModel = fileURLToPath(new URL('../../fixtures/models/cumsum/model.json', import.meta.url));

@@ -11,7 +11,7 @@ import type { PoolConfig, PoolModel } from '../../../inference-runtime/config/ty
 import { InvalidInput, ModelNotFound, NotReady, RequestTimeout } from '../../../inference-runtime/core/errors.js';
 import { createModelRegistry, type PoolModelRegistry } from '../../../inference-runtime/dataplane/modelRegistry.js';
 import type { HostTensor, NamedTensors } from '../../../inference-runtime/core/tensor.js';
-import { findPackageDir } from '../../../inference-runtime/repository/npmPackage.js';
+import { findPackageDir } from '../../../inference-runtime/core/npmPackage.js';
 import { ModelFileServer } from '../../fixtures/modelFileServer.js';
 
 const humanModels = path.join(findPackageDir('@vladmandic/human')!, 'models');
@@ -280,6 +280,30 @@ describe('model registry', function () {
         expect(bench!.latencyMs.p95).to.be.at.least(bench!.latencyMs.p50);
         expect(bench!.throughputPerSec).to.be.greaterThan(0);
         expect(Date.parse(bench!.measuredAt)).to.be.closeTo(Date.now(), 120_000);
+      } finally {
+        if (previous === undefined) delete process.env.NODE_NAME;
+        else process.env.NODE_NAME = previous;
+      }
+    });
+
+    it('keeps the load-time benchmark in the model cache for the next start on the same node, and measures anew on another', async () => {
+      const previous = process.env.NODE_NAME;
+      const options = { workers: 0, benchmark: { iterations: 4, batchSize: 2, budgetMs: 2000 }, repository: { cacheDir: path.join(dir, 'kept-benchmarks') } };
+      const benchmarkAfterStart = async () => {
+        const registry = start({ models: [FACIAL_EXPRESSION] }, options);
+        await registry.whenSettled();
+        const bench = registry.resolve('facial-expression').status().benchmark;
+        await registry.close();
+        return bench!;
+      };
+      try {
+        process.env.NODE_NAME = 'edge-node-7';
+        const measured = await benchmarkAfterStart();
+        expect(await benchmarkAfterStart()).to.deep.equal(measured);
+        process.env.NODE_NAME = 'edge-node-8';
+        const elsewhere = await benchmarkAfterStart();
+        expect(elsewhere.node).to.equal('edge-node-8');
+        expect(Date.parse(elsewhere.measuredAt)).to.be.at.least(Date.parse(measured.measuredAt));
       } finally {
         if (previous === undefined) delete process.env.NODE_NAME;
         else process.env.NODE_NAME = previous;

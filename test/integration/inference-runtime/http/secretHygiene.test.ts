@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { PoolModel } from '../../../../inference-runtime/config/types.js';
-import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
+import { findPackageDir } from '../../../../inference-runtime/core/npmPackage.js';
 import { ModelFileServer } from '../../../fixtures/modelFileServer.js';
 import { RuntimeProcess } from '../../../helpers/runtimeProcess.js';
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadAll } from 'js-yaml';
 import { defaultPool, DIALOG_SMART_HOME, SPEECH_RECOGNISER } from '../../../../inference-runtime/config/defaultPool.js';
 import { loadPoolConfig, parsePoolConfig, PoolConfigError, validatePoolConfig } from '../../../../inference-runtime/config/poolConfig.js';
-import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
+import { findPackageDir } from '../../../../inference-runtime/core/npmPackage.js';
 
 const good = {
   name: 'facial-expression',

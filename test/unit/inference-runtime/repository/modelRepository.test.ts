@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { PoolModel } from '../../../../inference-runtime/config/types.js';
 import { ModelFetchError } from '../../../../inference-runtime/repository/fetchError.js';
 import { ModelRepository } from '../../../../inference-runtime/repository/modelRepository.js';
-import { findPackageDir } from '../../../../inference-runtime/repository/npmPackage.js';
+import { findPackageDir } from '../../../../inference-runtime/core/npmPackage.js';
 import { ModelFileServer } from '../../../fixtures/modelFileServer.js';
 
 const humanModels = path.join(findPackageDir('@vladmandic/human')!, 'models');

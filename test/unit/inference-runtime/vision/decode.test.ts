@@ -1,7 +1,8 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import sharp, { type Sharp } from 'sharp';
 import { InvalidInput, PayloadTooLarge, UnsupportedMediaType } from '../../../../inference-runtime/core/errors.js';
-import { decodeImage } from '../../../../inference-runtime/vision/decode.js';
+import { decodeImage, workingSize } from '../../../../inference-runtime/vision/decode.js';
 import { defaultVisionLimits } from '../../../../inference-runtime/vision/limits.js';
 import { pngHeaderOnly, rejection } from './imageFixtures.js';
 
@@ -69,6 +70,41 @@ describe('image decoding', () => {
     expect(Math.max(img.pixels.width, img.pixels.height)).to.equal(limits.workingMaxSide);
     expect(img.pixels.width * img.scaleX).to.be.closeTo(3000, 1e-6);
     expect(img.pixels.height * img.scaleY).to.be.closeTo(1500, 1e-6);
+  });
+
+  it('sizes the working copy within the limit, aspect kept, and JPEGs where libjpeg can scale the DCT', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20000 }), fc.integer({ min: 1, max: 20000 }), fc.constantFrom('jpeg', 'png', 'webp'), (w, h, format) => {
+        const max = limits.workingMaxSide;
+        const [tw, th] = workingSize(w, h, format, max);
+        const long = Math.max(w, h);
+        if (long <= max) {
+          expect([tw, th]).to.deep.equal([w, h]);
+          return;
+        }
+        expect(Math.max(tw, th)).to.be.at.most(max);
+        // Never below 2/3 of the limit (a 2x JPEG shrunk 3x), so faces keep their pixels.
+        expect(Math.max(tw, th)).to.be.at.least(Math.floor((2 / 3) * max) - 1);
+        // Each side rounds down by less than a pixel.
+        if (Math.min(tw, th) >= 8) expect(tw / th).to.be.closeTo(w / h, (w / h) * (2 / Math.min(tw, th)));
+        if (format === 'jpeg') {
+          // sharp asks libjpeg for 1/d scale when both axes shrink by at least d + 1 (d = 2, 4, 8); a side
+          // already narrower than the shrink stays 1 px and cannot.
+          const shrink = Math.min(w / tw, h / th);
+          if (shrink >= 2 && Math.min(tw, th) > 1) expect([2, 4, 8].some((d) => shrink >= d + 1)).to.equal(true);
+        }
+      }),
+    );
+  });
+
+  it('decodes a 1920 px group photo to 640 px through libjpeg scaling, the scale back to image pixels exact', async () => {
+    const photo = await sharp({ create: { width: 1920, height: 1367, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const img = await decodeImage(photo, limits);
+    expect([img.pixels.width, img.pixels.height]).to.deep.equal([640, 455]);
+    expect(img.pixels.width * img.scaleX).to.be.closeTo(1920, 1e-6);
+    expect(img.pixels.height * img.scaleY).to.be.closeTo(1367, 1e-6);
+    const png = await sharp({ create: { width: 1920, height: 1367, channels: 3, background: '#808080' } }).png().toBuffer();
+    expect((await decodeImage(png, limits)).pixels.width).to.equal(960);
   });
 
   it('refuses a decompression bomb from its header with 413, before decoding', async () => {

@@ -1,0 +1,277 @@
+import type { TensorSpec } from '../../core/tensor.js';
+import { DEFAULT_SIGNATURE, type PredictRequest } from './jsonTensor.js';
+
+/**
+ * The fast path of a `:predict` body: one float32 input sent as nested lists of numbers, read from the body's
+ * bytes straight into a Float32Array. `JSON.parse` would first build a JS array per row and a heap number
+ * per value (4,096 floats of a 64x64 image cost more CPU than the model's inference), then the tensor
+ * adapter would walk them again.
+ *
+ * It answers only what it is sure of. Anything else (another key, an object or string among the values,
+ * NaN, a ragged list, a number outside float32, more rows than allowed, a grammar error) returns undefined
+ * and the body takes the general path (`parseTfServingJson` + `parsePredictRequest`), which has the one set
+ * of rules and error messages. So both paths give the same tensor for any body this one accepts, and every
+ * limit (depth, rows, body size) keeps its one home.
+ */
+
+/** Nesting that TF Serving's rank limit (jsonTensor's MAX_RANK) allows; deeper bodies take the general path. */
+const MAX_RANK = 32;
+const FLOAT32_MAX = 3.4028234663852886e38;
+/** Powers of ten a double holds exactly: with a mantissa below 2^53, m * 10^e and m / 10^e round correctly. */
+const EXACT_POWERS = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const MAX_EXACT_MANTISSA = 2 ** 53;
+/** Relative width of the band around a value that must round to one float32 for an inexact conversion to stand. */
+const GUARD = 2 ** -40;
+
+const enum Ch {
+  Tab = 0x09,
+  Lf = 0x0a,
+  Cr = 0x0d,
+  Space = 0x20,
+  Quote = 0x22,
+  Plus = 0x2b,
+  Comma = 0x2c,
+  Minus = 0x2d,
+  Dot = 0x2e,
+  Zero = 0x30,
+  Nine = 0x39,
+  Colon = 0x3a,
+  OpenBracket = 0x5b,
+  Backslash = 0x5c,
+  CloseBracket = 0x5d,
+  LowerE = 0x65,
+  UpperE = 0x45,
+  OpenBrace = 0x7b,
+  CloseBrace = 0x7d,
+}
+
+/** Thrown inside the scanner to leave it; never escapes this module. */
+class NotFlat extends Error {}
+const notFlat = new NotFlat();
+
+class Scanner {
+  pos = 0;
+  private readonly text: Buffer;
+  constructor(readonly bytes: Uint8Array) {
+    this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  slice(start: number, end: number): string {
+    return this.text.toString('latin1', start, end);
+  }
+
+  skipSpace(): void {
+    const b = this.bytes;
+    let p = this.pos;
+    while (p < b.length) {
+      const c = b[p];
+      if (c !== Ch.Space && c !== Ch.Lf && c !== Ch.Cr && c !== Ch.Tab) break;
+      p++;
+    }
+    this.pos = p;
+  }
+
+  peek(): number {
+    this.skipSpace();
+    return this.pos < this.bytes.length ? this.bytes[this.pos] : -1;
+  }
+
+  expect(c: number): void {
+    if (this.peek() !== c) throw notFlat;
+    this.pos++;
+  }
+
+  /** A string without escapes (keys and the signature name); anything else is not for this path. */
+  plainString(): string {
+    this.expect(Ch.Quote);
+    const b = this.bytes;
+    const start = this.pos;
+    let p = start;
+    while (p < b.length && b[p] !== Ch.Quote) {
+      if (b[p] === Ch.Backslash || b[p] < 0x20 || b[p] >= 0x80) throw notFlat;
+      p++;
+    }
+    if (p >= b.length) throw notFlat;
+    this.pos = p + 1;
+    return this.slice(start, p);
+  }
+
+  /** A JSON number (strict grammar) as a double that rounds to the same float32 as the number itself. */
+  number(): number {
+    const b = this.bytes;
+    const start = this.pos;
+    let p = start;
+    let negative = false;
+    if (b[p] === Ch.Minus) {
+      negative = true;
+      p++;
+    }
+    let mantissa = 0;
+    let digits = 0;
+    let scale = 0;
+    if (b[p] === Ch.Zero) {
+      p++;
+    } else if (b[p] > Ch.Zero && b[p] <= Ch.Nine) {
+      while (b[p] >= Ch.Zero && b[p] <= Ch.Nine) {
+        mantissa = mantissa * 10 + (b[p] - Ch.Zero);
+        digits++;
+        p++;
+      }
+    } else {
+      throw notFlat;
+    }
+    if (b[p] === Ch.Dot) {
+      p++;
+      if (!(b[p] >= Ch.Zero && b[p] <= Ch.Nine)) throw notFlat;
+      while (b[p] >= Ch.Zero && b[p] <= Ch.Nine) {
+        mantissa = mantissa * 10 + (b[p] - Ch.Zero);
+        if (mantissa !== 0) digits++;
+        scale--;
+        p++;
+      }
+    }
+    if (b[p] === Ch.LowerE || b[p] === Ch.UpperE) {
+      p++;
+      let expNegative = false;
+      if (b[p] === Ch.Plus || b[p] === Ch.Minus) {
+        expNegative = b[p] === Ch.Minus;
+        p++;
+      }
+      if (!(b[p] >= Ch.Zero && b[p] <= Ch.Nine)) throw notFlat;
+      let exponent = 0;
+      while (b[p] >= Ch.Zero && b[p] <= Ch.Nine) {
+        // Capped: the value is then far outside float32 either way and the general path reports it.
+        if (exponent < 100_000) exponent = exponent * 10 + (b[p] - Ch.Zero);
+        p++;
+      }
+      scale += expNegative ? -exponent : exponent;
+    }
+    this.pos = p;
+    if (digits <= 19 && scale >= -22 && scale <= 22) {
+      let value = scale < 0 ? mantissa / EXACT_POWERS[-scale] : mantissa * EXACT_POWERS[scale];
+      if (negative) value = -value;
+      // Up to 15 digits this is the correctly rounded double (one exact division or product). Up to 19 it is
+      // within 2^-49 of it: it then rounds to the same float32 unless a float32 rounding boundary lies within
+      // 2^-40 of it, which the two probes below detect (about one value in 10^5).
+      if (digits <= 15 && mantissa < MAX_EXACT_MANTISSA) return value;
+      if (Math.abs(value) < 3.4e38 && Math.fround(value * (1 + GUARD)) === Math.fround(value * (1 - GUARD))) return value;
+    }
+    // Long mantissas, large exponents and near ties: the engine's own conversion.
+    return Number(this.slice(start, p));
+  }
+}
+
+/** Float32 values with a capacity that doubles; the scan does not know the count until it ends. */
+class FloatSink {
+  data: Float32Array;
+  length = 0;
+  constructor(initial: number) {
+    this.data = new Float32Array(Math.max(16, initial));
+  }
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = v;
+  }
+  finish(): Float32Array {
+    return this.length === this.data.length ? this.data : this.data.slice(0, this.length);
+  }
+}
+
+/**
+ * Reads nested lists of numbers: the shape comes from the first list closed at each depth and every other
+ * list must match it; values go to `sink`. `maxOuter` bounds the outermost list (the rows).
+ */
+function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
+  const shape: number[] = [];
+  /** Commas seen so far in the list open at each level (0 = outermost). */
+  const commas: number[] = [0];
+  let rank = -1;
+  let depth = 1;
+  s.expect(Ch.OpenBracket);
+  for (;;) {
+    // An element of the innermost open list: a list or a number (an empty list is left to the general path).
+    const c = s.peek();
+    if (c === Ch.OpenBracket) {
+      if ((rank !== -1 && depth >= rank) || depth >= MAX_RANK) throw notFlat;
+      s.pos++;
+      commas[depth] = 0;
+      depth++;
+      continue;
+    }
+    if (!((c >= Ch.Zero && c <= Ch.Nine) || c === Ch.Minus)) throw notFlat;
+    if (rank === -1) rank = depth;
+    else if (depth !== rank) throw notFlat;
+    const v = s.number();
+    if (!(v <= FLOAT32_MAX && v >= -FLOAT32_MAX)) throw notFlat;
+    sink.push(v);
+    // After an element: a comma and the next element, or the lists that close here.
+    for (;;) {
+      const next = s.peek();
+      if (next === Ch.Comma) {
+        s.pos++;
+        commas[depth - 1]++;
+        if (depth === 1 && commas[0] >= maxOuter) throw notFlat;
+        break;
+      }
+      if (next !== Ch.CloseBracket) throw notFlat;
+      s.pos++;
+      depth--;
+      const length = commas[depth] + 1;
+      if (shape[depth] === undefined) shape[depth] = length;
+      else if (shape[depth] !== length) throw notFlat;
+      if (depth === 0) {
+        if (shape.length !== rank) throw notFlat;
+        return shape;
+      }
+    }
+  }
+}
+
+/**
+ * Reads a `:predict` body for a model with one float32 input, or answers undefined when the body needs the
+ * general path (see above). `maxRows` is the rows limit (core/rowLimit.ts): a body over it takes the general
+ * path, which refuses it with its 413.
+ */
+export function parseFlatPredict(body: Uint8Array, inputSpecs: readonly TensorSpec[], maxRows = Number.POSITIVE_INFINITY): PredictRequest | undefined {
+  if (inputSpecs.length !== 1 || inputSpecs[0].dtype !== 'float32') return undefined;
+  const spec = inputSpecs[0];
+  const s = new Scanner(body);
+  try {
+    s.expect(Ch.OpenBrace);
+    let format: PredictRequest['format'] | undefined;
+    let shape: number[] | undefined;
+    let values: Float32Array | undefined;
+    const seen = new Set<string>();
+    for (;;) {
+      const key = s.plainString();
+      if (seen.has(key)) throw notFlat;
+      seen.add(key);
+      s.expect(Ch.Colon);
+      if (key === 'signature_name') {
+        const name = s.plainString();
+        if (name !== '' && name !== DEFAULT_SIGNATURE) throw notFlat;
+      } else if ((key === 'instances' || key === 'inputs') && format === undefined) {
+        format = key === 'instances' ? 'row' : 'columnar';
+        // Four or more bytes per value ("0,", "[1]" ...): a quarter of the body bounds the count.
+        const sink = new FloatSink(Math.min(1 << 16, body.length >> 2));
+        shape = readNested(s, sink, maxRows);
+        values = sink.finish();
+      } else {
+        throw notFlat;
+      }
+      const c = s.peek();
+      s.pos++;
+      if (c === Ch.CloseBrace) break;
+      if (c !== Ch.Comma) throw notFlat;
+    }
+    if (s.peek() !== -1 || !format || !shape || !values) return undefined;
+    return { format, signatureName: DEFAULT_SIGNATURE, inputs: { [spec.name]: { dtype: 'float32', shape, data: values } } };
+  } catch (error) {
+    if (error === notFlat) return undefined;
+    throw error;
+  }
+}

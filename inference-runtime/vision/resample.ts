@@ -1,0 +1,107 @@
+import type { RgbImage } from './decode.js';
+import type { Box } from './geometry.js';
+
+/**
+ * The source pixels and weights each output pixel of one axis reads: a triangle (tent) filter whose radius
+ * grows with the shrink factor, so a shrink averages every source pixel it covers (no aliasing) and an
+ * enlargement is plain bilinear. Indices outside the image repeat its edge pixel.
+ */
+interface AxisTaps {
+  /** Taps per output pixel (the same for all, zero weights pad the short ones). */
+  width: number;
+  index: Int32Array;
+  weight: Float32Array;
+  /** Smallest and largest source index read. */
+  min: number;
+  max: number;
+}
+
+function axisTaps(start: number, length: number, out: number, size: number): AxisTaps {
+  const scale = length / out;
+  const radius = Math.max(1, scale);
+  const width = Math.ceil(2 * radius) + 1;
+  const index = new Int32Array(out * width);
+  const weight = new Float32Array(out * width);
+  let min = size - 1;
+  let max = 0;
+  for (let o = 0; o < out; o++) {
+    const centre = start + (o + 0.5) * scale;
+    const first = Math.floor(centre - radius + 0.5);
+    let sum = 0;
+    for (let k = 0; k < width; k++) {
+      const j = first + k;
+      const w = Math.max(0, 1 - Math.abs(j + 0.5 - centre) / radius);
+      const clamped = j < 0 ? 0 : j >= size ? size - 1 : j;
+      index[o * width + k] = clamped;
+      weight[o * width + k] = w;
+      sum += w;
+      if (w > 0) {
+        if (clamped < min) min = clamped;
+        if (clamped > max) max = clamped;
+      }
+    }
+    // A region wholly outside the image still reads its nearest edge pixel.
+    if (sum === 0) {
+      const nearest = Math.min(size - 1, Math.max(0, Math.floor(centre)));
+      index[o * width] = nearest;
+      weight[o * width] = 1;
+      sum = 1;
+      if (nearest < min) min = nearest;
+      if (nearest > max) max = nearest;
+    }
+    for (let k = 0; k < width; k++) weight[o * width + k] /= sum;
+  }
+  return { width, index, weight, min, max };
+}
+
+/**
+ * Resamples `region` of the image (working pixels; it may reach outside the image) to `width` x `height`
+ * into `out` (RGB bytes, `stride` bytes per output row, starting at `offset`): a separable pass along x over
+ * the source rows the region needs, then along y. Work is proportional to the region and the output, not to
+ * the whole image.
+ */
+export function resampleInto(img: RgbImage, region: Box, width: number, height: number, out: Uint8Array, offset = 0, stride = width * 3): void {
+  const tx = axisTaps(region.x, region.width, width, img.width);
+  const ty = axisTaps(region.y, region.height, height, img.height);
+  const rows = ty.max - ty.min + 1;
+  const rowBytes = img.width * 3;
+  const src = img.data;
+  const horizontal = new Float32Array(rows * width * 3);
+  const tw = tx.width;
+  for (let r = 0; r < rows; r++) {
+    const line = (ty.min + r) * rowBytes;
+    let h = r * width * 3;
+    for (let o = 0; o < width; o++) {
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      const base = o * tw;
+      for (let k = 0; k < tw; k++) {
+        const w = tx.weight[base + k];
+        const p = line + tx.index[base + k] * 3;
+        a += src[p] * w;
+        b += src[p + 1] * w;
+        c += src[p + 2] * w;
+      }
+      horizontal[h++] = a;
+      horizontal[h++] = b;
+      horizontal[h++] = c;
+    }
+  }
+  const vw = ty.width;
+  const line = width * 3;
+  const acc = new Float32Array(line);
+  for (let oy = 0; oy < height; oy++) {
+    const base = oy * vw;
+    acc.fill(0);
+    for (let k = 0; k < vw; k++) {
+      const w = ty.weight[base + k];
+      if (w === 0) continue;
+      const from = (ty.index[base + k] - ty.min) * line;
+      for (let x = 0; x < line; x++) acc[x] += horizontal[from + x] * w;
+    }
+    const q = offset + oy * stride;
+    // Weights are positive and sum to 1, so values stay within 0..255; +0.5 rounds (the store truncates).
+    for (let x = 0; x < line; x++) out[q + x] = acc[x] + 0.5;
+  }
+}

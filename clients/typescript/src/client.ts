@@ -330,11 +330,11 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
     return headers;
   }
 
-  private async postBinary<T>(path: string, input: BinaryInput, query: object, task: string | readonly string[] | undefined, call?: CallOptions, fallbackType?: string): Promise<T> {
+  private async postBinary<T>(path: string, input: BinaryInput, query: object, task: string | readonly string[] | undefined, call?: CallOptions): Promise<T> {
     const body = await toBytes(input);
     const sniffed = imageType(body);
     const blobType = typeof Blob !== 'undefined' && input instanceof Blob ? input.type : '';
-    const contentType = sniffed !== 'application/octet-stream' ? sniffed : blobType || fallbackType || sniffed;
+    const contentType = sniffed !== 'application/octet-stream' ? sniffed : blobType || sniffed;
     return this.send<T>({ method: 'POST', path, body, contentType, query: query as RequestSpec['query'], task }, call);
   }
 

@@ -15,17 +15,17 @@ import { renderText } from '../../../helpers/textImages.js';
 
 const run = promisify(execFile);
 
-/** What `apertium eng-spa` answers on the command line: the API's reference. */
+/** What `apertium eng-spa <file>` answers on the command line: the API's reference (the script reads a file, not a pipe). */
 async function apertium(text: string): Promise<string> {
-  const child = execFile('apertium', ['eng-spa']);
-  const out = new Promise<string>((resolve, reject) => {
-    let stdout = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', () => resolve(stdout.trim()));
-  });
-  child.stdin!.end(text);
-  return out;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mloffload-apertium-'));
+  try {
+    await writeFile(path.join(dir, 'input.txt'), text, 'utf8');
+    const { stdout, stderr } = await run('apertium', ['eng-spa', path.join(dir, 'input.txt')]);
+    if (stderr) throw new Error(`apertium: ${stderr}`);
+    return stdout;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 describe('client SDK task calls against a real runtime process (OCR, translation, speech, dialog, V2)', function () {

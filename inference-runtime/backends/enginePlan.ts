@@ -10,7 +10,7 @@ import type { CompilationStatus, LoadPlan, ModelFiles } from '../core/backend.js
 
 export type { CompilationStatus };
 import { artifactOf, COMPILED_BACKEND_NAME, compileVerified } from './compiledArtifact.js';
-import { backendCandidates, type BackendKind } from './backendSelection.js';
+import { backendCandidates, engines, type BackendKind } from './backendSelection.js';
 
 export interface EnginePlan {
   plan: LoadPlan;
@@ -45,7 +45,7 @@ export function effectivePreference(model: Pick<PoolModel, 'framework' | 'backen
  */
 export async function planEngine(model: PoolModel, files: ModelFiles, options: PlanOptions = {}): Promise<EnginePlan> {
   const backend = effectivePreference(model, options.override);
-  const candidates: BackendKind[] = backendCandidates({ ...model, backend }, new Set<BackendKind>(['tfjs', 'onnx', 'compiled']));
+  const candidates: BackendKind[] = backendCandidates({ ...model, backend }, new Set(Object.keys(engines) as BackendKind[]));
   if (candidates[0] !== 'compiled') return { plan: { kind: candidates[0] } };
   const canFallBack = candidates.includes('tfjs');
 

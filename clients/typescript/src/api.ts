@@ -98,17 +98,28 @@ export interface ObjectsResponse {
 
 export interface TextLine {
   text: string;
+  /** Mean probability of the line's characters. */
   confidence: number;
   box: Box;
-  polygon: Point[];
+  /** The four corners `[x, y]`, clockwise from the top-left of the line's first character (tilted for tilted text). */
+  polygon: Array<[number, number]>;
 }
 
 export interface TextResponse {
+  /** In reading order: rows top to bottom, lines in a row left to right. */
   lines: TextLine[];
+  /** The lines' texts joined by `\n`; `''` when the image has no text (not an error). */
   text: string;
-  image?: ImageSize;
+  image: ImageSize;
   models: ModelInfo[];
   timing: StageTiming;
+}
+
+export interface TextOptions {
+  /** 0..1, default 0.5: lines below are dropped. */
+  minConfidence?: number;
+  /** false skips the orientation classifier (upright text only); default true. */
+  orientation?: boolean;
 }
 
 export interface FaceOptions {
@@ -130,48 +141,130 @@ export interface ObjectOptions {
   maxResults?: number;
 }
 
-export interface TranslationRequest {
-  text?: string;
-  texts?: string[];
+/** One text or 1..64 texts (exactly one of the two); codes ISO 639-1 (`en`) or 639-3 (`eng`). */
+export type TranslationRequest = ({ text: string; texts?: never } | { texts: string[]; text?: never }) & {
   source: string;
   target: string;
-}
+  /** The pool model to use when several serve the pair. */
+  model?: string;
+};
 
 export interface TranslationResponse {
-  translations: Array<{ text: string; [field: string]: unknown }>;
-  models: ModelInfo[];
+  /** Row for row with the request's texts. Apertium marks unknown words with `*`. */
+  translations: Array<{ text: string }>;
+  /** Two-letter codes when there is one. */
+  source: string;
+  target: string;
+  model: ModelInfo;
   timing: StageTiming;
 }
 
-export interface LanguagesResponse {
-  pairs?: Array<{ source: string; target: string }>;
-  [field: string]: unknown;
+export interface LanguagePair {
+  source: string;
+  target: string;
+  model: string;
+  version: string;
+  state: string;
 }
 
-export interface TranscriptionResponse {
+export interface Language {
+  code: string;
+  code3: string;
+  code1?: string;
+  name: string;
+}
+
+export interface LanguagesResponse {
+  pairs: LanguagePair[];
+  languages: Language[];
+}
+
+/** What constrains recognition: one of them; none uses the model's phrase list (or dictation). */
+export interface SpeechOptions {
+  /** Exactly one of these phrases per utterance (at most 2,000 of 200 characters). */
+  phrases?: string[];
+  /** JSGF text starting `#JSGF V1.0;` with a public rule (at most 64 KiB). */
+  grammar?: string;
+  /** Open dictation with the general trigram language model. */
+  mode?: 'dictation';
+}
+
+export interface RecognisedWord {
+  word: string;
+  /** Seconds from the start of the audio. */
+  start: number;
+  end: number;
+}
+
+export interface AudioInfo {
+  sampleRate: number;
+  channels: number;
+  encoding: string;
+  durationSeconds: number;
+}
+
+/** The recognition part of an answer, as `/v1/dialog/voice` nests it. */
+export interface Transcription {
   text: string;
+  /** 1 for a match under a grammar or phrase list; the mean word posterior in dictation. */
   confidence: number;
-  words: Array<{ word: string; start?: number; end?: number; confidence?: number }>;
-  models: ModelInfo[];
+  words: RecognisedWord[];
+  /** What constrained recognition: `phrases`, `grammar`, `dictation`, `labels`, `corpus`. */
+  constraint: string;
+  audio: AudioInfo;
+}
+
+export interface TranscriptionResponse extends Transcription {
+  model: ModelInfo;
   timing: StageTiming;
 }
 
 export interface DialogMessage {
+  /** 1..500 characters. */
   text: string;
+  /** Letters, digits, `. _ : -`, up to 128: the runtime numbers the session's turns. */
   sessionId?: string;
 }
 
-export interface DialogResponse {
+export interface DialogEntity {
+  entity: string;
+  option?: string;
+  text?: string;
+  start?: number;
+  end?: number;
+  accuracy?: number;
+  [field: string]: unknown;
+}
+
+export interface DialogSession {
+  id: string;
+  turn: number;
+  previousIntent?: string;
+}
+
+interface DialogAnswer {
+  /** `None` when the corpus does not cover the utterance (the answer is the corpus's fallback). */
   intent: { name: string; score: number };
-  entities: Array<{ entity: string; value: unknown; [field: string]: unknown }>;
+  entities: DialogEntity[];
   answer: string;
-  sessionId?: string;
-  models: ModelInfo[];
+  /** With a `sessionId` only. */
+  session?: DialogSession;
   timing: StageTiming;
 }
 
-export interface VoiceDialogResponse extends DialogResponse {
-  transcription: TranscriptionResponse | { text: string; confidence?: number };
+export interface DialogResponse extends DialogAnswer {
+  text: string;
+  model: ModelInfo;
+}
+
+export interface VoiceOptions extends SpeechOptions {
+  sessionId?: string;
+}
+
+export interface VoiceDialogResponse extends DialogAnswer {
+  transcription: Transcription;
+  /** The speech recogniser, then the dialog model. */
+  models: ModelInfo[];
 }
 
 /** TF Serving REST `:predict` body: row (`instances`) or columnar (`inputs`) format; `{"b64": ...}` for bytes. */
@@ -182,12 +275,12 @@ export interface ModelStatusResponse {
   model_version_status: Array<{ version: string; state: string; status: { error_code: string; error_message: string } }>;
 }
 
-/** Open Inference Protocol V2 tensors (JSON). */
+/** Open Inference Protocol V2 tensors as they travel in JSON (no `data` when the elements travel binary). */
 export interface V2Tensor {
   name: string;
   shape: number[];
   datatype: string;
-  data: unknown[];
+  data?: unknown[];
   parameters?: Record<string, unknown>;
 }
 

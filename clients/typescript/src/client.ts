@@ -5,8 +5,9 @@ import { DEFAULT_BACKOFF, Endpoint, rankEndpoints, viewOf, type BackoffOptions, 
 import { ApiError, NoEndpointError } from './errors.js';
 import { Emitter } from './events.js';
 import { DEFAULT_HEDGE, hedgeBudget, NoAnswer, runHedged, type AttemptOutcome, type HedgeOptions } from './hedging.js';
-import { imageType, toBytes, type BinaryInput } from './media.js';
+import { imageType, toBase64, toBytes, type BinaryInput } from './media.js';
 import { anySignal, globalFetch, type FetchLike, type ResponseLike } from './transport.js';
+import { decodeInferResponse, encodeInferRequest, INFERENCE_HEADER, type V2InferOptions, type V2Input, type V2Result } from './v2Tensors.js';
 
 export type EndpointInput = string | { url: string; tier?: Tier };
 
@@ -60,6 +61,8 @@ interface RequestSpec {
   headers?: Record<string, string>;
   /** Not safe to send twice: no hedge, no failover (one attempt on the nearest endpoint). */
   once?: boolean;
+  /** The answer may be binary-framed (V2 binary tensors): read as bytes, split at Inference-Header-Content-Length. */
+  binaryResponse?: boolean;
 }
 
 /** Upper bound on endpoints, whatever discovery documents say. */
@@ -99,22 +102,33 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
       ),
     objects: (image: BinaryInput, options: Api.ObjectOptions = {}, call?: CallOptions) =>
       this.postBinary<Api.ObjectsResponse>('/v1/vision/objects', image, options, 'vision/object-detection', call),
-    text: (image: BinaryInput, call?: CallOptions) => this.postBinary<Api.TextResponse>('/v1/vision/text', image, {}, undefined, call),
+    text: (image: BinaryInput, options: Api.TextOptions = {}, call?: CallOptions) =>
+      this.postBinary<Api.TextResponse>('/v1/vision/text', image, options, ['vision/text-detection', 'vision/text-recognition'], call),
   };
 
   readonly translation = {
-    translate: (request: Api.TranslationRequest, call?: CallOptions) => this.postJson<Api.TranslationResponse>('/v1/translation/translations', request, call),
-    languages: (call?: CallOptions) => this.send<Api.LanguagesResponse>({ method: 'GET', path: '/v1/translation/languages' }, call),
+    translate: (request: Api.TranslationRequest, call?: CallOptions) =>
+      this.send<Api.TranslationResponse>({ ...jsonBody(request), method: 'POST', path: '/v1/translation/translations', task: 'translation/text' }, call),
+    languages: (call?: CallOptions) => this.send<Api.LanguagesResponse>({ method: 'GET', path: '/v1/translation/languages', task: 'translation/text' }, call),
   };
 
   readonly speech = {
-    transcribe: (audio: BinaryInput, call?: CallOptions) => this.postBinary<Api.TranscriptionResponse>('/v1/speech/transcriptions', audio, {}, undefined, call, 'audio/wav'),
+    transcribe: (audio: BinaryInput, options: Api.SpeechOptions = {}, call?: CallOptions) =>
+      this.postAudio<Api.TranscriptionResponse>('/v1/speech/transcriptions', audio, options, {}, 'speech/recognition', false, call),
   };
 
+  /**
+   * A message with a `sessionId` advances that session's turn counter on the node that answers it: a hedged
+   * or failed-over duplicate would count a turn twice (and land on a node that does not hold the session),
+   * so such a message is sent once, to the nearest endpoint. Without a session, a message is side-effect free.
+   */
   readonly dialog = {
-    // A message in a session may advance the session's state on the node that holds it: never sent twice.
-    message: (message: Api.DialogMessage, call?: CallOptions) => this.postJson<Api.DialogResponse>('/v1/dialog/messages', message, call, message.sessionId !== undefined),
-    voice: (audio: BinaryInput, call?: CallOptions) => this.postBinary<Api.VoiceDialogResponse>('/v1/dialog/voice', audio, {}, undefined, call, 'audio/wav'),
+    message: (message: Api.DialogMessage, call?: CallOptions) =>
+      this.send<Api.DialogResponse>({ ...jsonBody(message), method: 'POST', path: '/v1/dialog/messages', task: 'dialog/intent', once: message.sessionId !== undefined }, call),
+    voice: (audio: BinaryInput, options: Api.VoiceOptions = {}, call?: CallOptions) => {
+      const { sessionId, ...speech } = options;
+      return this.postAudio<Api.VoiceDialogResponse>('/v1/dialog/voice', audio, speech, { sessionId }, ['speech/recognition', 'dialog/intent'], sessionId !== undefined, call);
+    },
   };
 
   /** TF Serving REST. */
@@ -125,11 +139,21 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
     metadata: (model: string, version?: string, call?: CallOptions) => this.send<unknown>({ method: 'GET', path: `${modelPath('/v1/models', model, version)}/metadata` }, call),
   };
 
-  /** Open Inference Protocol V2 (KServe V2 / Triton HTTP), JSON tensors. */
+  /** Open Inference Protocol V2 (KServe V2 / Triton HTTP), with the binary tensor data extension. */
   readonly v2 = {
-    infer: (model: string, request: Api.V2InferRequest, version?: string, call?: CallOptions) =>
-      this.postJson<Api.V2InferResponse>(`${modelPath('/v2/models', model, version)}/infer`, request, call),
+    /** Binary tensors both ways unless `binary: false`; outputs come back with their elements decoded. */
+    infer: async (model: string, inputs: readonly V2Input[], options: V2InferOptions = {}, call?: CallOptions): Promise<V2Result> => {
+      const { body, contentType, headers } = encodeInferRequest(inputs, options);
+      await this.ready();
+      const answer = await this.run({ method: 'POST', path: `${modelPath('/v2/models', model, options.version)}/infer`, body, contentType, headers, binaryResponse: true }, call);
+      return decodeInferResponse(answer.body as Api.V2InferResponse, answer.binary);
+    },
     metadata: (model: string, version?: string, call?: CallOptions) => this.send<Api.V2ModelMetadata>({ method: 'GET', path: modelPath('/v2/models', model, version) }, call),
+    /** `{ready: true}`; a model still loading or failed answers 503 with the reason, which the call throws. */
+    ready: (model: string, version?: string, call?: CallOptions) =>
+      this.send<{ name: string; ready: boolean }>({ method: 'GET', path: `${modelPath('/v2/models', model, version)}/ready` }, call),
+    /** `GET /v2`: the server's name, version and protocol extensions. */
+    server: (call?: CallOptions) => this.send<{ name: string; version: string; extensions: string[] }>({ method: 'GET', path: '/v2' }, call),
   };
 
   constructor(private readonly options: ClientOptions) {
@@ -306,16 +330,30 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
     return headers;
   }
 
-  private async postBinary<T>(path: string, input: BinaryInput, query: object, task: string | readonly string[] | undefined, call?: CallOptions, fallbackType?: string): Promise<T> {
+  private async postBinary<T>(path: string, input: BinaryInput, query: object, task: string | readonly string[] | undefined, call?: CallOptions): Promise<T> {
     const body = await toBytes(input);
     const sniffed = imageType(body);
     const blobType = typeof Blob !== 'undefined' && input instanceof Blob ? input.type : '';
-    const contentType = sniffed !== 'application/octet-stream' ? sniffed : blobType || fallbackType || sniffed;
+    const contentType = sniffed !== 'application/octet-stream' ? sniffed : blobType || sniffed;
     return this.send<T>({ method: 'POST', path, body, contentType, query: query as RequestSpec['query'], task }, call);
   }
 
-  private postJson<T>(path: string, value: unknown, call?: CallOptions, once = false): Promise<T> {
-    return this.send<T>({ method: 'POST', path, body: JSON.stringify(value), contentType: 'application/json', once }, call);
+  private postJson<T>(path: string, value: unknown, call?: CallOptions): Promise<T> {
+    return this.send<T>({ ...jsonBody(value), method: 'POST', path }, call);
+  }
+
+  /**
+   * WAV bytes as the body, `mode` in the query; a phrase list or grammar (too long for a URL) makes the body
+   * JSON with the audio in base64, the runtime's other accepted form.
+   */
+  private async postAudio<T>(path: string, input: BinaryInput, options: Api.SpeechOptions, query: Record<string, string | undefined>, task: string | readonly string[], once: boolean, call?: CallOptions): Promise<T> {
+    const audio = await toBytes(input);
+    const q = { ...query, mode: options.mode };
+    if (options.phrases === undefined && options.grammar === undefined) {
+      return this.send<T>({ method: 'POST', path, body: audio, contentType: 'audio/wav', query: q, task, once }, call);
+    }
+    const body = { audio: { b64: toBase64(audio) }, phrases: options.phrases, grammar: options.grammar };
+    return this.send<T>({ ...jsonBody(body), method: 'POST', path, query: q, task, once }, call);
   }
 
   private async send<T>(spec: RequestSpec, call?: CallOptions): Promise<T> {
@@ -358,13 +396,22 @@ export class MLOffloadClient extends Emitter<ClientEvents> {
           if (spec.contentType) headers['Content-Type'] = spec.contentType;
           let response: ResponseLike;
           let text: string;
+          let binary: Uint8Array | undefined;
           try {
             response = await this.fetchFn(`${endpoint.url}${spec.path}${suffix}`, { method: spec.method, headers, body: spec.body, signal });
-            text = await response.text();
+            const headerLength = spec.binaryResponse ? response.headers.get(INFERENCE_HEADER) : null;
+            if (headerLength === null) text = await response.text();
+            else {
+              const framed = splitFramed(new Uint8Array(await response.arrayBuffer()), headerLength);
+              if (typeof framed === 'string') return { kind: 'retry', error: framed };
+              [text, binary] = framed;
+            }
           } catch (error) {
             return { kind: 'retry', error: error instanceof Error ? error.message : String(error) };
           }
-          return classify(response, text, endpoint.url, allowNotModified);
+          const outcome = classify(response, text, endpoint.url, allowNotModified);
+          if (outcome.kind === 'answer' && binary) outcome.value.binary = binary;
+          return outcome;
         },
       });
     } catch (error) {
@@ -382,6 +429,19 @@ interface Answer {
   status: number;
   body: unknown;
   etag?: string;
+  /** The bytes after the JSON part of a binary-framed answer. */
+  binary?: Uint8Array;
+}
+
+/** The JSON text and the bytes after it, or why the framing does not add up (then it is not the runtime's answer). */
+function splitFramed(bytes: Uint8Array, headerLength: string): [string, Uint8Array] | string {
+  const length = /^\d{1,10}$/.test(headerLength.trim()) ? Number(headerLength) : NaN;
+  if (!(length <= bytes.length)) return `${INFERENCE_HEADER} ${headerLength.slice(0, 20)} does not fit a body of ${bytes.length} bytes`;
+  return [new TextDecoder().decode(bytes.subarray(0, length)), bytes.subarray(length)];
+}
+
+function jsonBody(value: unknown): Pick<RequestSpec, 'body' | 'contentType'> {
+  return { body: JSON.stringify(value), contentType: 'application/json' };
 }
 
 function classify(response: ResponseLike, text: string, endpoint: string, allowNotModified: boolean): AttemptOutcome<Answer> {

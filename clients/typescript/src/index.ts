@@ -7,3 +7,4 @@ export { DEFAULT_HEDGE, type HedgeOptions } from './hedging.js';
 export { imageType, type BinaryInput } from './media.js';
 export type { FetchLike, RequestInitLike, ResponseLike } from './transport.js';
 export * from './api.js';
+export { decodeInferResponse, decodeTensor, encodeInferRequest, encodeTensor, INFERENCE_HEADER, type V2Data, type V2Datatype, type V2InferOptions, type V2Input, type V2Output, type V2Result } from './v2Tensors.js';

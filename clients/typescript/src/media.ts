@@ -17,3 +17,11 @@ export async function toBytes(input: BinaryInput): Promise<Uint8Array> {
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
   return new Uint8Array(await input.arrayBuffer());
 }
+
+/** Base64 of bytes (JSON bodies carry audio so); btoa exists in browsers and Node 20. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  // Chunks keep the argument list of fromCharCode short.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}

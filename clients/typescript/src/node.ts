@@ -30,7 +30,7 @@ export function httpsFetch(options: HttpsFetchOptions = {}): FetchLike {
       const request = (secure ? https : http).request(target, { method: init.method, headers: init.headers, agent: secure ? httpsAgent : httpAgent, signal: init.signal }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        const body = new Promise<string>((resolveBody, rejectBody) => {
+        const body = new Promise<Buffer>((resolveBody, rejectBody) => {
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > maxBytes) {
@@ -39,7 +39,7 @@ export function httpsFetch(options: HttpsFetchOptions = {}): FetchLike {
             }
             chunks.push(chunk);
           });
-          res.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+          res.on('end', () => resolveBody(Buffer.concat(chunks)));
           res.on('error', rejectBody);
           res.on('aborted', () => rejectBody(new Error('connection closed mid-response')));
         });
@@ -50,7 +50,11 @@ export function httpsFetch(options: HttpsFetchOptions = {}): FetchLike {
           status,
           ok: status >= 200 && status < 300,
           headers: { get: (name) => headerValue(res.headers[name.toLowerCase()]) },
-          text: () => body,
+          text: async () => (await body).toString('utf8'),
+          arrayBuffer: async () => {
+            const bytes = await body;
+            return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+          },
         });
       });
       request.on('error', reject);

@@ -14,6 +14,8 @@ export interface ResponseLike {
   readonly ok: boolean;
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /** The body as bytes (binary tensor responses); read instead of text(), not both. */
+  arrayBuffer(): Promise<ArrayBuffer>;
 }
 
 export type FetchLike = (url: string, init: RequestInitLike) => Promise<ResponseLike>;

@@ -1,6 +1,6 @@
 // The client SDK in headless Chromium: its built ES modules, loaded from a runtime like the demo page loads
 // them, calling two runtimes of different origins (CORS) behind delaying proxies: it picks the nearer one,
-// reads the catalogue with its ETag, fails over when that runtime goes away, and reports 4xx as ApiError.
+// reads the catalogue with its ETag, runs V2 inference with binary tensors, fails over when that runtime goes away, and reports 4xx as ApiError.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -30,6 +30,7 @@ interface BrowserReport {
   failover: { errors: string[]; answered: number; first: string; nearDown: boolean };
   apiError: { name: string; status: number } | string;
   noDetector: string;
+  v2: { binaryType: string; equal: boolean; length: number };
 }
 
 describe('client SDK in headless Chromium', function () {
@@ -86,6 +87,11 @@ describe('client SDK in headless Chromium', function () {
         const order = client.endpoints().map((e) => e.url);
         const image = new Blob([Uint8Array.from(atob(crop), (c) => c.charCodeAt(0))], { type: 'image/jpeg' });
         const result = await client.vision.facialExpressions(image, { crop: false });
+        // V2 binary tensors across origins: the framing header must be exposed by CORS for the page to read it.
+        const zeros = [{ name: 'input_1', shape: [1, 64, 64, 1], datatype: 'FP32' as const, data: new Float32Array(4096) }];
+        const binary = (await client.v2.infer('facial-expression', zeros)).outputs[0]!.data;
+        const json = (await client.v2.infer('facial-expression', zeros, { binary: false })).outputs[0]!.data;
+        const v2 = { binaryType: binary.constructor.name, equal: JSON.stringify(Array.from(binary as Float32Array)) === JSON.stringify(json), length: binary.length };
         let catalogueEvents = 0;
         client.on('catalogue', () => catalogueEvents++);
         const one = await client.catalogue();
@@ -123,6 +129,7 @@ describe('client SDK in headless Chromium', function () {
           failover: { errors, answered, first: after[0]!.url, nearDown: after.some((e) => e.url.endsWith(`:${nearPort}`) && !e.up) },
           apiError,
           noDetector,
+          v2,
         };
       },
       { far, near, key: KEY, crop, nearPort },
@@ -139,6 +146,7 @@ describe('client SDK in headless Chromium', function () {
     expect(report.catalogueEvents).to.equal(1);
     expect(report.failover).to.deep.equal({ errors: [], answered: 6, first: far, nearDown: true });
     expect(report.apiError).to.deep.equal({ name: 'ApiError', status: 400 });
+    expect(report.v2).to.deep.equal({ binaryType: 'Float32Array', equal: true, length: 7 });
     expect(report.noDetector).to.equal('NoEndpointError: no endpoint serves vision/facial-expression and vision/face-detection');
   });
 });

@@ -3,7 +3,7 @@
 // else: no shell, no coreutils, no apt or dpkg, no setuid programs. Package control files are kept under
 // /var/lib/dpkg/status.d/ (as distroless images do) so image scanners still see which Debian packages and
 // versions are inside.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { command, deterministicTar } from './command.js';
 import { type Pins, imageCacheRoot, readPins, shortHash, sourceDateEpoch } from './pins.js';
@@ -83,6 +83,27 @@ function walk(dir: string, visit: (path: string) => void): void {
     visit(p);
     const st = statSync(p, { throwIfNoEntry: false });
     if (st?.isDirectory() && !st.isSymbolicLink()) walk(p, visit);
+  }
+}
+
+/**
+ * Packages that only come in as dependencies of others (python3-minimal depends on dpkg) and that the images
+ * must not carry: a package manager in a running container is a tool for an intruder. Their files are
+ * removed after extraction and they are left out of the package list, so scanners and the SBOM agree with
+ * what the image holds.
+ */
+const DROPPED_PACKAGES: ReadonlySet<string> = new Set(['dpkg']);
+
+/** Removes the files a package's archive extracted (folders are left: other packages may share them). */
+async function removePackageFiles(root: string, deb: string): Promise<void> {
+  // `dpkg-deb -c` lists like `tar -tv`: the path is the field that starts with ./, a link's target follows ` -> `.
+  for (const line of (await command('dpkg-deb', ['-c', deb])).split('\n')) {
+    const at = line.indexOf(' ./');
+    if (at < 0) continue;
+    const rel = line.slice(at + 3).replace(/ -> .*$/, '');
+    if (!rel || rel.endsWith('/')) continue;
+    const target = join(root, rel);
+    if (!lstatSync(target, { throwIfNoEntry: false })?.isDirectory()) rmSync(target, { force: true });
   }
 }
 
@@ -170,6 +191,10 @@ export async function debianBase(pins: Pins = readPins()): Promise<DebianBase> {
     for (const deb of readdirSync(archives).filter((f) => f.endsWith('.deb')).sort()) {
       const control = await command('dpkg-deb', ['--field', join(archives, deb)]);
       const f = parseControl(control);
+      if (DROPPED_PACKAGES.has(f.Package)) {
+        await removePackageFiles(root, join(archives, deb));
+        continue;
+      }
       packages.push({ name: f.Package, version: f.Version, architecture: f.Architecture, source: f.Source?.split(' ')[0], homepage: f.Homepage });
       writeFileSync(join(statusDir, f.Package), `${control.trimEnd()}\nStatus: install ok installed\n`);
     }

@@ -36,10 +36,11 @@ export const images: Readonly<Record<ImageName, ImageDefinition>> = {
     name: 'inference-runtime',
     containerfile: join(repoRoot, 'deploy', 'inference-runtime.Dockerfile'),
     description: 'mloffload inference runtime: a model pool served over REST on edge nodes',
-    // The Apertium engine and the language pairs of the built-in pool (translation-eng-spa, translation-spa-eng).
-    // install-info answers readline-common's `dpkg | install-info` (apertium -> gawk -> libreadline8), so
-    // no package manager comes in with them.
-    debianPackages: ['apertium', 'apertium-eng-spa', 'install-info'],
+    // The speech recogniser (Debian's python3 over libpocketsphinx3, and the US English model), the Apertium
+    // engine and the language pairs of the built-in pool (translation-eng-spa, translation-spa-eng).
+    // install-info answers readline-common's `dpkg | install-info` (apertium -> gawk -> libreadline8); the
+    // dpkg that python3-minimal depends on is extracted and then removed (debianBase.ts).
+    debianPackages: ['python3-minimal', 'libpython3.11-stdlib', 'libpocketsphinx3', 'pocketsphinx-en-us', 'apertium', 'apertium-eng-spa', 'install-info'],
     contents: {
       // All of it: tasks, backends and the pool loader are imported on demand.
       dist: { tree: 'inference-runtime' },

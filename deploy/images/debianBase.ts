@@ -3,7 +3,7 @@
 // else: no shell, no coreutils, no apt or dpkg, no setuid programs. Package control files are kept under
 // /var/lib/dpkg/status.d/ (as distroless images do) so image scanners still see which Debian packages and
 // versions are inside.
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { command, deterministicTar } from './command.js';
 import { type Pins, imageCacheRoot, readPins, shortHash, sourceDateEpoch } from './pins.js';
@@ -140,6 +140,26 @@ function addSystemFiles(root: string): void {
   mkdirSync(join(root, 'root'), { recursive: true, mode: 0o700 });
 }
 
+/**
+ * The library links Debian makes with update-alternatives in maintainer scripts, which --variant=extract does
+ * not run: libblas3 and liblapack3 install into blas/ and lapack/ below the multiarch folder, and the loader
+ * finds libblas.so.3 and liblapack.so.3 (libsphinxbase3 needs both) only through the links their postinst
+ * would have registered.
+ */
+function linkLibraryAlternatives(root: string): void {
+  const lib = join(root, 'usr/lib');
+  for (const triplet of readdirSync(lib)) {
+    for (const alternative of ['blas', 'lapack']) {
+      const dir = join(lib, triplet, alternative);
+      if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) continue;
+      for (const soname of readdirSync(dir).filter((f) => /^lib\w+\.so\.\d+$/.test(f))) {
+        const link = join(lib, triplet, soname);
+        if (!lstatSync(link, { throwIfNoEntry: false })) symlinkSync(join(alternative, soname), link);
+      }
+    }
+  }
+}
+
 function assertNoSetuid(root: string): void {
   const found: string[] = [];
   walk(root, (p) => {
@@ -199,6 +219,7 @@ export async function debianBase(pins: Pins = readPins()): Promise<DebianBase> {
       writeFileSync(join(statusDir, f.Package), `${control.trimEnd()}\nStatus: install ok installed\n`);
     }
     trim(root);
+    linkLibraryAlternatives(root);
     addSystemFiles(root);
     assertNoSetuid(root);
     const partial = join(work, 'base.tar');

@@ -6,25 +6,13 @@ import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import type { PoolModel } from '../../../inference-runtime/config/types.js';
 import { TRANSLATION_ENG_SPA, TRANSLATION_SPA_ENG } from '../../../inference-runtime/config/defaultPool.js';
-import type { MLModel, MLService } from '../../../operator/api/types.js';
-import { configMapFor } from '../../../operator/builders/configMap.js';
-import { deploymentFor } from '../../../operator/builders/deployment.js';
 import { validateModelSpec } from '../../../operator/reconcile/modelValidation.js';
-import { prepareContainer } from '../../e2e/podProcess.js';
-import { freePort } from '../../env/processes.js';
-import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, kubeletFlags, ownVolumesAsKubelet, runImage, scratchDir } from '../../helpers/containerImages.js';
-import { eventually } from '../../helpers/eventually.js';
+import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, scratchDir } from '../../helpers/containerImages.js';
+import { deployImage, mlModelOf } from '../../helpers/imageDeployment.js';
 
 const NAMESPACE = 'translation-image-test';
-
-function mlModel(entry: PoolModel): MLModel {
-  const { name, ...spec } = entry;
-  return { apiVersion: 'mloffload.io/v1alpha1', kind: 'MLModel', metadata: { name, namespace: NAMESPACE, uid: `uid-${name}` }, spec } as MLModel;
-}
 
 /** `apertium <pair> <file>` on this machine. */
 function apertiumCli(pair: string, text: string): Promise<string> {
@@ -45,51 +33,12 @@ describe('inference-runtime image: Apertium translation (podman)', function () {
   let container: RunningImage | undefined;
   let base: string;
   const work = scratchDir('mloffload-translation-image-');
-  const models = [mlModel(TRANSLATION_ENG_SPA), mlModel(TRANSLATION_SPA_ENG)];
+  const models = [mlModelOf(TRANSLATION_ENG_SPA, NAMESPACE), mlModelOf(TRANSLATION_SPA_ENG, NAMESPACE)];
 
   before(async function () {
     this.timeout(imageBuildTimeout);
     image = await imageOrSkip(this, 'inference-runtime');
-    const svc: MLService = {
-      apiVersion: 'mloffload.io/v1alpha1',
-      kind: 'MLService',
-      metadata: { name: 'translation', namespace: NAMESPACE, uid: 'uid-translation' },
-      spec: { models: models.map((m) => ({ name: m.metadata.name })), replicas: 1, port: 8080, resources: { limits: { cpu: '1', memory: '512Mi' } } },
-    } as MLService;
-    const deployment = deploymentFor(svc, models, { image: image.manifest.ref });
-    const podSpec = deployment.spec!.template.spec!;
-    const spec = podSpec.containers[0];
-    const pod: V1Pod = { metadata: { name: 'translation-0', namespace: NAMESPACE }, spec: { ...podSpec, nodeName: 'edge-0' } };
-    const configMap = configMapFor(svc, models);
-    const prepared = await prepareContainer({
-      deployment,
-      pod,
-      container: spec,
-      image: { entrypoint: image.config.entrypoint, cmd: image.config.cmd, workdir: image.config.workdir, env: image.config.env },
-      root: join(work.dir, 'pod'),
-      cluster: {
-        configMap: async () => configMap.data ?? {},
-        secret: async () => {
-          throw new Error('this pod mounts no Secrets');
-        },
-      },
-    });
-    ownVolumesAsKubelet(podSpec, spec, prepared.mounts);
-    const port = await freePort();
-    container = runImage({
-      image,
-      name: `mloffload-translation-test-${process.pid}`,
-      flags: kubeletFlags({ pod: podSpec, container: spec, mounts: prepared.mounts, env: prepared.env, hostPort: port }),
-      args: spec.args ?? [],
-    });
-    base = `http://127.0.0.1:${port}`;
-    await eventually(
-      async () => {
-        const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5_000) });
-        expect(res.status).to.equal(200);
-      },
-      { timeout: 180_000, interval: 500, message: 'the container became ready' },
-    );
+    ({ container, base } = await deployImage({ image, service: 'translation', namespace: NAMESPACE, models, root: work.dir }));
   });
 
   after(async function () {

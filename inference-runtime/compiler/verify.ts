@@ -396,11 +396,14 @@ export async function compileAndVerify(options: CompileAndVerifyOptions): Promis
   };
 
   let compiled: CompiledModel;
+  // The compiler is imported on demand (a warm start never loads it). Where this file itself runs as CommonJS
+  // (tsx under mocha), that import is an ES module with its own copy of errors.ts, so its errors are
+  // recognised by the class from the same import.
+  const [{ compileTfjsGraph }, loadedErrors] = await Promise.all([import('./compile.js'), import('./errors.js')]);
   try {
-    const { compileTfjsGraph } = await import('./compile.js');
     compiled = compileTfjsGraph(source.json, source.weightData, { modelName });
   } catch (err) {
-    if (err instanceof CompileError) return reject(err.message, true);
+    if (err instanceof CompileError || err instanceof loadedErrors.CompileError) return reject((err as Error).message, true);
     throw err;
   }
   let comparison: Awaited<ReturnType<typeof compareWithTfjs>>;

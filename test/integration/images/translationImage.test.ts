@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { PoolModel } from '../../../inference-runtime/config/types.js';
 import { TRANSLATION_ENG_SPA, TRANSLATION_SPA_ENG } from '../../../inference-runtime/config/defaultPool.js';
@@ -14,10 +13,8 @@ import type { MLModel, MLService } from '../../../operator/api/types.js';
 import { configMapFor } from '../../../operator/builders/configMap.js';
 import { deploymentFor } from '../../../operator/builders/deployment.js';
 import { validateModelSpec } from '../../../operator/reconcile/modelValidation.js';
-import { prepareContainer } from '../../e2e/podProcess.js';
-import { freePort } from '../../env/processes.js';
-import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, kubeletFlags, ownVolumesAsKubelet, runImage, scratchDir } from '../../helpers/containerImages.js';
-import { eventually } from '../../helpers/eventually.js';
+import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, scratchDir } from '../../helpers/containerImages.js';
+import { eventuallyReady, runDeploymentPod } from '../../helpers/deploymentPod.js';
 
 const NAMESPACE = 'translation-image-test';
 
@@ -56,40 +53,17 @@ describe('inference-runtime image: Apertium translation (podman)', function () {
       metadata: { name: 'translation', namespace: NAMESPACE, uid: 'uid-translation' },
       spec: { models: models.map((m) => ({ name: m.metadata.name })), replicas: 1, port: 8080, resources: { limits: { cpu: '1', memory: '512Mi' } } },
     } as MLService;
-    const deployment = deploymentFor(svc, models, { image: image.manifest.ref });
-    const podSpec = deployment.spec!.template.spec!;
-    const spec = podSpec.containers[0];
-    const pod: V1Pod = { metadata: { name: 'translation-0', namespace: NAMESPACE }, spec: { ...podSpec, nodeName: 'edge-0' } };
-    const configMap = configMapFor(svc, models);
-    const prepared = await prepareContainer({
-      deployment,
-      pod,
-      container: spec,
-      image: { entrypoint: image.config.entrypoint, cmd: image.config.cmd, workdir: image.config.workdir, env: image.config.env },
-      root: join(work.dir, 'pod'),
-      cluster: {
-        configMap: async () => configMap.data ?? {},
-        secret: async () => {
-          throw new Error('this pod mounts no Secrets');
-        },
-      },
-    });
-    ownVolumesAsKubelet(podSpec, spec, prepared.mounts);
-    const port = await freePort();
-    container = runImage({
+    const pod = await runDeploymentPod({
       image,
-      name: `mloffload-translation-test-${process.pid}`,
-      flags: kubeletFlags({ pod: podSpec, container: spec, mounts: prepared.mounts, env: prepared.env, hostPort: port }),
-      args: spec.args ?? [],
+      deployment: deploymentFor(svc, models, { image: image.manifest.ref }),
+      configMap: configMapFor(svc, models),
+      podName: 'translation-0',
+      containerName: `mloffload-translation-test-${process.pid}`,
+      root: join(work.dir, 'pod'),
     });
-    base = `http://127.0.0.1:${port}`;
-    await eventually(
-      async () => {
-        const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5_000) });
-        expect(res.status).to.equal(200);
-      },
-      { timeout: 180_000, interval: 500, message: 'the container became ready' },
-    );
+    container = pod.running;
+    base = pod.url;
+    await eventuallyReady(base, { timeout: 180_000, message: 'the container became ready' });
   });
 
   after(async function () {

@@ -1,7 +1,6 @@
 // The pod of a Deployment the operator writes, run with podman the way the kubelet runs it: the container's
 // volumes materialised from the ConfigMap, owned as a pod sees them, its uid, read-only root, dropped
 // capabilities, environment and arguments, and its port published on a loopback port of this machine.
-import { join } from 'node:path';
 import type { V1ConfigMap, V1Deployment } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { type PreparedContainer, prepareContainer } from '../e2e/podProcess.js';

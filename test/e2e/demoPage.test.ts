@@ -2,12 +2,12 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromium } from '../helpers/headlessChromium.js';
 import { buildSdk } from '../helpers/sdkBuild.js';
 import { samplePath, visibleFaces } from '../integration/inference-runtime/vision/samples.js';
 import { startVisionServer, type VisionServer } from '../integration/inference-runtime/vision/visionServer.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshotDir = path.resolve('test-output');
 
 describe('demo page in headless Chromium', function () {
@@ -21,24 +21,12 @@ describe('demo page in headless Chromium', function () {
     await buildSdk();
     server = await startVisionServer();
     profile = mkdtempSync(path.join(os.tmpdir(), 'mloffload-demo-'));
-    // A fresh profile per run; playwright passes it as --user-data-dir.
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // A synthetic camera (a moving test pattern) that needs no permission prompt.
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-      ],
-    });
+    browser = await launchChromium(profile, [
+      '--disable-quic',
+      // A synthetic camera (a moving test pattern) that needs no permission prompt.
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+    ]);
   });
   after(async () => {
     await browser?.close();

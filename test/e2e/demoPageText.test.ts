@@ -2,42 +2,34 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { ocrModels } from '../../inference-runtime/config/defaultPool.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../inference-runtime/dataplane/modelRegistry.js';
-import { createApp } from '../../inference-runtime/http/app.js';
-import { startServer, type RunningServer } from '../../inference-runtime/server.js';
 import { textRecognitionTask } from '../../inference-runtime/tasks/vision/textRecognition.js';
 import { defaultVisionLimits } from '../../inference-runtime/vision/limits.js';
 import { visionRouter } from '../../inference-runtime/tasks/vision/visionRouter.js';
+import { launchChromium } from '../helpers/headlessChromium.js';
+import { startPoolServer, type PoolServer } from '../helpers/poolServer.js';
 import { renderText } from '../helpers/textImages.js';
-
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('demo page, "Text in an image", in headless Chromium', function () {
   this.timeout(180_000);
-  let registry: PoolModelRegistry;
-  let server: RunningServer;
+  let server: PoolServer;
   let browser: BrowserContext;
   let dir: string;
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-demo-text-'));
-    registry = createModelRegistry({ models: ocrModels() }, { workers: 1, benchmark: false, repository: { cacheDir: path.join(dir, 'cache') } });
-    await registry.whenSettled();
-    // The vision router serves the page; the text task's routes answer it.
-    const app = createApp({ registry, routers: [visionRouter({ registry }), textRecognitionTask.routes!({ registry, limits: defaultVisionLimits })] });
-    server = await startServer(app.callback(), { port: 0, host: '127.0.0.1' });
-    browser = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    server = await startPoolServer({
+      name: 'demo-text',
+      pool: { models: ocrModels() },
+      // The vision router serves the page; the text task's routes answer it.
+      app: (registry) => ({ routers: [visionRouter({ registry }), textRecognitionTask.routes!({ registry, limits: defaultVisionLimits })] }),
     });
+    browser = await launchChromium(path.join(dir, 'profile'));
   });
   after(async () => {
     await browser?.close();
     await server?.close();
-    await registry?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -2,11 +2,10 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/headlessChromium.js';
 import { speak, TEST_VOICES } from '../helpers/speechSynthesis.js';
 import { startSpeechServer, type SpeechServer } from '../integration/inference-runtime/speech/speechServer.js';
-
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('voice assistant demo page in headless Chromium', function () {
   this.timeout(180_000);
@@ -20,23 +19,12 @@ describe('voice assistant demo page in headless Chromium', function () {
     dir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-voice-demo-'));
     commandWav = path.join(dir, 'command.wav');
     writeFileSync(commandWav, await speak('turn on the kitchen lights', TEST_VOICES[3]));
-    browser = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // The microphone plays the spoken command, without a permission prompt.
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        `--use-file-for-fake-audio-capture=${commandWav}`,
-      ],
-    });
+    browser = await launchChromium(path.join(dir, 'profile'), [
+      // The microphone plays the spoken command, without a permission prompt.
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${commandWav}`,
+    ]);
   });
   after(async () => {
     await browser?.close();

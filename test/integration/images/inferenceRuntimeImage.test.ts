@@ -4,17 +4,17 @@
 // cleanly on SIGTERM within the pod's grace period.
 import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { loadAll } from 'js-yaml';
 import { NODE_PATH } from '../../../deploy/images/nodeBinary.js';
 import type { MLModel, MLService } from '../../../operator/api/types.js';
 import { configMapFor } from '../../../operator/builders/configMap.js';
 import { deploymentFor } from '../../../operator/builders/deployment.js';
-import { prepareContainer, spawnContainer, type RunningContainer } from '../../e2e/podProcess.js';
+import { spawnContainer, type RunningContainer } from '../../e2e/podProcess.js';
 import { repoRoot } from '../../env/cacheLayout.js';
-import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, kubeletFlags, ownVolumesAsKubelet, runImage, scratchDir } from '../../helpers/containerImages.js';
-import { freePort } from '../../env/processes.js';
+import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, scratchDir } from '../../helpers/containerImages.js';
+import { eventuallyReady, runDeploymentPod } from '../../helpers/deploymentPod.js';
 import { eventually } from '../../helpers/eventually.js';
 import { sample } from '../../helpers/samplePhotos.js';
 
@@ -69,34 +69,19 @@ describe('inference-runtime image (podman)', function () {
     image = await imageOrSkip(this, 'inference-runtime');
     const { svc, models } = exampleObjects();
     deployment = deploymentFor(svc, models, { image: image.manifest.ref });
-    const podSpec = deployment.spec!.template.spec!;
-    const spec = podSpec.containers[0];
-    const pod: V1Pod = { metadata: { name: 'facial-expressions-0', namespace: NAMESPACE }, spec: { ...podSpec, nodeName: 'edge-0' } };
-    const configMap = configMapFor(svc, models);
-    const prepared = await prepareContainer({
-      deployment,
-      pod,
-      container: spec,
-      image: { entrypoint: image.config.entrypoint, cmd: image.config.cmd, workdir: image.config.workdir, env: image.config.env },
-      root: join(work.dir, 'pod'),
-      cluster: {
-        configMap: async () => configMap.data ?? {},
-        secret: async () => {
-          throw new Error('this pod mounts no Secrets');
-        },
-      },
-    });
-    ownVolumesAsKubelet(podSpec, spec, prepared.mounts);
-    const port = await freePort();
-    expect(spec.command, 'the Deployment relies on the image ENTRYPOINT').to.equal(undefined);
-    started = performance.now();
-    container = runImage({
+    expect(deployment.spec!.template.spec!.containers[0].command, 'the Deployment relies on the image ENTRYPOINT').to.equal(undefined);
+    const pod = await runDeploymentPod({
       image,
-      name: `mloffload-runtime-test-${process.pid}`,
-      flags: kubeletFlags({ pod: podSpec, container: spec, mounts: prepared.mounts, env: prepared.env, hostPort: port }),
-      args: spec.args ?? [],
+      deployment,
+      configMap: configMapFor(svc, models),
+      podName: 'facial-expressions-0',
+      containerName: `mloffload-runtime-test-${process.pid}`,
+      root: join(work.dir, 'pod'),
     });
-    containerUrl = `http://127.0.0.1:${port}`;
+    const { prepared } = pod;
+    container = pod.running;
+    started = pod.started;
+    containerUrl = pod.url;
 
     // The same pool and worker count from this checkout (`npm start` runs the same main module).
     const poolFile = prepared.mounts.get('/etc/mloffload/pool.yaml')!;
@@ -165,13 +150,7 @@ describe('inference-runtime image (podman)', function () {
   });
 
   it('gets ready on a read-only root as uid 1000 with the Deployment arguments', async () => {
-    await eventually(
-      async () => {
-        const res = await fetch(`${containerUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
-        expect(res.status).to.equal(200);
-      },
-      { timeout: 240_000, interval: 500, message: `runtime container /readyz\n${container!.output().slice(-3000)}` },
-    );
+    await eventuallyReady(containerUrl, { timeout: 240_000, message: `runtime container /readyz\n${container!.output().slice(-3000)}` });
     process.stderr.write(`      ready ${((performance.now() - started) / 1000).toFixed(1)} s after podman run (empty model cache)\n`);
     const listening = await container!.waitForLog((l) => l.event === 'listening', 1_000);
     expect(listening.url).to.equal(`http://0.0.0.0:${deployment.spec!.template.spec!.containers[0].ports![0].containerPort}`);

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
 import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
@@ -14,9 +14,9 @@ import { startServer, type RunningServer } from '../../../../inference-runtime/s
 import { demoPagePaths, visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 import { startDelayProxy, type DelayProxy } from '../../../helpers/delayProxy.js';
 import { faceCrop } from '../../../helpers/edgeLab.js';
+import { launchChromium } from '../../../helpers/headlessChromium.js';
 import { buildSdk } from '../../../helpers/sdkBuild.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-http-test-cache');
 const KEY = 'browser-test-key';
 
@@ -53,11 +53,7 @@ describe('client SDK in headless Chromium', function () {
     proxies.push(await startDelayProxy({ target: { host: '127.0.0.1', port: servers[0]!.port }, rttMs: 60 }));
     proxies.push(await startDelayProxy({ target: { host: '127.0.0.1', port: servers[1]!.port }, rttMs: 2 }));
     profile = mkdtempSync(path.join(os.tmpdir(), 'mloffload-sdk-browser-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium(profile);
   });
   after(async () => {
     await browser?.close();

@@ -2,23 +2,14 @@
  * Starts the runtime's koa app with the vision router mounted, over the real model registry serving the
  * built-in default pool (inference in worker threads, as in production).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { visionPool } from '../../../../inference-runtime/config/defaultPool.js';
 import type { BackendPreference } from '../../../../inference-runtime/config/types.js';
-import { createModelRegistry, type PoolModelRegistry } from '../../../../inference-runtime/dataplane/modelRegistry.js';
-import { createApp } from '../../../../inference-runtime/http/app.js';
-import { startServer, type RunningServer } from '../../../../inference-runtime/server.js';
 import type { VisionLimits } from '../../../../inference-runtime/vision/limits.js';
 import { tasks } from '../../../../inference-runtime/tasks/table.js';
 import { visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
+import { startPoolServer, type PoolServer } from '../../../helpers/poolServer.js';
 
-export interface VisionServer {
-  url: string;
-  registry: PoolModelRegistry;
-  close(): Promise<void>;
-}
+export type VisionServer = PoolServer;
 
 export interface VisionServerOptions {
   limits?: Partial<VisionLimits>;
@@ -29,25 +20,12 @@ export interface VisionServerOptions {
 }
 
 export async function startVisionServer(options: VisionServerOptions = {}): Promise<VisionServer> {
-  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-vision-cache-'));
   const pool = visionPool();
   if (options.backend) for (const m of pool.models) m.backend = options.backend;
-  const registry = createModelRegistry(pool, { workers: options.workers ?? 1, benchmark: false, repository: { cacheDir }, tasks });
-  await registry.whenSettled();
-  const down = registry.list().filter((m) => m.state !== 'AVAILABLE');
-  if (down.length > 0) {
-    await registry.close();
-    throw new Error(`models not available: ${down.map((m) => `${m.name} ${m.state} ${m.reason ?? ''}`).join('; ')}`);
-  }
-  const app = createApp({ registry, routers: [visionRouter({ registry, limits: options.limits })] });
-  const running: RunningServer = await startServer(app.callback(), { port: 0, host: '127.0.0.1' });
-  return {
-    url: running.url,
-    registry,
-    close: async () => {
-      await running.close();
-      await registry.close();
-      rmSync(cacheDir, { recursive: true, force: true });
-    },
-  };
+  return startPoolServer({
+    name: 'vision',
+    pool,
+    registry: { workers: options.workers, tasks },
+    app: (registry) => ({ routers: [visionRouter({ registry, limits: options.limits })] }),
+  });
 }

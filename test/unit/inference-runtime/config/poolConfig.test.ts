@@ -10,6 +10,9 @@ import { defaultPool, DIALOG_SMART_HOME, SPEECH_RECOGNISER } from '../../../../i
 import { loadPoolConfig, parsePoolConfig, PoolConfigError, validatePoolConfig } from '../../../../inference-runtime/config/poolConfig.js';
 import { findPackageDir } from '../../../../inference-runtime/core/npmPackage.js';
 
+/** The hex SHA-256 of a file, as a pool entry's `source.sha256` pins it. */
+const sha256Of = (file: string | URL): Promise<string> => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
+
 const good = {
   name: 'facial-expression',
   task: 'vision/facial-expression',
@@ -183,8 +186,7 @@ describe('default pool', () => {
   });
 
   it('pins the digests of the speech dictionary and the dialog corpus, as the voice-assistant example does', async () => {
-    const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
-    for (const m of [SPEECH_RECOGNISER, DIALOG_SMART_HOME]) expect(await sha(fileURLToPath(m.source.uri)), m.name).to.equal(m.source.sha256);
+    for (const m of [SPEECH_RECOGNISER, DIALOG_SMART_HOME]) expect(await sha256Of(fileURLToPath(m.source.uri)), m.name).to.equal(m.source.sha256);
     const example = loadAll(await readFile(path.resolve('examples/voice-assistant/voice-assistant.yaml'), 'utf8')) as { kind: string; metadata: { name: string }; spec: { source: { sha256: string } } }[];
     const digests = Object.fromEntries(example.filter((d) => d.kind === 'MLModel').map((d) => [d.metadata.name, d.spec.source.sha256]));
     expect(digests).to.deep.equal({ [SPEECH_RECOGNISER.name]: SPEECH_RECOGNISER.source.sha256, [DIALOG_SMART_HOME.name]: DIALOG_SMART_HOME.source.sha256 });
@@ -192,8 +194,7 @@ describe('default pool', () => {
 
   it('pins the digests of the Apertium mode files installed with apertium-eng-spa', async () => {
     for (const m of defaultPool().models.filter((x) => x.framework === 'apertium')) {
-      const bytes = await readFile(new URL(m.source.uri));
-      expect(createHash('sha256').update(bytes).digest('hex'), m.name).to.equal(m.source.sha256);
+      expect(await sha256Of(new URL(m.source.uri)), m.name).to.equal(m.source.sha256);
     }
   });
 
@@ -203,20 +204,11 @@ describe('default pool', () => {
       const dir = findPackageDir(pkg);
       expect(dir, `${pkg} is installed`).to.be.a('string');
       const rel = m.source.uri.replace(`npm:${pkg}/`, '');
-      const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
-      expect(await sha(path.join(dir!, rel)), m.name).to.equal(m.source.sha256);
+      expect(await sha256Of(path.join(dir!, rel)), m.name).to.equal(m.source.sha256);
       for (const [shard, digest] of Object.entries(m.source.shards ?? {})) {
-        expect(await sha(path.join(dir!, path.dirname(rel), shard)), shard).to.equal(digest);
+        expect(await sha256Of(path.join(dir!, path.dirname(rel), shard)), shard).to.equal(digest);
       }
     }
-  });
-
-  it('pins the digests of the speech dictionary and the dialog corpus, as the voice-assistant example does', async () => {
-    const sha = (file: string) => readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
-    for (const m of [SPEECH_RECOGNISER, DIALOG_SMART_HOME]) expect(await sha(fileURLToPath(m.source.uri)), m.name).to.equal(m.source.sha256);
-    const example = loadAll(await readFile(path.resolve('examples/voice-assistant/voice-assistant.yaml'), 'utf8')) as { kind: string; metadata: { name: string }; spec: { source: { sha256: string } } }[];
-    const digests = Object.fromEntries(example.filter((d) => d.kind === 'MLModel').map((d) => [d.metadata.name, d.spec.source.sha256]));
-    expect(digests).to.deep.equal({ [SPEECH_RECOGNISER.name]: SPEECH_RECOGNISER.source.sha256, [DIALOG_SMART_HOME.name]: DIALOG_SMART_HOME.source.sha256 });
   });
 
   it('returns a fresh copy each time', () => {

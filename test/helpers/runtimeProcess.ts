@@ -137,6 +137,8 @@ export interface ReadyRuntimeOptions {
   args?: string[];
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** The event that ends the start (default `models_ready`; `models_settled_with_failures` for a pool meant to fail). */
+  settledEvent?: 'models_ready' | 'models_settled_with_failures';
 }
 
 /** Starts a runtime on loopback with a pool file written for it; resolves once every model is loaded and measured. */
@@ -148,7 +150,7 @@ export async function startRuntimeProcess(options: ReadyRuntimeOptions): Promise
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   try {
     const port = await runtime.port(60_000);
-    await runtime.event('models_ready', options.readyTimeoutMs ?? 180_000);
+    await runtime.event(options.settledEvent ?? 'models_ready', options.readyTimeoutMs ?? 180_000);
     return {
       child: runtime.child,
       port,

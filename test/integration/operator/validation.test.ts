@@ -37,7 +37,6 @@ describe('operator: validation of MLModel and MLService', function () {
       ['plain http without a digest (CEL)', { source: { uri: 'http://h/model.json' } }, /an http:\/\/ source must carry a sha256 digest/],
       ['a redirect host given as a URL', { source: { uri: 'https://h/model.json', allowedRedirectHosts: ['https://objects.example.net/'] } }, /spec\.source\.allowedRedirectHosts\[0\]/],
       ['duplicate labels', { labels: ['a', 'b', 'a'] }, /spec\.labels\[2\]: Duplicate value/],
-      ['a blank label', { labels: ['a', ' '] }, /spec\.labels\[1\]/],
       ['a mean that fits no channel count of the colour (CEL)', { preprocessing: { width: 64, height: 64, colour: 'grayscale', mean: [0.5, 0.5, 0.5] } }, /mean has one value, or one per channel/],
       ['an inverted preprocessing range (CEL)', { preprocessing: { width: 64, height: 64, colour: 'grayscale', range: [1, -1] } }, /range\[0\] must be less than range\[1\]/],
     ];

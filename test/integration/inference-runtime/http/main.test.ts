@@ -37,6 +37,8 @@ describe('runtime process (main)', function () {
       'face-detector:AVAILABLE',
       'facial-expression:AVAILABLE',
       'object-detector:AVAILABLE',
+      'smart-home-assistant:AVAILABLE',
+      'speech-recogniser:AVAILABLE',
       'text-detector:AVAILABLE',
       'text-orientation:AVAILABLE',
       'text-recognizer:AVAILABLE',

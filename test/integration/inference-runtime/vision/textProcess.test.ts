@@ -33,13 +33,15 @@ describe('text recognition in a runtime process (pool file with the OCR models)'
     expect(listing.models[2].labels).to.have.length(6625);
   });
 
-  it('answers 503 naming the reason when the recogniser\'s entry lacks its labels, instead of misreading', async () => {
+  it('leaves a recogniser whose entry lacks its labels UNAVAILABLE at load, naming the reason, and answers 503 instead of misreading', async () => {
     const models = ocrModels().map((m) => (m.task === 'vision/text-recognition' ? { ...m, labels: undefined } : m));
-    runtime = await startRuntimeProcess({ pool: { models }, nodeName: 'edge-ocr', args: ['--workers', '1'] });
+    runtime = await startRuntimeProcess({ pool: { models }, nodeName: 'edge-ocr', args: ['--workers', '1'], settledEvent: 'models_settled_with_failures' });
+    const listing = (await (await fetch(`${runtime.url}/v1/models`)).json()) as { models: { name: string; state: string; reason?: string }[] };
+    const recognizer = listing.models.find((m) => m.name === 'text-recognizer');
+    expect(recognizer).to.include({ state: 'UNAVAILABLE' });
+    expect(recognizer?.reason).to.match(/labels must list the CTC classes/);
     const png = await renderText({ width: 320, height: 100 }, [{ text: 'Exit', x: 40, y: 60, font: 'DejaVu Sans', size: 30 }]);
     const response = await fetch(`${runtime.url}/v1/vision/text`, { method: 'POST', body: new Uint8Array(png), headers: { 'Content-Type': 'image/png' } });
-    const body = (await response.json()) as { error?: string };
     expect(response.status).to.equal(503);
-    expect(body.error).to.match(/text-recognizer cannot recognise text: labels must list the CTC classes/);
   });
 });

@@ -17,6 +17,7 @@ import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import type { BackendPreference } from '../inference-runtime/config/types.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
+import { EXPRESSION_INPUT, inProcessLoad, type Segment } from './expressionLoad.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -123,48 +124,14 @@ function lines(child: ChildProcess, onLine: (line: Record<string, unknown>) => v
 // ---------------------------------------------------------------------------------------------- inputs
 
 /** A deterministic 64x64 grey face-sized input in [-1, 1]. */
-function inputValues(): Float32Array {
-  const data = new Float32Array(64 * 64);
-  let state = 12345;
-  for (let i = 0; i < data.length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    data[i] = Math.fround((state / 2 ** 32) * 2 - 1);
-  }
-  return data;
-}
-
-const VALUES = inputValues();
+const VALUES = EXPRESSION_INPUT;
 const ROWS: number[][][] = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [VALUES[y * 64 + x]!]));
 const BODY = JSON.stringify({ instances: [ROWS] });
 
 // ---------------------------------------------------------------------------------------------- runs
 
-interface Segment {
-  latencies: number[];
-  seconds: number;
-  errors: number;
-}
 
-async function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, inputName: string, concurrency: number, seconds: number): Promise<Segment> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + seconds * 1000;
-  const lane = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        // A fresh tensor per call, as the HTTP route builds one per request.
-        await infer({ [inputName]: { dtype: 'float32', shape: [1, 64, 64, 1], data: VALUES.slice() } });
-        latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  return { latencies, seconds: (performance.now() - t0) / 1000, errors };
-}
+const inProcess = inProcessLoad;
 
 async function overHttp(url: string, concurrency: number, options: { seconds?: number; amount?: number }): Promise<Segment> {
   const latencies: number[] = [];

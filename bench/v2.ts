@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
+import { EXPRESSION_INPUT, inProcessLoad, type Segment as LoadSegment } from './expressionLoad.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -27,16 +28,7 @@ const DURATION_S = Number(values.duration);
 const ROUNDS = Number(values.rounds);
 const CONCURRENCIES = [1, 4];
 
-/** A deterministic 64x64 grey input in [-1, 1]. */
-const VALUES = (() => {
-  const data = new Float32Array(64 * 64);
-  let state = 12345;
-  for (let i = 0; i < data.length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    data[i] = Math.fround((state / 2 ** 32) * 2 - 1);
-  }
-  return data;
-})();
+const VALUES = EXPRESSION_INPUT;
 
 interface HttpPath {
   name: string;
@@ -75,10 +67,7 @@ function httpPaths(input: string, output: string): HttpPath[] {
   ];
 }
 
-interface Segment {
-  latencies: number[];
-  seconds: number;
-  errors: number;
+interface Segment extends LoadSegment {
   /** CPU time of the process doing the work (the server, or this one in-process), all threads. */
   cpuMs?: number;
 }
@@ -96,25 +85,8 @@ async function measured(pid: number, work: () => Promise<Segment>): Promise<Segm
   return { ...segment, cpuMs: processCpuMs(pid) - before };
 }
 
-async function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, input: string, concurrency: number): Promise<Segment> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + DURATION_S * 1000;
-  const lane = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        // A fresh tensor per call, as a route builds one per request.
-        await infer({ [input]: { dtype: 'float32', shape: [1, 64, 64, 1], data: VALUES.slice() } });
-        latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  return { latencies, seconds: (performance.now() - t0) / 1000, errors };
+function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, input: string, concurrency: number): Promise<Segment> {
+  return inProcessLoad(infer, input, concurrency, DURATION_S);
 }
 
 async function overHttp(url: string, target: HttpPath, concurrency: number, seconds = DURATION_S): Promise<Segment> {

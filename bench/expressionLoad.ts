@@ -1,0 +1,44 @@
+/**
+ * What the protocol benchmarks (predict.ts, v2.ts) share: the facial-expression input they send, and the
+ * in-process load they measure the protocols against.
+ */
+import { performance } from 'node:perf_hooks';
+import type { NamedTensors } from '../inference-runtime/core/tensor.js';
+
+/** A deterministic 64x64 grey input in [-1, 1]. */
+export const EXPRESSION_INPUT: Float32Array = (() => {
+  const data = new Float32Array(64 * 64);
+  let state = 12345;
+  for (let i = 0; i < data.length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    data[i] = Math.fround((state / 2 ** 32) * 2 - 1);
+  }
+  return data;
+})();
+
+export interface Segment {
+  latencies: number[];
+  seconds: number;
+  errors: number;
+}
+
+/** `concurrency` callers inferring in a loop for `seconds`, each call on a fresh tensor, as a route builds one per request. */
+export async function inProcessLoad(infer: (inputs: NamedTensors) => Promise<NamedTensors>, inputName: string, concurrency: number, seconds: number): Promise<Segment> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const lane = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        await infer({ [inputName]: { dtype: 'float32', shape: [1, 64, 64, 1], data: EXPRESSION_INPUT.slice() } });
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return { latencies, seconds: (performance.now() - t0) / 1000, errors };
+}

@@ -171,7 +171,20 @@ describe('V2 REST over the real registry: framing, errors and limits', function 
     const refused = await send(url(await serve({ memoryBudget: budget })), { body: rows(2) });
     expectV2Error(refused, 503, 'not enough memory');
     expect(refused.headers.get('retry-after')).to.equal('1');
-    expectV2Error(await send(url(await serve({ options: { requestTimeoutMs: 1 } })), { body: rows(2) }), 504);
+    // The body arrives in two parts 50 ms apart, so the 1 ms deadline passes while the request is still in
+    // flight whatever the speed of the machine.
+    const body = Buffer.from(rows(2));
+    const slow = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new Uint8Array(body.subarray(0, 10)));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        controller.enqueue(new Uint8Array(body.subarray(10)));
+        controller.close();
+      },
+    });
+    const late = await fetch(url(await serve({ options: { requestTimeoutMs: 1 } })), { method: 'POST', body: slow, duplex: 'half' } as RequestInit);
+    expect(late.status).to.equal(504);
+    expect(((await late.json()) as { error?: string }).error).to.be.a('string');
   });
 
   it('never answers a random framing with a 5xx, and keeps serving', async () => {

@@ -13,7 +13,7 @@ import { RuntimeProcess } from '../../../helpers/runtimeProcess.js';
  *   have left a request the API serves), never another 5xx, never a stack trace;
  * - an incomplete request gets a 4xx or a closed connection, never a hang;
  * - the process never exits, and still serves a real request afterwards;
- * - its resident memory after the run is within 10% of the baseline taken after a warm-up.
+ * - its resident memory after the run is within 10% of the baseline taken after a warm-up of the same length.
  * MLOFFLOAD_FUZZ_RUNS and MLOFFLOAD_FUZZ_SEED replay or widen a run (fast-check prints the seed of a failure).
  */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -113,8 +113,11 @@ describe('hostile requests against the runtime process (fuzz)', function () {
       await sendBatch(batch);
     });
 
-    // Warm-up: every path (parsers, decoders, worker, allocator arenas) has run before the baseline is taken.
-    await fc.assert(property, { numRuns: Math.ceil(RUNS / 5), seed: SEED === undefined ? undefined : SEED + 1, interruptAfterTimeLimit: TIME_LIMIT_MS / 3 });
+    // Warm-up as long as the main run: every path (parsers, decoders, workers) has run, and the allocators'
+    // arenas have reached the high-water mark such a run's coinciding large requests leave (a one-time step
+    // that depends on which requests happened to overlap, not on how many were served). A leak still shows:
+    // the main run must not grow past the level the warm-up settled at.
+    await fc.assert(property, { numRuns: RUNS, seed: SEED === undefined ? undefined : SEED + 1, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false });
     const baseline = await settledRss(runtime);
     sent.forEach((_, c) => sent.set(c, 0));
 

@@ -1,8 +1,8 @@
 import Busboy from 'busboy';
 import type { Context } from 'koa';
 import { InvalidInput, UnsupportedMediaType } from '../../core/errors.js';
-import { parseJsonInput } from '../../http/jsonInput.js';
 import { readBody } from '../../http/requestBody.js';
+import { b64Member, isJsonMediaType, jsonObject, parseJsonBody } from './jsonBody.js';
 
 /** The image of a task request and the option fields that came with it in the body (multipart or JSON). */
 export interface ImageRequest {
@@ -27,7 +27,7 @@ export async function readImageRequest(ctx: Context, maxBytes: number, signal?: 
     const body = await readBody(ctx.req, { maxBytes, signal });
     return parseMultipart(body, ctx.get('content-type'));
   }
-  if (type === 'application/json' || type.endsWith('+json')) {
+  if (isJsonMediaType(type)) {
     const body = await readBody(ctx.req, { maxBytes, signal });
     return parseJson(body);
   }
@@ -94,18 +94,7 @@ function parseMultipart(body: Buffer, contentType: string): Promise<ImageRequest
   });
 }
 
-const base64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
-
 function parseJson(body: Buffer): ImageRequest {
-  const value = parseJsonInput(body.toString('utf8'));
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidInput('JSON body must be an object: {"image": {"b64": "..."}}');
-  }
-  const { image, ...fields } = value as Record<string, unknown>;
-  const b64 = typeof image === 'object' && image !== null ? (image as Record<string, unknown>).b64 : undefined;
-  if (typeof b64 !== 'string') throw new InvalidInput('JSON body needs "image": {"b64": "<base64 image bytes>"}');
-  // Browsers hand out data URLs (data:image/jpeg;base64,...): accept them as they are.
-  const payload = b64.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '');
-  if (!base64.test(payload)) throw new InvalidInput('"image.b64" is not base64');
-  return { bytes: Buffer.from(payload, payload.includes('-') || payload.includes('_') ? 'base64url' : 'base64'), fields };
+  const { image, ...fields } = jsonObject(parseJsonBody(body), '{"image": {"b64": "..."}}');
+  return { bytes: b64Member(image, 'image', 'base64 image bytes'), fields };
 }

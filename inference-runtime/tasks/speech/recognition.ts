@@ -1,12 +1,10 @@
 import { Router } from '@koa/router';
 import type { NamedTensors } from '../../core/tensor.js';
-import { raceDeadline } from '../../http/deadline.js';
 import type { RequestState } from '../../http/requestState.js';
-import { readAudioRequest } from './audioRequest.js';
+import { grammarRequest, readAudioRequest } from './audioRequest.js';
 import { speechInputs, speechSignature } from '../../speech/signature.js';
 import { grammarInput, transcribe } from '../../speech/transcribe.js';
-import { StageTimer } from '../common/stageTimer.js';
-import { modelInfo } from '../common/taskRequest.js';
+import { beginTask } from '../common/taskRequest.js';
 import type { TaskContext, TaskModelView, TaskModule } from '../task.js';
 import { SPEECH_RECOGNITION, speechRecognitionSpec } from './spec.js';
 
@@ -47,23 +45,11 @@ export const speechRecognitionTask: TaskModule = {
 export function speechRouter(context: TaskContext): Router<RequestState> {
   const router = new Router<RequestState>();
   router.post('/v1/speech/transcriptions', async (ctx) => {
-    const request = await readAudioRequest(ctx, context.limits.maxBodyBytes);
-    const timer = new StageTimer();
-    const constraint = grammarInput(request);
-    const model = context.registry.forTask(SPEECH_RECOGNITION);
-    const deadline = ctx.state.deadline;
-    const work = transcribe(model, request.bytes, constraint, timer, { signal: deadline });
-    const t = deadline ? await raceDeadline(work, deadline, 'the transcription') : await work;
-    ctx.state.model = { name: model.name, version: model.version };
-    ctx.body = {
-      text: t.text,
-      confidence: t.confidence,
-      words: t.words,
-      constraint: t.constraint,
-      audio: t.audio,
-      model: modelInfo(model),
-      timing: timer.finish(),
-    };
+    const { request, body } = await beginTask(ctx, context.registry, (deadline) => readAudioRequest(ctx, context.limits.maxBodyBytes, deadline), (audio) => audio.fields);
+    const constraint = grammarInput(grammarRequest(request.options));
+    const model = request.models.forTask(SPEECH_RECOGNITION);
+    const t = await request.withinDeadline(transcribe(model, body.bytes, constraint, request.timer), 'the transcription');
+    ctx.body = request.answerAlone(model, { text: t.text, confidence: t.confidence, words: t.words, constraint: t.constraint, audio: t.audio });
   });
   return router;
 }

@@ -10,7 +10,8 @@ import { grammarRequest, readAudioRequest } from '../speech/audioRequest.js';
 import { grammarInput, transcribe } from '../../speech/transcribe.js';
 import { readJsonRequest } from '../common/jsonBody.js';
 import { beginTask } from '../common/taskRequest.js';
-import { signatureMismatch, SPEECH_RECOGNITION } from '../speech/recognition.js';
+import { signatureMismatch } from '../common/signatureCheck.js';
+import { SPEECH_RECOGNITION } from '../speech/spec.js';
 import type { TaskContext, TaskModule } from '../task.js';
 import { DIALOG_INTENT, dialogIntentSpec } from './spec.js';
 

@@ -5,27 +5,11 @@ import { grammarRequest, readAudioRequest } from './audioRequest.js';
 import { speechInputs, speechSignature } from '../../speech/signature.js';
 import { grammarInput, transcribe } from '../../speech/transcribe.js';
 import { beginTask } from '../common/taskRequest.js';
-import type { TaskContext, TaskModelView, TaskModule } from '../task.js';
+import { signatureMismatch } from '../common/signatureCheck.js';
+import type { TaskContext, TaskModule } from '../task.js';
 import { SPEECH_RECOGNITION, speechRecognitionSpec } from './spec.js';
 
 export { SPEECH_RECOGNITION };
-
-/** Differences between a model's declared tensors and the speech signature, as load-time reasons. */
-export function signatureMismatch(actual: TaskModelView['signature'], expected: TaskModelView['signature'], task: string): string[] {
-  const problems: string[] = [];
-  for (const [kind, want, have] of [
-    ['input', expected.inputs, actual.inputs],
-    ['output', expected.outputs, actual.outputs],
-  ] as const) {
-    for (const spec of want) {
-      const found = have.find((h) => h.name === spec.name);
-      if (!found || found.dtype !== spec.dtype || found.shape.length !== spec.shape.length) {
-        problems.push(`task ${task} needs ${kind} ${spec.name} (${spec.dtype} rank ${spec.shape.length})`);
-      }
-    }
-  }
-  return problems;
-}
 
 /**
  * `speech/recognition`: audio in, text with word timings out. `POST /v1/speech/transcriptions` takes a WAV

@@ -38,6 +38,36 @@ export const engines = {
 
 export type BackendKind = keyof typeof engines;
 
+/** The file of a model that its `source.uri` names and its engine opens first; the rest is found from it. */
+export interface EntryFile {
+  /** Endings the file's name may have (lower case). */
+  readonly extensions: readonly string[];
+  /** What such a file is, for messages. */
+  readonly example: string;
+}
+
+/**
+ * The entry file per framework, beside the engines that load it: tfjs reads a model.json and the weight shards
+ * it names, onnxruntime one .onnx file, Apertium a mode file (or an archive of a pair), PocketSphinx the
+ * dictionary beside its acoustic model folder, NLP.js a corpus. The operator refuses an MLModel whose source
+ * names another kind of file (operator/reconcile/modelValidation.ts), before a runtime fails to load it.
+ */
+export const entryFiles = {
+  'tfjs-graph': { extensions: ['.json'], example: 'model.json' },
+  'tfjs-layers': { extensions: ['.json'], example: 'model.json' },
+  onnx: { extensions: ['.onnx'], example: 'model.onnx' },
+  apertium: { extensions: ['.mode', '.tar', '.tar.gz', '.tgz'], example: 'an Apertium mode such as eng-spa.mode, or an archive of a pair' },
+  pocketsphinx: { extensions: ['.dict'], example: 'the pronunciation dictionary next to the acoustic model folder, e.g. cmudict-en-us.dict' },
+  nlpjs: { extensions: ['.json'], example: 'a corpus, e.g. smart-home.json' },
+} as const satisfies Record<Framework, EntryFile>;
+
+/** Why a file at `filePath` cannot be the entry file of a `framework` model, or undefined when it can. */
+export function entryFileProblem(framework: Framework, filePath: string): string | undefined {
+  const { extensions, example }: EntryFile = entryFiles[framework];
+  if (extensions.some((ext) => filePath.toLowerCase().endsWith(ext))) return undefined;
+  return `framework ${framework} loads a ${extensions.join(' or ')} entry file (${example})`;
+}
+
 export type BackendFactory = () => Promise<Backend>;
 
 /** The factories every runtime thread starts with. Backends are created on first use only. */

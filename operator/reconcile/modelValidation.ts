@@ -2,8 +2,10 @@
  * Checks of an MLModel spec: the schema's verdict (the one the CRD and the runtime share), then what no schema
  * can express. Each problem names the field and what to do. What a task requires (its id, frameworks, labels,
  * preprocessing) comes from the runtime's task specs, the same rules its task modules carry when the runtime
- * loads models (tasks/specs.ts, tasks/table.ts).
+ * loads models (tasks/specs.ts, tasks/table.ts); which file a framework's engine loads comes from the runtime's
+ * engine table (backends/backendSelection.ts).
  */
+import { entryFileProblem } from '../../inference-runtime/backends/backendSelection.js';
 import { PoolConfigError, validatePoolConfig } from '../../inference-runtime/config/poolConfig.js';
 import { redactText } from '../../inference-runtime/repository/redact.js';
 import { specs as runtimeTasks, type TaskIndex } from '../../inference-runtime/tasks/specs.js';
@@ -19,16 +21,6 @@ export interface SpecProblem {
 function hasDotSegment(p: string): boolean {
   return p.split('/').some((seg) => seg === '..' || seg === '.');
 }
-
-/** The entry file each framework loads, with an example name for messages. */
-const ENTRY_FILES: Record<MLModelSpec['framework'], { exts: string[]; example: string }> = {
-  'tfjs-graph': { exts: ['.json'], example: 'model.json' },
-  'tfjs-layers': { exts: ['.json'], example: 'model.json' },
-  onnx: { exts: ['.onnx'], example: 'model.onnx' },
-  apertium: { exts: ['.mode', '.tar', '.tar.gz', '.tgz'], example: 'an Apertium mode such as eng-spa.mode, or an archive of a pair' },
-  pocketsphinx: { exts: ['.dict'], example: 'the pronunciation dictionary next to the acoustic model folder, e.g. cmudict-en-us.dict' },
-  nlpjs: { exts: ['.json'], example: 'a corpus, e.g. smart-home.json' },
-};
 
 function checkSource(spec: MLModelSpec): SpecProblem[] {
   const uri = spec.source.uri;
@@ -63,9 +55,8 @@ function checkSource(spec: MLModelSpec): SpecProblem[] {
     if (url.username || url.password) return problem(`"${uri}" embeds credentials; they would be visible to anyone who can read the MLModel`);
     entryPath = url.pathname;
   }
-  const { exts, example } = ENTRY_FILES[spec.framework];
-  if (!exts.some((ext) => entryPath.toLowerCase().endsWith(ext))) return problem(`"${uri}": framework ${spec.framework} loads a ${exts.join(' or ')} entry file (${example})`);
-  return [];
+  const entryProblem = entryFileProblem(spec.framework, entryPath);
+  return entryProblem ? problem(`"${uri}": ${entryProblem}`) : [];
 }
 
 /** The task's spec, or the problem of a task id no runtime module serves. */

@@ -22,8 +22,9 @@ export function modelInfo(model: Pick<ServingModel, 'name' | 'version' | 'config
 
 /**
  * One task request in flight: its stage timer, its option reader, and its models, each bound to the
- * request's deadline. Every task route starts with `beginTask` and ends with `answer`, so timing, deadlines,
- * metered models and the `models` / `timing` blocks of the response are the same for every task.
+ * request's deadline. Every task route starts with `beginTask` and ends with `answer` (or `answerAlone`), so
+ * timing, deadlines, metered models and the `models` / `timing` blocks of the response are the same for every
+ * task.
  */
 export class TaskRequest {
   readonly timer = new StageTimer();
@@ -51,17 +52,43 @@ export class TaskRequest {
 
   /**
    * Labels the request's metrics with the model that answered, adds the engines' share (queueing included)
-   * to the timing, and returns the response body with its `models` and `timing` blocks.
+   * to the timing, and returns the response body with its `models` (those that ran) and `timing` blocks.
    */
   answer<T extends object>(answering: MeteredModel, body: T): T & { models: ModelInfo[]; timing: Timing } {
+    const timing = this.settle(answering);
+    const used = this.models.used();
+    return { ...body, models: (used.length ? used : [answering]).map(modelInfo), timing };
+  }
+
+  /** As `answer`, for a route whose one model answers alone: the body names it as `model`. */
+  answerAlone<T extends object>(answering: MeteredModel, body: T): T & { model: ModelInfo; timing: Timing } {
+    const timing = this.settle(answering);
+    return { ...body, model: modelInfo(answering), timing };
+  }
+
+  private settle(answering: MeteredModel): Timing {
     const state = this.ctx.state as RequestState;
     const inferenceMs = this.models.inferenceMs;
     state.model = { name: answering.name, version: answering.version };
     state.inferenceSeconds = inferenceMs / 1000;
     this.timer.add('inference', inferenceMs);
-    const used = this.models.used();
-    return { ...body, models: (used.length ? used : [answering]).map(modelInfo), timing: this.timer.finish() };
+    return this.timer.finish();
   }
+}
+
+/**
+ * Begins a task request: reads its body with `read` (bounded by the request's deadline), then starts the
+ * request's timer, so upload time, which depends on the client's network, is not the runtime's to report.
+ * `options` picks the body's option fields (they win over the query's).
+ */
+export async function beginTask<B>(
+  ctx: Context,
+  registry: ModelRegistry,
+  read: (deadline: AbortSignal | undefined) => Promise<B>,
+  options: (body: B) => Record<string, unknown> = () => ({}),
+): Promise<{ request: TaskRequest; body: B }> {
+  const body = await read((ctx.state as Partial<RequestState>).deadline);
+  return { request: new TaskRequest(ctx, registry, options(body)), body };
 }
 
 /** The models of one request over `registry`: the data plane's session when it is one (per-model metrics). */

@@ -1,19 +1,17 @@
 import { Router } from '@koa/router';
-import type { Context } from 'koa';
 import { InvalidInput } from '../../core/errors.js';
 import type { InferOptions } from '../../core/executor.js';
 import type { ServingModel } from '../../core/registry.js';
 import type { NamedTensors } from '../../core/tensor.js';
 import { SessionStore, type SessionTurn } from '../../dialog/sessions.js';
 import { dialogSignature, MAX_UTTERANCE_CHARS, type DialogEntity } from '../../dialog/signature.js';
-import { raceDeadline } from '../../http/deadline.js';
-import { readJsonBody } from '../../http/requestBody.js';
 import type { RequestState } from '../../http/requestState.js';
-import { readAudioRequest } from '../speech/audioRequest.js';
+import { grammarRequest, readAudioRequest } from '../speech/audioRequest.js';
 import { grammarInput, transcribe } from '../../speech/transcribe.js';
-import { modelInfo } from '../common/taskRequest.js';
-import { StageTimer } from '../common/stageTimer.js';
-import { signatureMismatch, SPEECH_RECOGNITION } from '../speech/recognition.js';
+import { readJsonRequest } from '../common/jsonBody.js';
+import { beginTask } from '../common/taskRequest.js';
+import { signatureMismatch } from '../common/signatureCheck.js';
+import { SPEECH_RECOGNITION } from '../speech/spec.js';
 import type { TaskContext, TaskModule } from '../task.js';
 import { DIALOG_INTENT, dialogIntentSpec } from './spec.js';
 
@@ -48,10 +46,17 @@ export function messageText(body: unknown): { text: string; sessionId?: string }
   const trimmed = text.trim();
   if (!trimmed) throw new InvalidInput('text is empty');
   if (trimmed.length > MAX_UTTERANCE_CHARS) throw new InvalidInput(`text is longer than ${MAX_UTTERANCE_CHARS} characters`);
-  if (sessionId !== undefined && (typeof sessionId !== 'string' || !SessionStore.isValidId(sessionId))) {
-    throw new InvalidInput('sessionId must be 1 to 128 characters of letters, digits and . _ : -');
-  }
-  return { text: trimmed, sessionId: sessionId as string | undefined };
+  if (sessionId !== undefined && typeof sessionId !== 'string') throw invalidSessionId();
+  return { text: trimmed, sessionId: checkedSessionId(sessionId) };
+}
+
+function invalidSessionId(): InvalidInput {
+  return new InvalidInput('sessionId must be 1 to 128 characters of letters, digits and . _ : -');
+}
+
+function checkedSessionId(sessionId: string | undefined): string | undefined {
+  if (sessionId !== undefined && !SessionStore.isValidId(sessionId)) throw invalidSessionId();
+  return sessionId;
 }
 
 /**
@@ -66,15 +71,18 @@ export const dialogIntentTask: TaskModule = {
   routes: (context: TaskContext) => dialogRouter(context),
 };
 
+/** Bytes of a message body: one utterance and a session id need far less than an image's allowance. */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+
 export function dialogRouter(context: TaskContext, sessions = new SessionStore()): Router<RequestState> {
   const router = new Router<RequestState>();
   /** Corpus grammars by model and version: asked of the dialog model once (an empty batch answers it). */
   const grammars = new Map<string, Promise<string>>();
-  const corpusGrammar = (model: ServingModel, options: InferOptions): Promise<string> => {
+  const corpusGrammar = (model: ServingModel): Promise<string> => {
     const key = `${model.name}@${model.version}`;
     let g = grammars.get(key);
     if (!g) {
-      g = model.infer(textInput([]), options).then((out) => (out.grammar.data as string[])[0] ?? '');
+      g = model.infer(textInput([])).then((out) => (out.grammar.data as string[])[0] ?? '');
       g.catch(() => grammars.delete(key));
       grammars.set(key, g);
     }
@@ -82,47 +90,38 @@ export function dialogRouter(context: TaskContext, sessions = new SessionStore()
   };
   const session = (sessionId: string | undefined, intent: string): ({ id: string } & SessionTurn) | undefined =>
     sessionId === undefined ? undefined : { id: sessionId, ...sessions.record(sessionId, intent) };
-  const within = <T>(ctx: Context, work: Promise<T>, what: string): Promise<T> => {
-    const deadline = ctx.state.deadline as AbortSignal | undefined;
-    return deadline ? raceDeadline(work, deadline, what) : work;
-  };
 
   router.post('/v1/dialog/messages', async (ctx) => {
-    const { value } = await readJsonBody(ctx, { maxBytes: Math.min(context.limits.maxBodyBytes, 64 * 1024), signal: ctx.state.deadline });
-    const { text, sessionId } = messageText(value);
-    const timer = new StageTimer();
-    const model = context.registry.forTask(DIALOG_INTENT);
-    const result = await within(ctx, timer.time('understand', () => understand(model, text, { signal: ctx.state.deadline })), 'the dialog request');
-    ctx.state.model = { name: model.name, version: model.version };
+    const maxBytes = Math.min(context.limits.maxBodyBytes, MAX_MESSAGE_BYTES);
+    const { request, body } = await beginTask(ctx, context.registry, (deadline) => readJsonRequest(ctx, maxBytes, deadline));
+    const { text, sessionId } = messageText(body);
+    const model = request.models.forTask(DIALOG_INTENT);
+    const result = await request.withinDeadline(request.timer.time('understand', () => understand(model, text)), 'the dialog request');
     const s = session(sessionId, result.intent.name);
-    ctx.body = { text, ...result, ...(s ? { session: s } : {}), model: modelInfo(model), timing: timer.finish() };
+    ctx.body = request.answerAlone(model, { text, ...result, ...(s ? { session: s } : {}) });
   });
 
   router.post('/v1/dialog/voice', async (ctx) => {
-    const request = await readAudioRequest(ctx, context.limits.maxBodyBytes);
-    const sessionId = typeof ctx.query.sessionId === 'string' ? ctx.query.sessionId : undefined;
-    if (sessionId !== undefined && !SessionStore.isValidId(sessionId)) throw new InvalidInput('sessionId must be 1 to 128 characters of letters, digits and . _ : -');
-    const timer = new StageTimer();
-    const dialog = context.registry.forTask(DIALOG_INTENT);
-    const speech = context.registry.forTask(SPEECH_RECOGNITION);
-    const options = { signal: ctx.state.deadline };
-    const body = await within(
-      ctx,
+    const { request, body } = await beginTask(ctx, context.registry, (deadline) => readAudioRequest(ctx, context.limits.maxBodyBytes, deadline), (audio) => audio.fields);
+    const sessionId = checkedSessionId(request.options.text('sessionId'));
+    const own = grammarRequest(request.options);
+    // Taken in pipeline order, which is the order the response names them in.
+    const speech = request.models.forTask(SPEECH_RECOGNITION);
+    const dialog = request.models.forTask(DIALOG_INTENT);
+    ctx.body = await request.withinDeadline(
       (async () => {
-        const own = request.grammar !== undefined || request.phrases !== undefined || request.dictation;
-        const grammar = own ? undefined : await timer.time('grammar', () => corpusGrammar(dialog, options));
-        const constraint = grammarInput(request, grammar ? { grammar, name: 'corpus' } : undefined);
-        const transcription = await transcribe(speech, request.bytes, constraint, timer, options);
+        const ownConstraint = own.grammar !== undefined || own.phrases !== undefined || own.dictation;
+        const grammar = ownConstraint ? undefined : await request.timer.time('grammar', () => corpusGrammar(dialog));
+        const constraint = grammarInput(own, grammar ? { grammar, name: 'corpus' } : undefined);
+        const transcription = await transcribe(speech, body.bytes, constraint, request.timer);
         const result = transcription.text
-          ? await timer.time('understand', () => understand(dialog, transcription.text, options))
+          ? await request.timer.time('understand', () => understand(dialog, transcription.text))
           : { intent: { name: 'None', score: 0 }, entities: [], answer: '' };
         const s = session(sessionId, result.intent.name);
-        return { transcription, ...result, ...(s ? { session: s } : {}), models: [modelInfo(speech), modelInfo(dialog)], timing: timer.finish() };
+        return request.answer(dialog, { transcription, ...result, ...(s ? { session: s } : {}) });
       })(),
       'the voice request',
     );
-    ctx.state.model = { name: dialog.name, version: dialog.version };
-    ctx.body = body;
   });
   return router;
 }

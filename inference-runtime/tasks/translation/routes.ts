@@ -1,15 +1,11 @@
 import { Router } from '@koa/router';
-import type { Context } from 'koa';
 import { apertiumLimits } from '../../backends/apertium/limits.js';
 import { textProblem } from '../../backends/apertium/pipelinePool.js';
-import { InvalidInput, ModelNotFound, NotReady, PayloadTooLarge, UnsupportedMediaType } from '../../core/errors.js';
-import type { ServingModel } from '../../core/registry.js';
-import { raceDeadline } from '../../http/deadline.js';
-import { parseJsonInput, previewJson } from '../../http/jsonInput.js';
-import { isJsonCompatible, readBody } from '../../http/requestBody.js';
+import { InvalidInput, ModelNotFound, NotReady, PayloadTooLarge } from '../../core/errors.js';
+import { previewJson } from '../../http/jsonInput.js';
 import type { RequestState } from '../../http/requestState.js';
-import { modelInfo } from '../common/taskRequest.js';
-import { StageTimer } from '../common/stageTimer.js';
+import { jsonObject, readJsonRequest } from '../common/jsonBody.js';
+import { beginTask } from '../common/taskRequest.js';
 import type { TaskContext } from '../task.js';
 import { languageOf, preferredCode, type Language } from './languages.js';
 import { describePair, servedPairs, type ServedPair } from './pairs.js';
@@ -24,20 +20,6 @@ interface TranslationRequest {
   model?: string;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The request body as text: a 415 for media types that are not JSON, a 400 for bytes that are not UTF-8. */
-async function readJsonText(ctx: Context, maxBytes: number): Promise<string> {
-  const type = ctx.request.type.toLowerCase();
-  if (!isJsonCompatible(type)) throw new UnsupportedMediaType(`Content-Type ${type} is not supported here; send the body as application/json`);
-  const body = await readBody(ctx.req, { maxBytes, signal: (ctx.state as RequestState).deadline });
-  try {
-    return utf8.decode(body);
-  } catch {
-    throw new InvalidInput('the request body is not valid UTF-8: send text as UTF-8 JSON');
-  }
-}
-
 function language(value: unknown, field: 'source' | 'target'): Language {
   if (typeof value !== 'string' || !value.trim()) throw new InvalidInput(`"${field}" is required: a language code such as "en" or "eng"`);
   const found = languageOf(value);
@@ -47,10 +29,7 @@ function language(value: unknown, field: 'source' | 'target'): Language {
 
 /** Validates a parsed body against the API's rules and the engine's limits (one home: `apertiumLimits`). */
 export function translationRequest(body: unknown): TranslationRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidInput('the body must be a JSON object: {"text": "...", "source": "en", "target": "es"}');
-  }
-  const fields = body as Record<string, unknown>;
+  const fields = jsonObject(body, '{"text": "...", "source": "en", "target": "es"}');
   const unknown = Object.keys(fields).filter((k) => !FIELDS.has(k));
   if (unknown.length) throw new InvalidInput(`unknown field ${previewJson(unknown[0])}; a request has text or texts, source, target and optionally model`);
   const limits = apertiumLimits();
@@ -77,8 +56,8 @@ export function translationRequest(body: unknown): TranslationRequest {
   return { texts: checked, source: language(fields.source, 'source'), target: language(fields.target, 'target'), model: fields.model as string | undefined };
 }
 
-/** The model that translates the pair: the named one, else the first AVAILABLE one. */
-function modelFor(context: TaskContext, request: TranslationRequest): ServingModel {
+/** The pool model that translates the pair: the named one, else the first AVAILABLE one. */
+function modelFor(context: TaskContext, request: TranslationRequest): { name: string; version: string } {
   const pairs = servedPairs(context.registry);
   const matching = pairs.filter((p) => p.source === request.source && p.target === request.target && (!request.model || p.model === request.model));
   if (!matching.length) {
@@ -90,7 +69,7 @@ function modelFor(context: TaskContext, request: TranslationRequest): ServingMod
   }
   const chosen: ServedPair | undefined = matching.find((p) => p.state === 'AVAILABLE');
   if (!chosen) throw new NotReady(`the model for ${describePair(request.source, request.target)} (${matching[0].model}) is ${matching[0].state}; retry once it is AVAILABLE`);
-  return context.registry.resolve(chosen.model, chosen.version);
+  return { name: chosen.model, version: chosen.version };
 }
 
 /**
@@ -101,27 +80,21 @@ export function translationRouter(context: TaskContext): Router<RequestState> {
   const router = new Router<RequestState>();
 
   router.post('/v1/translation/translations', async (ctx) => {
-    const request = translationRequest(parseJsonInput(await readJsonText(ctx, context.limits.maxBodyBytes)));
-    const timer = new StageTimer();
-    const model = modelFor(context, request);
-    const deadline = ctx.state.deadline;
-    const out = await timer.time('translate', () =>
-      raceDeadline(model.infer({ text: { dtype: 'string', shape: [request.texts.length], data: request.texts } }, { signal: deadline }), deadline, 'the translation'),
-    );
+    const { request, body } = await beginTask(ctx, context.registry, (deadline) => readJsonRequest(ctx, context.limits.maxBodyBytes, deadline));
+    const translation = translationRequest(body);
+    const chosen = modelFor(context, translation);
+    const model = request.models.resolve(chosen.name, chosen.version);
+    const texts = translation.texts;
+    const out = await request.withinDeadline(request.timer.time('translate', () => model.infer({ text: { dtype: 'string', shape: [texts.length], data: texts } })), 'the translation');
     const translated = out.translation?.data;
-    if (!Array.isArray(translated) || translated.length !== request.texts.length) {
-      throw new Error(`model ${model.name} answered ${Array.isArray(translated) ? translated.length : 'no'} translations for ${request.texts.length} texts`);
+    if (!Array.isArray(translated) || translated.length !== texts.length) {
+      throw new Error(`model ${model.name} answered ${Array.isArray(translated) ? translated.length : 'no'} translations for ${texts.length} texts`);
     }
-    const timing = timer.finish();
-    ctx.state.model = { name: model.name, version: model.version };
-    ctx.state.inferenceSeconds = (timing.translate ?? 0) / 1000;
-    ctx.body = {
+    ctx.body = request.answerAlone(model, {
       translations: translated.map((text) => ({ text })),
-      source: preferredCode(request.source),
-      target: preferredCode(request.target),
-      model: modelInfo(model),
-      timing,
-    };
+      source: preferredCode(translation.source),
+      target: preferredCode(translation.target),
+    });
   });
 
   router.get('/v1/translation/languages', (ctx) => {

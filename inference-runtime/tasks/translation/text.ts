@@ -1,5 +1,6 @@
-import { APERTIUM_INPUT, APERTIUM_OUTPUT } from '../../backends/apertium/apertiumBackend.js';
+import { APERTIUM_INPUT, APERTIUM_SIGNATURE } from '../../backends/apertium/apertiumBackend.js';
 import type { NamedTensors } from '../../core/tensor.js';
+import { signatureMismatch } from '../common/signatureCheck.js';
 import type { TaskModule } from '../task.js';
 import { translationRouter } from './routes.js';
 import { translationSpec } from './spec.js';
@@ -17,19 +18,7 @@ const FALLBACK_EXAMPLE = 'Apertium 3 2026';
  */
 export const translationTextTask: TaskModule = {
   ...translationSpec,
-  checkModel({ config, signature }) {
-    const problems: string[] = [];
-    problems.push(...(translationSpec.checkLabels?.(config.labels) ?? []));
-    const [input] = signature.inputs;
-    const [output] = signature.outputs;
-    if (signature.inputs.length !== 1 || input.dtype !== 'string' || input.name !== APERTIUM_INPUT) {
-      problems.push(`the model must take one string input named ${APERTIUM_INPUT}`);
-    }
-    if (signature.outputs.length !== 1 || output.dtype !== 'string' || output.name !== APERTIUM_OUTPUT) {
-      problems.push(`the model must answer one string output named ${APERTIUM_OUTPUT}`);
-    }
-    return problems;
-  },
+  checkModel: ({ config, signature }) => [...(translationSpec.checkLabels?.(config.labels) ?? []), ...signatureMismatch(signature, APERTIUM_SIGNATURE, translationSpec.id)],
   exampleInputs({ config }): NamedTensors {
     const source = config.labels?.[0]?.toLowerCase() ?? '';
     const text = EXAMPLES[source] ?? EXAMPLES[{ en: 'eng', es: 'spa' }[source] ?? ''] ?? FALLBACK_EXAMPLE;

@@ -7,7 +7,7 @@ import { defaultVisionLimits, type VisionLimits } from '../../vision/limits.js';
 import { imageInput, preprocessingOf, type ImageModel } from '../../vision/servingModel.js';
 import { channelsOf, toBatchTensor } from '../../vision/tensorize.js';
 import { readImageRequest } from '../common/imageRequest.js';
-import { TaskRequest } from '../common/taskRequest.js';
+import { beginTask, type TaskRequest } from '../common/taskRequest.js';
 import type { TaskContext, TaskModelView } from '../task.js';
 
 /** The colour and value range of a task's reference pipeline, used where a pool entry gives no preprocessing. */
@@ -81,15 +81,20 @@ function visionOf(context: TaskContext): { limits: VisionLimits; admission: Deco
 }
 
 /**
- * Begins an image task request: reads the image (raw body, multipart field `image`, or JSON b64) within the
- * body limit and the deadline, then starts the request's timer (upload time depends on the client's
- * network and is not the runtime's to report). `decode` runs through the runtime's decode admission.
+ * Begins an image task request (tasks/common/taskRequest.ts `beginTask`): reads the image (raw body, multipart
+ * field `image`, or JSON b64) within the body limit and the deadline. `decode` runs through the runtime's
+ * decode admission, under the vision limits as `taskLimits` adjusts them for the task (OCR reads from a
+ * larger working copy).
  */
-export async function beginImageTask(context: TaskContext, ctx: Context): Promise<{ request: TaskRequest; decode: () => Promise<DecodedImage> }> {
-  const { limits, admission } = visionOf(context);
-  const deadline = ctx.state.deadline as AbortSignal | undefined;
-  const body = await readImageRequest(ctx, limits.maxBodyBytes, deadline);
-  const request = new TaskRequest(ctx, context.registry, body.fields);
-  const decode = (): Promise<DecodedImage> => request.timer.time('decode', () => decodeImage(body.bytes, limits, { gate: admission, signal: deadline }));
+export async function beginImageTask(
+  context: TaskContext,
+  ctx: Context,
+  taskLimits: (limits: VisionLimits) => VisionLimits = (limits) => limits,
+): Promise<{ request: TaskRequest; decode: () => Promise<DecodedImage> }> {
+  const shared = visionOf(context);
+  const limits = taskLimits(shared.limits);
+  const { request, body } = await beginTask(ctx, context.registry, (deadline) => readImageRequest(ctx, limits.maxBodyBytes, deadline), (image) => image.fields);
+  const decode = (): Promise<DecodedImage> =>
+    request.timer.time('decode', () => decodeImage(body.bytes, limits, { gate: shared.admission, signal: request.deadline }));
   return { request, decode };
 }

@@ -11,5 +11,5 @@ export const textRecognitionTask: TaskModule = {
   ...textRecognitionSpec,
   checkModel: checkRecognizer,
   exampleInputs: recognizerExample,
-  routes: (context) => textRouter({ registry: context.registry, memoryBudget: context.memoryBudget, limits: context.limits }),
+  routes: textRouter,
 };

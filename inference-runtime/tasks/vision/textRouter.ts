@@ -1,21 +1,17 @@
 import { Router } from '@koa/router';
 import { ModelNotFound } from '../../core/errors.js';
-import type { MemoryBudget } from '../../core/memoryBudget.js';
-import type { ModelRegistry, ServingModel } from '../../core/registry.js';
-import { raceDeadline } from '../../http/deadline.js';
+import type { MeteredModel } from '../../dataplane/meteredModel.js';
 import type { RequestState } from '../../http/requestState.js';
-import { decodeImage, type DecodedImage } from '../../vision/decode.js';
-import { DecodeAdmission } from '../../vision/decodeAdmission.js';
+import type { DecodedImage } from '../../vision/decode.js';
 import { round1, round4, type Box } from '../../vision/geometry.js';
-import { defaultVisionLimits, type VisionLimits } from '../../vision/limits.js';
-import { MeteredModel } from '../../dataplane/meteredModel.js';
-import { OptionReader } from '../common/optionReader.js';
-import { readImageRequest } from '../common/imageRequest.js';
-import { modelInfo, type ModelInfo } from '../common/taskRequest.js';
-import { StageTimer, type Timing } from '../common/stageTimer.js';
+import type { VisionLimits } from '../../vision/limits.js';
+import type { Timing } from '../common/stageTimer.js';
+import type { ModelInfo, TaskRequest } from '../common/taskRequest.js';
 import { defaultOcrOptions, readText, type OcrLine, type OcrOptions } from '../../vision/text/ocr.js';
 import { quadBounds } from '../../vision/text/quad.js';
 import { TEXT_DETECTION_TASK, TEXT_ORIENTATION_TASK, TEXT_RECOGNITION_TASK } from '../../vision/text/textModels.js';
+import type { TaskContext } from '../task.js';
+import { beginImageTask } from './imageTask.js';
 
 /** One line of `POST /v1/vision/text`, in the pixels of the image as sent. */
 export interface TextLine {
@@ -44,12 +40,6 @@ export interface TextResponse {
  */
 export const ocrWorkingMaxSide = 2048;
 
-export interface TextRouterDeps {
-  registry: ModelRegistry;
-  limits?: Partial<VisionLimits>;
-  memoryBudget?: MemoryBudget;
-}
-
 /** The OCR limits: the vision limits with the larger working copy, and the decode allowance grown by its bytes. */
 export function ocrLimits(limits: VisionLimits): VisionLimits {
   const side = Math.max(limits.workingMaxSide, ocrWorkingMaxSide);
@@ -73,9 +63,9 @@ function toLine(line: OcrLine, image: DecodedImage): TextLine {
 }
 
 /** The orientation classifier is optional: a pool without one reads upright text only. */
-function optionalModel(registry: ModelRegistry, task: string): ServingModel | undefined {
+function optionalModel(request: TaskRequest, task: string): MeteredModel | undefined {
   try {
-    return registry.forTask(task);
+    return request.models.forTask(task);
   } catch (error) {
     if (error instanceof ModelNotFound) return undefined;
     throw error;
@@ -86,46 +76,36 @@ function optionalModel(registry: ModelRegistry, task: string): ServingModel | un
  * `POST /v1/vision/text`: the text in an image (raw image body, multipart field `image`, or JSON
  * `{"image": {"b64": ...}}`), line by line in reading order. No text found is a 200 with no lines.
  */
-export function textRouter(deps: TextRouterDeps): Router<RequestState> {
-  const limits = ocrLimits({ ...defaultVisionLimits, ...deps.limits });
-  const admission = new DecodeAdmission(limits, deps.memoryBudget);
+export function textRouter(context: TaskContext): Router<RequestState> {
   const router = new Router<RequestState>();
 
   router.post('/v1/vision/text', async (ctx) => {
-    const deadline = ctx.state.deadline as AbortSignal | undefined;
-    const request = await readImageRequest(ctx, limits.maxBodyBytes, deadline);
-    const timer = new StageTimer();
-    const options = new OptionReader(ctx.query, request.fields);
+    const { request, decode } = await beginImageTask(context, ctx, ocrLimits);
     const opts: OcrOptions = {
       ...defaultOcrOptions,
-      minConfidence: options.number('minConfidence', defaultOcrOptions.minConfidence, 0, 1),
-      orientation: options.boolean('orientation', defaultOcrOptions.orientation),
+      minConfidence: request.options.number('minConfidence', defaultOcrOptions.minConfidence, 0, 1),
+      orientation: request.options.boolean('orientation', defaultOcrOptions.orientation),
     };
-    const detector = new MeteredModel(deps.registry.forTask(TEXT_DETECTION_TASK));
-    const recognizer = new MeteredModel(deps.registry.forTask(TEXT_RECOGNITION_TASK));
-    const orientation = opts.orientation ? optionalModel(deps.registry, TEXT_ORIENTATION_TASK) : undefined;
-    const classifier = orientation ? new MeteredModel(orientation) : undefined;
-    const work = (async (): Promise<TextResponse> => {
-      const image = await timer.time('decode', () => decodeImage(request.bytes, limits, { gate: admission, signal: deadline }));
-      const { lines, timing } = await readText({ detector, classifier, recognizer }, image.pixels, opts, deadline);
-      timer.add('detect', timing.detect);
-      if (classifier) timer.add('classify', timing.classify);
-      timer.add('recognize', timing.recognize);
-      const used = [detector, classifier, recognizer].filter((m): m is MeteredModel => m !== undefined && m.calls > 0);
-      const inferenceMs = used.reduce((s, m) => s + m.inferenceMs, 0);
-      ctx.state.model = { name: recognizer.name, version: recognizer.version };
-      ctx.state.inferenceSeconds = inferenceMs / 1000;
-      timer.add('inference', inferenceMs);
-      const out = lines.map((l) => toLine(l, image));
-      return {
-        lines: out,
-        text: out.map((l) => l.text).join('\n'),
-        image: { width: image.width, height: image.height },
-        models: used.map(modelInfo),
-        timing: timer.finish(),
-      };
-    })();
-    ctx.body = deadline ? await raceDeadline(work, deadline, 'the text request') : await work;
+    // Taken in pipeline order, which is the order the response names them in.
+    const detector = request.models.forTask(TEXT_DETECTION_TASK);
+    const classifier = opts.orientation ? optionalModel(request, TEXT_ORIENTATION_TASK) : undefined;
+    const recognizer = request.models.forTask(TEXT_RECOGNITION_TASK);
+    ctx.body = await request.withinDeadline(
+      (async (): Promise<TextResponse> => {
+        const image = await decode();
+        const { lines, timing } = await readText({ detector, classifier, recognizer }, image.pixels, opts, request.deadline);
+        request.timer.add('detect', timing.detect);
+        if (classifier) request.timer.add('classify', timing.classify);
+        request.timer.add('recognize', timing.recognize);
+        const out = lines.map((l) => toLine(l, image));
+        return request.answer(recognizer, {
+          lines: out,
+          text: out.map((l) => l.text).join('\n'),
+          image: { width: image.width, height: image.height },
+        });
+      })(),
+      'the text request',
+    );
   });
 
   return router;

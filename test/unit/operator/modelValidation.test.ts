@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { entryFileProblem, entryFiles } from '../../../inference-runtime/backends/backendSelection.js';
+import { FRAMEWORKS } from '../../../inference-runtime/config/modelSpec.schema.js';
 import { ocrModels } from '../../../inference-runtime/config/defaultPool.js';
 import { TaskIndex, specs as tasks } from '../../../inference-runtime/tasks/specs.js';
 import type { TaskSpec } from '../../../inference-runtime/tasks/task.js';
@@ -48,6 +50,19 @@ describe('MLModel validation: the shared schema, then what it cannot express', (
     expect(withCredentials).to.contain('https://***@host/model.json?***').and.not.contain('SECRET');
     expect(problems({ source: { uri: 'https://host/model.onnx?X-Amz-Signature=SECRET' } })[0]?.message).not.to.contain('SECRET');
     expect(problems({ source: { uri: 'https://host/model.onnx' } })[0]?.message).to.match(/tfjs-graph loads a \.json entry file/);
+  });
+
+  it("refuses exactly the entry files the runtime's engine table says a framework cannot load, in its words", () => {
+    const extension = fc.oneof(fc.constantFrom(...Object.values(entryFiles).flatMap((e) => e.extensions)), fc.stringMatching(/^\.[a-z0-9]{1,5}$/), fc.constant(''));
+    fc.assert(
+      fc.property(fc.constantFrom(...FRAMEWORKS), fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/), extension, fc.boolean(), (framework, stem, ext, upper) => {
+        const file = `${stem}${upper ? ext.toUpperCase() : ext}`;
+        const uri = `https://models.example.org/m/${file}`;
+        const sourceProblems = validateModelSpec(model('m', { framework, source: { uri, sha256: 'a'.repeat(64) } }).spec).filter((p) => p.field === 'spec.source.uri');
+        const runtimeSays = entryFileProblem(framework, `/m/${file}`);
+        expect(sourceProblems.map((p) => p.message)).to.deep.equal(runtimeSays ? [`"${uri}": ${runtimeSays}`] : []);
+      }),
+    );
   });
 
   it('takes an Apertium language pair from its .mode file or an archive', () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { DIALOG_SMART_HOME } from '../../../../inference-runtime/config/defaultPool.js';
+import { DIALOG_SMART_HOME, SPEECH_RECOGNISER } from '../../../../inference-runtime/config/defaultPool.js';
 import { corpusGrammar, parseCorpus } from '../../../../inference-runtime/dialog/corpus.js';
 import { encodeWav16 } from '../../../../inference-runtime/speech/wav.js';
 import { SPEECH_LIMITS } from '../../../../inference-runtime/speech/transcribe.js';
@@ -135,6 +135,47 @@ describe('speech recognition and the voice chain over HTTP', function () {
     expect(second.session).to.deep.equal({ id: 'kitchen-tablet', turn: 2, previousIntent: 'lights.off' });
   });
 
+  /** `mloffload_model_inferences_total` of a model with outcome ok, from the runtime's /metrics. */
+  const inferencesOf = async (model: string): Promise<number> => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`mloffload_model_inferences_total{model="${model}",`) && l.includes('outcome="ok"'));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
+
+  it('meters every model a request runs: per-model metrics, the models named and the engine time in the timing', async () => {
+    const s = spoken.find((x) => x.text === 'turn off the bedroom lights' && x.voice === TEST_VOICES[0])!;
+    const models = [SPEECH_RECOGNISER.name, DIALOG_SMART_HOME.name];
+    const before = await Promise.all(models.map(inferencesOf));
+    const transcription = await post(`/v1/speech/transcriptions?phrases=${encodeURIComponent(s.text)}`, s.wav, 'audio/wav');
+    const message = await post('/v1/dialog/messages', JSON.stringify({ text: 'turn on the kitchen lights' }), 'application/json');
+    const voice = await post('/v1/dialog/voice', s.wav, 'audio/wav');
+    type Timed = { model?: { name: string }; models?: { name: string }[]; timing: Record<string, number> };
+    const bodies = (await Promise.all([transcription, message, voice].map(async (r) => ({ status: r.status, body: (await r.json()) as Timed }))));
+    expect(bodies.map((b) => b.status)).to.deep.equal([200, 200, 200]);
+    expect(bodies[0].body.model?.name).to.equal(SPEECH_RECOGNISER.name);
+    expect(bodies[1].body.model?.name).to.equal(DIALOG_SMART_HOME.name);
+    expect(bodies[2].body.models?.map((m) => m.name)).to.deep.equal(models);
+    for (const { body } of bodies) {
+      expect(body.timing.inference, JSON.stringify(body.timing)).to.be.greaterThan(0);
+      expect(body.timing.inference).to.be.at.most(body.timing.total);
+    }
+    const after = await Promise.all(models.map(inferencesOf));
+    // The recogniser ran for the transcription and the voice request; the dialog model for the message and the
+    // voice request (and once more on the voice route's first request, for its corpus grammar).
+    expect(after[0] - before[0]).to.equal(2);
+    expect(after[1] - before[1]).to.be.within(2, 3);
+  });
+
+  it('takes JSON audio in every b64 form the image routes take: a data URL, URL-safe base64', async () => {
+    const s = spoken.find((x) => x.text === 'turn off the bedroom lights' && x.voice === TEST_VOICES[0])!;
+    for (const b64 of [`data:audio/wav;base64,${s.wav.toString('base64')}`, s.wav.toString('base64url')]) {
+      const res = await post('/v1/speech/transcriptions', JSON.stringify({ audio: { b64 }, phrases: [s.text, 'play some jazz'] }), 'application/json');
+      const body = (await res.json()) as Transcription & { error?: string };
+      expect(res.status, body.error).to.equal(200);
+      expect(body).to.include({ text: s.text, constraint: 'phrases' });
+    }
+  });
+
   describe('bad input gets a clear 4xx', () => {
     const wavOf = (seconds: number, value: (i: number) => number, rate = 16_000): Buffer =>
       encodeWav16(Float32Array.from({ length: Math.round(seconds * rate) }, (_, i) => value(i)), rate);
@@ -154,6 +195,9 @@ describe('speech recognition and the voice chain over HTTP', function () {
       ['overlong text', async () => post('/v1/dialog/messages', JSON.stringify({ text: 'lights '.repeat(100) }), 'application/json'), 400, /longer than 500/],
       ['a bad session id', async () => post('/v1/dialog/messages', JSON.stringify({ text: 'hi', sessionId: 'a b' }), 'application/json'), 400, /sessionId/],
       ['invalid JSON', async () => post('/v1/dialog/messages', '{"text": ', 'application/json'), 400, /JSON/],
+      ["TF Serving's NaN token, which is not JSON", async () => post('/v1/dialog/messages', '{"text": NaN}', 'application/json'), 400, /not valid JSON/],
+      ['text that is not UTF-8', async () => post('/v1/dialog/messages', Buffer.from('{"text": "caf\xe9 lights"}', 'latin1'), 'application/json'), 400, /UTF-8/],
+      ['a phrase list that is not a list', async () => post('/v1/speech/transcriptions', JSON.stringify({ audio: { b64: spoken[0].wav.toString('base64') }, phrases: 'turn on' }), 'application/json'), 400, /phrases must be a list of strings/],
     ];
     for (const [what, send, status, message] of cases) {
       it(`refuses ${what} with ${status}`, async () => {

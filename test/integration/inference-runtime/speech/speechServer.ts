@@ -2,6 +2,7 @@ import { DIALOG_SMART_HOME, SPEECH_RECOGNISER } from '../../../../inference-runt
 import type { PoolModel } from '../../../../inference-runtime/config/types.js';
 import { dialogIntentTask } from '../../../../inference-runtime/tasks/dialog/intent.js';
 import { speechRecognitionTask } from '../../../../inference-runtime/tasks/speech/recognition.js';
+import { TaskTable } from '../../../../inference-runtime/tasks/table.js';
 import type { TaskContext } from '../../../../inference-runtime/tasks/task.js';
 import { visionRouter } from '../../../../inference-runtime/tasks/vision/visionRouter.js';
 import { startPoolServer, type PoolServer } from '../../../helpers/poolServer.js';
@@ -22,11 +23,10 @@ export async function startSpeechServer(options: { workers?: number; models?: Po
     pool: { models: options.models ?? [SPEECH_RECOGNISER, DIALOG_SMART_HOME] },
     registry: { workers: options.workers },
     app: (registry) => {
-      const context: TaskContext = { registry, limits: SPEECH_TEST_LIMITS };
-      const routers = [speechRecognitionTask, dialogIntentTask].map((t) => t.routes!(context));
+      // Mounted as the runtime mounts its task table: over the app's data plane, which meters every model.
+      const tasks = new TaskTable([speechRecognitionTask, dialogIntentTask]).mount(SPEECH_TEST_LIMITS);
       // The vision router serves the demo pages (/demo/...); its vision routes stay unused here.
-      if (options.demoPage) routers.push(visionRouter({ registry }));
-      return { routers };
+      return { tasks, routers: options.demoPage ? [visionRouter({ registry })] : [] };
     },
   });
 }

@@ -146,6 +146,22 @@ describe('translation API (real runtime, Apertium eng<->spa)', function () {
     expect(body.model.name).to.equal(TRANSLATION_ENG_SPA.name);
   });
 
+  it("meters the pair's model like every task's: its inferences in /metrics, the engine time in the timing", async () => {
+    const count = async (): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const prefix = `mloffload_model_inferences_total{model="${TRANSLATION_ENG_SPA.name}",version="${TRANSLATION_ENG_SPA.version}",outcome="ok"}`;
+      const line = text.split('\n').find((l) => l.startsWith(prefix));
+      return line ? Number(line.slice(prefix.length)) : 0;
+    };
+    const before = await count();
+    const res = await translate({ texts: ['The cat is on the table.', 'Where is the station?'], source: 'en', target: 'es' });
+    const body = (await res.json()) as { model: { name: string }; timing: Record<string, number> };
+    expect(res.status).to.equal(200);
+    expect(body.model.name).to.equal(TRANSLATION_ENG_SPA.name);
+    expect(body.timing.inference).to.be.greaterThan(0).and.at.most(body.timing.total);
+    expect(await count()).to.equal(before + 1);
+  });
+
   it('gives each of 100 concurrent requests its own answer', async () => {
     const texts = Array.from({ length: 100 }, (_, i) => `Marker${i}x reads ${i} books in the house number ${1000 + i}.`);
     const alone: string[] = [];

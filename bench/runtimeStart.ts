@@ -113,6 +113,13 @@ async function rssKiB(pid: number): Promise<number> {
   return kb ? Number(kb[1]) : 0;
 }
 
+/** Proportional set size: pages shared with other processes (a pipeline's common libraries) count once in all. */
+async function pssKiB(pid: number): Promise<number> {
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+  const kb = /^Pss:\s+(\d+) kB$/m.exec(rollup);
+  return kb ? Number(kb[1]) : 0;
+}
+
 async function descendants(root: number): Promise<Array<{ pid: number; name: string }>> {
   const byParent = new Map<number, Array<{ pid: number; name: string }>>();
   for (const entry of await readdir('/proc')) {
@@ -139,19 +146,27 @@ async function descendants(root: number): Promise<Array<{ pid: number; name: str
 }
 
 export interface Footprint {
-  /** The runtime process itself (main thread and inference threads). */
+  /** The runtime process itself (main thread and inference threads): RSS. */
   runtimeMiB: number;
-  /** Processes it started, summed by command name. */
-  childrenMiB: Record<string, number>;
-  childrenTotalMiB: number;
+  /** Processes it started, by command name: how many, and their summed PSS. */
+  children: Record<string, { count: number; pssMiB: number }>;
+  /** Summed PSS of the processes it started (their RSS would count shared libraries once per process). */
+  childrenPssMiB: number;
+  childrenRssMiB: number;
 }
 
 export async function footprint(pid: number): Promise<Footprint> {
   const runtimeMiB = (await rssKiB(pid)) / 1024;
-  const childrenMiB: Record<string, number> = {};
-  for (const c of await descendants(pid)) childrenMiB[c.name] = (childrenMiB[c.name] ?? 0) + (await rssKiB(c.pid)) / 1024;
-  const childrenTotalMiB = Object.values(childrenMiB).reduce((a, b) => a + b, 0);
-  return { runtimeMiB, childrenMiB, childrenTotalMiB };
+  const children: Footprint['children'] = {};
+  let childrenRssMiB = 0;
+  for (const c of await descendants(pid)) {
+    const entry = (children[c.name] ??= { count: 0, pssMiB: 0 });
+    entry.count++;
+    entry.pssMiB += (await pssKiB(c.pid)) / 1024;
+    childrenRssMiB += (await rssKiB(c.pid)) / 1024;
+  }
+  const childrenPssMiB = Object.values(children).reduce((a, b) => a + b.pssMiB, 0);
+  return { runtimeMiB, children, childrenPssMiB, childrenRssMiB };
 }
 
 export async function loadAverage(): Promise<string> {

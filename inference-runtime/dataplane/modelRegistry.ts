@@ -185,7 +185,7 @@ export class PoolModelRegistry implements ModelRegistry {
   private readonly aborter = new AbortController();
   private readonly loaded: Promise<void>;
   private readonly settled: Promise<void>;
-  /** Loads into the inference threads run one model at a time (compilations, in their own threads, do not). */
+  /** Loads into the inference threads run one model at a time (compilations, in processes of their own, do not). */
   private loadChain: Promise<void> = Promise.resolve();
   private closing?: Promise<void>;
 
@@ -200,12 +200,14 @@ export class PoolModelRegistry implements ModelRegistry {
     this.backendOverride = options.backend ?? defaultBackendOverride();
     this.tasks = options.tasks;
     this.entries = pool.models.map((m) => new PoolEntry(m, `${m.name}@${m.version}`, this.executor));
-    // One compilation thread per core; on a warm start the plans are cache lookups and the order is moot.
+    // One compilation process per core; on a warm start the plans are cache lookups and the order is moot.
     const planning = new LargestFirstQueue(os.availableParallelism(), this.entries.length, PLAN_GATHER_MS);
     this.loaded = Promise.all(this.entries.map((e) => this.bringUp(e, planning))).then(() => undefined);
     // The benchmarks wait for every model: measured beside a compilation or a load, a model would publish
     // the machine's start-up instead of its own speed. They no longer hold readiness back (seconds per model).
-    this.settled = this.loaded.then(() => this.measureAll());
+    this.settled = this.loaded
+      .then(() => this.measureAll())
+      .catch((err: unknown) => this.logger.warn('model-benchmarks-failed', { error: (err as Error).message }));
   }
 
   /** Resolves when every model has reached AVAILABLE or UNAVAILABLE (`/readyz` then answers). Never rejects. */
@@ -286,7 +288,7 @@ export class PoolModelRegistry implements ModelRegistry {
         throw err;
       }
       // The engine is chosen (and a tfjs graph compiled and verified) here, once, before any thread loads it.
-      // Models are planned side by side, each compilation in a thread of its own, the largest model first, so
+      // Models are planned side by side, each compilation in a process of its own, the largest model first, so
       // a cold start takes about its longest compilation rather than the sum of them all.
       const plan = await planning.submit(await sourceBytes(files), () => {
         if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CompileAndVerifyOptions, CompileAndVerifyResult, VerifiedCompilation } from '../compiler/verify.js';
-import { startModuleWorker } from '../core/moduleWorker.js';
+import { startModuleProcess } from '../core/moduleWorker.js';
 import type { CompiledArtifact, ModelFiles } from '../core/backend.js';
 
 /** How users see a model served by the compiled backend. */
@@ -16,30 +16,37 @@ export async function compileVerified(files: ModelFiles): Promise<CompileAndVeri
   // cached rejection's reason must read the same whichever of them compiled it first.
   const modelName = path.basename(files.entryPath, path.extname(files.entryPath));
   const options: CompileAndVerifyOptions = { modelJsonPath: files.entryPath, cacheDir: files.workDir, modelName };
-  return (await cachedCompilation(options)) ?? compileInThread(options);
+  return (await cachedCompilation(options)) ?? compileInProcess(options);
 }
 
 /**
- * Compiles and verifies in a thread of its own that ends with the work: what tfjs and the compiler
- * allocated goes with it (a cold start of the built-in pool otherwise idled at 527 MiB, twice a warm one).
+ * Compiles and verifies in a process of its own that ends with the work: what tfjs, onnxruntime and the
+ * compiler allocated goes with it, arenas included (a cold start of the built-in pool otherwise idled at
+ * 527 MiB with the work in the main thread, and ~190 MiB above a warm start with it in a worker thread).
  */
-function compileInThread(options: CompileAndVerifyOptions): Promise<CompileAndVerifyResult> {
+function compileInProcess(options: CompileAndVerifyOptions): Promise<CompileAndVerifyResult> {
   return new Promise((resolve, reject) => {
-    const worker = startModuleWorker(import.meta.url, '../compiler/compileThread', { workerData: options, name: `compile ${options.modelName ?? ''}` });
+    const child = startModuleProcess(import.meta.url, '../compiler/compileProcess');
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      // The end of it says why a crash happened; the rest is not kept.
+      stderr = (stderr + text).slice(-2000);
+    });
     let answered = false;
-    worker.once('message', (reply: { ok: true; result: CompileAndVerifyResult } | { ok: false; message: string }) => {
+    child.once('message', (reply: { ok: true; result: CompileAndVerifyResult } | { ok: false; message: string }) => {
       answered = true;
       if (reply.ok) resolve(reply.result);
       else reject(new Error(reply.message));
-      void worker.terminate();
     });
-    worker.once('error', (error) => {
+    child.once('error', (error) => {
       answered = true;
+      child.kill('SIGKILL');
       reject(error);
     });
-    worker.once('exit', (code) => {
-      if (!answered) reject(new Error(`the compiler thread stopped (exit code ${code}) before it answered`));
+    child.once('exit', (code, signal) => {
+      if (!answered) reject(new Error(`the compiler process stopped (${signal ?? `exit code ${code}`}) before it answered${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
     });
+    child.send(options);
   });
 }
 

@@ -2,23 +2,23 @@
  * The reference side of verification: the source model run by tfjs on the WASM backend, exactly as the
  * runtime's tfjs backend would run it (never the pure-JS cpu backend: it is far slower and not what serves).
  */
-import * as tf from '@tensorflow/tfjs';
-import { tfjsEngine } from '../core/tfjsEngine.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { startWasmBackend } from '../core/tfjsWasm.js';
 import type { HostTensor, NamedTensors } from '../core/tensor.js';
 import type { TfjsModelJson } from './tfjsModel.js';
 
 let wasmReady: Promise<void> | undefined;
 
 /**
- * Selects tfjs's WASM backend once per process (idempotent; safe when the runtime already did). It starts
- * through the runtime's engine start-up, which also removes the rethrowing process error listeners the WASM
- * glue installs: verification runs in the serving process's main thread.
+ * Selects tfjs's WASM backend once per thread (idempotent; safe when the runtime already did). It starts
+ * through the runtime's WASM start-up, which also removes the rethrowing process error listeners the WASM
+ * glue installs, and loads tfjs-core and the converter only, not the whole of `@tensorflow/tfjs`.
  */
 export function ensureWasmBackend(): Promise<void> {
   wasmReady ??= (async () => {
     if (tf.getBackend() === 'wasm') return;
-    const engine = await tfjsEngine({ allowNode: false });
-    if (engine.name !== 'tfjs-wasm' || tf.getBackend() !== 'wasm') throw new Error(`tfjs reference needs the WASM backend, this thread runs ${engine.name}`);
+    await startWasmBackend();
     await tf.ready();
   })().catch((err: unknown) => {
     wasmReady = undefined;
@@ -51,7 +51,7 @@ async function toHost(t: tf.Tensor): Promise<HostTensor> {
 export async function loadTfjsReference(json: TfjsModelJson, weightData: Uint8Array): Promise<TfjsReferenceModel> {
   await ensureWasmBackend();
   const weights = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer;
-  const model = await tf.loadGraphModel({
+  const model = await loadGraphModel({
     load: async (): Promise<tf.io.ModelArtifacts> => ({
       modelTopology: json.modelTopology as unknown as tf.io.ModelArtifacts['modelTopology'],
       weightSpecs: (json.weightsManifest ?? []).flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[],

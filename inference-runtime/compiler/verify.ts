@@ -241,7 +241,9 @@ export async function compareWithTfjs(
   // tfjs (tens of MiB of heap and a WASM instance) nor the compiler.
   const [{ loadTfjsReference }, { createOnnxSession }] = await Promise.all([import('./tfjsReference.js'), import('./onnxSession.js')]);
   const reference = await loadTfjsReference(source.json, source.weightData);
-  const session = await createOnnxSession(compiled.onnx);
+  // One intra-op thread: a cold start verifies its models side by side, one process per core, and a
+  // session spinning on every core would only fight the other verifications (and tfjs, which uses one).
+  const session = await createOnnxSession(compiled.onnx, { intraOpThreads: 1 });
   const worst = new Map<string, OutputCheck>();
   const record = (results: NamedTensors, expected: NamedTensors): string | undefined => {
     const ties = topK.reduce((n, node) => n + (expected[node] ? nearTies(expected[node], options.tolerance) : 0), 0);

@@ -1,3 +1,4 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,12 +21,28 @@ export function startModuleWorker(callerUrl: string, entry: string, options: { w
 }
 
 /**
+ * Starts a Node process on a module next to the caller, in a form it can run (as `startModuleWorker`), with
+ * an IPC channel (`advanced` serialization: typed arrays cross as such) and no stdin or stdout: whatever a
+ * library prints there must not mix with the runtime's JSON log lines. Its stderr is the caller's to read.
+ * Flags of this process (an inspector port, say) are not passed on.
+ */
+export function startModuleProcess(callerUrl: string, entry: string): ChildProcess {
+  const fromTs = callerUrl.endsWith('.ts');
+  const url = new URL(`${entry}${fromTs ? '.ts' : '.js'}`, callerUrl);
+  return fork(url, [], {
+    execArgv: fromTs ? ['--import', resolveImport('tsx', '.')] : [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+}
+
+/**
  * The ESM entry of a package subpath. `import.meta.resolve` does this, but is missing when tsx runs this file
  * as CommonJS (as mocha loads it); `require.resolve` would pick the CommonJS entry, whose relative imports
  * break when loaded from a worker's eval context. So read the `import` condition of the exports map.
  */
 function resolveImport(pkg: string, subpath: string): string {
-  if (typeof import.meta.resolve === 'function') return import.meta.resolve(`${pkg}/${subpath.replace(/^\.\//, '')}`);
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve(subpath === '.' ? pkg : `${pkg}/${subpath.replace(/^\.\//, '')}`);
   const dir = findPackageDir(pkg);
   if (!dir) throw new Error(`${pkg} is not installed`);
   const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };

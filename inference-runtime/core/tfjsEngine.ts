@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
+import { startWasmBackend } from './tfjsWasm.js';
 
 export type Tf = typeof tfjs;
 
@@ -32,42 +31,8 @@ async function start(allowNode: boolean): Promise<TfjsEngine> {
     const node = await tryTfjsNode();
     if (node) return node;
   }
-  const restoreProcessHandlers = keepProcessHandlers();
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  wasm.setWasmPaths(wasmDistDir());
-  let ok = false;
-  try {
-    ok = await tfjs.setBackend('wasm');
-  } catch (err) {
-    throw new Error(`tfjs WASM backend failed to start: ${(err as Error).message}`, { cause: err });
-  } finally {
-    restoreProcessHandlers();
-  }
-  if (!ok || tfjs.getBackend() !== 'wasm') {
-    throw new Error(`tfjs WASM backend failed to start (active backend: ${tfjs.getBackend() ?? 'none'}); refusing the cpu backend`);
-  }
-  tfjs.enableProdMode();
+  await startWasmBackend();
   return { tf: tfjs, name: 'tfjs-wasm', version: tfjs.version_core };
-}
-
-/**
- * The Emscripten glue of the WASM backend installs process-wide `uncaughtException` and
- * `unhandledRejection` listeners that rethrow, which would turn any stray rejection in the server (a client
- * hanging up mid-response, say) into a crash of the whole process. Remove whatever listeners its start-up
- * added; the server's own error handling stays in charge.
- */
-function keepProcessHandlers(): () => void {
-  const events: ('uncaughtException' | 'unhandledRejection')[] = ['uncaughtException', 'unhandledRejection'];
-  type Listener = (...args: unknown[]) => void;
-  const listeners = (e: string): Listener[] => (process as NodeJS.EventEmitter).listeners(e) as Listener[];
-  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
-  return () => {
-    for (const e of events) {
-      for (const listener of listeners(e)) {
-        if (!before.get(e)?.has(listener)) process.removeListener(e, listener);
-      }
-    }
-  };
 }
 
 /** tfjs-node is optional (native, large): it is used when present and skipped silently otherwise. */
@@ -85,10 +50,4 @@ async function tryTfjsNode(): Promise<TfjsEngine | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** `.../@tensorflow/tfjs-backend-wasm/dist/`, where the .wasm binaries sit next to the package's main file. */
-function wasmDistDir(): string {
-  const require = createRequire(import.meta.url);
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
 }

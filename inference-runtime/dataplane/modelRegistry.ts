@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import type { ModelFiles, ModelSignature } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
@@ -9,6 +10,7 @@ import { ModelNotFound, NotReady } from '../core/errors.js';
 import { hasDynamicBatch } from '../core/exampleInputs.js';
 import type { InferenceExecutor, InferOptions } from '../core/executor.js';
 import { InProcessExecutor } from './inProcessExecutor.js';
+import { LargestFirstQueue } from '../core/largestFirst.js';
 import { keepBenchmark, readKeptBenchmark, type BenchmarkKey } from '../core/benchmarkCache.js';
 import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from '../core/loadBenchmark.js';
 import { MicroBatcher } from '../core/microBatcher.js';
@@ -110,6 +112,8 @@ class PoolEntry implements ServingModel {
   benchmark?: ModelBenchmark;
   sig?: ModelSignature;
   batcher?: MicroBatcher;
+  /** What the load-time benchmark of a loaded model needs, taken once every model is settled. */
+  measurement?: { workDir: string; artifactSha256: string; task?: TaskCheck };
 
   constructor(
     readonly config: PoolModel,
@@ -163,10 +167,12 @@ class PoolEntry implements ServingModel {
 }
 
 /**
- * The model registry built from a pool config. Construction starts loading at once; `whenSettled()` tells
- * when every model is AVAILABLE or UNAVAILABLE. Per model: fetch (repository) -> load in every inference
- * thread with a warm-up run -> load-time benchmark -> AVAILABLE. A model whose fetch, verification or load
- * fails is UNAVAILABLE with the reason, holds nothing in any thread, and does not stop the others.
+ * The model registry built from a pool config. Construction starts loading at once; `whenLoaded()` tells
+ * when every model is AVAILABLE or UNAVAILABLE, `whenSettled()` when the load-time benchmarks are taken too.
+ * Per model: fetch (repository) -> plan the engine (a tfjs graph compiled and verified) -> load in every
+ * inference thread with a warm-up run -> AVAILABLE; once every model is settled, each AVAILABLE model is
+ * benchmarked in turn. A model whose fetch, verification or load fails is UNAVAILABLE with the reason, holds
+ * nothing in any thread, and does not stop the others.
  */
 export class PoolModelRegistry implements ModelRegistry {
   readonly executor: InferenceExecutor;
@@ -177,8 +183,9 @@ export class PoolModelRegistry implements ModelRegistry {
   private readonly backendOverride?: BackendPreference;
   private readonly tasks?: TaskLookup;
   private readonly aborter = new AbortController();
+  private readonly loaded: Promise<void>;
   private readonly settled: Promise<void>;
-  /** Loads and benchmarks run one model at a time: concurrent benchmarks would measure each other. */
+  /** Loads into the inference threads run one model at a time (compilations, in processes of their own, do not). */
   private loadChain: Promise<void> = Promise.resolve();
   private closing?: Promise<void>;
 
@@ -193,10 +200,22 @@ export class PoolModelRegistry implements ModelRegistry {
     this.backendOverride = options.backend ?? defaultBackendOverride();
     this.tasks = options.tasks;
     this.entries = pool.models.map((m) => new PoolEntry(m, `${m.name}@${m.version}`, this.executor));
-    this.settled = Promise.all(this.entries.map((e) => this.bringUp(e))).then(() => undefined);
+    // One compilation process per core; on a warm start the plans are cache lookups and the order is moot.
+    const planning = new LargestFirstQueue(os.availableParallelism(), this.entries.length, PLAN_GATHER_MS);
+    this.loaded = Promise.all(this.entries.map((e) => this.bringUp(e, planning))).then(() => undefined);
+    // The benchmarks wait for every model: measured beside a compilation or a load, a model would publish
+    // the machine's start-up instead of its own speed. They no longer hold readiness back (seconds per model).
+    this.settled = this.loaded
+      .then(() => this.measureAll())
+      .catch((err: unknown) => this.logger.warn('model-benchmarks-failed', { error: (err as Error).message }));
   }
 
-  /** Resolves when every model has reached AVAILABLE or UNAVAILABLE. Never rejects. */
+  /** Resolves when every model has reached AVAILABLE or UNAVAILABLE (`/readyz` then answers). Never rejects. */
+  whenLoaded(): Promise<void> {
+    return this.loaded;
+  }
+
+  /** Resolves when every model is AVAILABLE or UNAVAILABLE and the available ones are benchmarked. Never rejects. */
   whenSettled(): Promise<void> {
     return this.settled;
   }
@@ -244,6 +263,7 @@ export class PoolModelRegistry implements ModelRegistry {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.aborter.abort();
+      // A benchmark under way stops at its next run (see `measure`); loads are waited for.
       await this.settled;
       for (const e of this.entries) {
         e.batcher?.flush();
@@ -255,17 +275,27 @@ export class PoolModelRegistry implements ModelRegistry {
     return this.closing;
   }
 
-  private async bringUp(entry: PoolEntry): Promise<void> {
+  private async bringUp(entry: PoolEntry, planning: LargestFirstQueue): Promise<void> {
     const { config } = entry;
     const started = Date.now();
     entry.state = 'LOADING';
     try {
-      const files = await this.repository.fetch(config, this.aborter.signal);
-      await this.serially(async () => {
+      let files: ModelFiles;
+      try {
+        files = await this.repository.fetch(config, this.aborter.signal);
+      } catch (err) {
+        planning.withdraw();
+        throw err;
+      }
+      // The engine is chosen (and a tfjs graph compiled and verified) here, once, before any thread loads it.
+      // Models are planned side by side, each compilation in a process of its own, the largest model first, so
+      // a cold start takes about its longest compilation rather than the sum of them all.
+      const plan = await planning.submit(await sourceBytes(files), () => {
         if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');
-        // The engine is chosen (and a tfjs graph compiled and verified) here, once, before any thread loads it.
-        const plan = await planEngine(config, files, { override: this.backendOverride });
-        if (plan.compilation) this.logger.info('model-compiled', { model: config.name, version: config.version, ...plan.compilation });
+        return planEngine(config, files, { override: this.backendOverride });
+      });
+      if (plan.compilation) this.logger.info('model-compiled', { model: config.name, version: config.version, ...plan.compilation });
+      await this.serially(async () => {
         if (this.aborter.signal.aborted) throw new Error('the registry closed before the model loaded');
         const { info, note, compiled } = await this.loadPlanned(entry, files, plan);
         const task = this.tasks?.get(config.task);
@@ -279,10 +309,8 @@ export class PoolModelRegistry implements ModelRegistry {
             this.executor.infer(entry.key, inputs, options),
           );
         }
-        if (this.benchmark) {
-          const artifactSha256 = compiled && plan.plan.kind === 'compiled' && plan.plan.compiled ? plan.plan.compiled.onnxSha256 : files.sha256;
-          await this.measure(entry, this.benchmark, files.workDir, artifactSha256, task);
-        }
+        const artifactSha256 = compiled && plan.plan.kind === 'compiled' && plan.plan.compiled ? plan.plan.compiled.onnxSha256 : files.sha256;
+        entry.measurement = { workDir: files.workDir, artifactSha256, task };
       });
       entry.state = 'AVAILABLE';
       this.logger.info('model-available', {
@@ -291,7 +319,6 @@ export class PoolModelRegistry implements ModelRegistry {
         backend: entry.backend,
         from: files.origin,
         loadMs: Date.now() - started,
-        ...(entry.benchmark ? { p50Ms: entry.benchmark.latencyMs.p50, throughputPerSec: entry.benchmark.throughputPerSec } : {}),
       });
     } catch (err) {
       entry.state = 'UNAVAILABLE';
@@ -300,6 +327,7 @@ export class PoolModelRegistry implements ModelRegistry {
       entry.sig = undefined;
       entry.batcher = undefined;
       entry.compilation = undefined;
+      entry.measurement = undefined;
       this.logger.warn('model-unavailable', { model: config.name, version: config.version, reason: entry.reason });
     }
   }
@@ -346,6 +374,20 @@ export class PoolModelRegistry implements ModelRegistry {
     }
   }
 
+  /** Benchmarks the available models one at a time: concurrent benchmarks would measure each other. */
+  private async measureAll(): Promise<void> {
+    if (!this.benchmark) return;
+    for (const entry of this.entries) {
+      if (this.aborter.signal.aborted) return;
+      if (entry.state !== 'AVAILABLE' || !entry.measurement) continue;
+      const { workDir, artifactSha256, task } = entry.measurement;
+      await this.measure(entry, this.benchmark, workDir, artifactSha256, task);
+      if (entry.benchmark) {
+        this.logger.info('model-measured', { model: entry.name, version: entry.version, p50Ms: entry.benchmark.latencyMs.p50, throughputPerSec: entry.benchmark.throughputPerSec });
+      }
+    }
+  }
+
   /** Measures the model, or takes what an earlier start measured of the same file on the same node and threads. */
   private async measure(entry: PoolEntry, options: BenchmarkOptions, workDir: string, artifactSha256: string, task?: TaskCheck): Promise<void> {
     const view = { config: entry.config, signature: entry.sig! };
@@ -368,8 +410,12 @@ export class PoolModelRegistry implements ModelRegistry {
           ...(task ? { example: (batch: number) => task.exampleInputs(view, batch) } : {}),
           signature: entry.sig!,
           preprocessing: entry.config.preprocessing,
-          // Inputs are reused across runs: copied to the workers, never transferred.
-          run: (inputs) => this.executor.infer(entry.key, inputs),
+          // Inputs are reused across runs: copied to the workers, never transferred. A closing registry
+          // ends the benchmark at its next run rather than keeping the shutdown waiting for it.
+          run: (inputs) => {
+            if (this.aborter.signal.aborted) return Promise.reject(new Error('the registry closed during the benchmark'));
+            return this.executor.infer(entry.key, inputs);
+          },
           backend: entry.backend!,
           runtimeVersion: runtimeVersion(),
           node: nodeName(),
@@ -381,6 +427,7 @@ export class PoolModelRegistry implements ModelRegistry {
       );
       await keepBenchmark(workDir, key, entry.benchmark);
     } catch (err) {
+      if (this.aborter.signal.aborted) return;
       // The model loaded and warmed up; a failed measurement leaves it serving without published numbers.
       this.logger.warn('model-benchmark-failed', { model: entry.name, version: entry.version, error: (err as Error).message });
     }
@@ -391,6 +438,15 @@ export class PoolModelRegistry implements ModelRegistry {
     this.loadChain = run.catch(() => undefined);
     return run;
   }
+}
+
+/** How long compilations wait for the rest of the pool's sources before the largest present one starts. */
+const PLAN_GATHER_MS = 500;
+
+/** Bytes of a model's files: the compilation's (and verification's) cost grows with them. */
+async function sourceBytes(files: ModelFiles): Promise<number> {
+  const sizes = await Promise.all([files.entryPath, ...Object.values(files.files)].map((f) => stat(f).then((s) => s.size, () => 0)));
+  return sizes.reduce((a, b) => a + b, 0);
 }
 
 /** Builds the registry for a pool and starts loading its models. */

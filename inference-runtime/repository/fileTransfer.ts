@@ -6,6 +6,7 @@ import { ModelFetchError } from './fetchError.js';
 import type { FileLocation } from './modelSource.js';
 import { redactUrl } from './redact.js';
 import { remoteGet, type RedirectPolicy } from './remoteGet.js';
+import { timeoutSignal } from '../core/timeoutSignal.js';
 
 export interface TransferLimits {
   /** Largest file accepted; bigger ones (by Content-Length or by counting) fail without filling the disk. */
@@ -67,8 +68,9 @@ async function copyLocal(file: string, fh: FileHandle, limits: TransferLimits): 
 }
 
 async function download(url: URL, fh: FileHandle, limits: TransferLimits): Promise<{ sha256: string; size: number }> {
-  const timeout = AbortSignal.timeout(limits.timeoutMs);
-  const signal = limits.signal ? AbortSignal.any([timeout, limits.signal]) : timeout;
+  // Held here until the download ends (core/timeoutSignal.ts: a collectable timeout signal may never fire).
+  const deadline = timeoutSignal(limits.timeoutMs, limits.signal);
+  const signal = deadline.signal;
   const where = redactUrl(url);
   let received = 0;
   let expected: number | undefined;
@@ -105,20 +107,22 @@ async function download(url: URL, fh: FileHandle, limits: TransferLimits): Promi
     }
     return { sha256: hash.digest('hex'), size: received };
   } catch (err) {
-    throw asFetchError(err, where, timeout, limits, received, expected);
+    throw asFetchError(err, where, deadline.timedOut, limits, received, expected);
+  } finally {
+    deadline.clear();
   }
 }
 
 function asFetchError(
   err: unknown,
   where: string,
-  timeout: AbortSignal,
+  timedOut: boolean,
   limits: TransferLimits,
   received: number,
   expected: number | undefined,
 ): ModelFetchError {
   if (err instanceof ModelFetchError) return err;
-  if (timeout.aborted) {
+  if (timedOut) {
     return new ModelFetchError(`GET ${where}: timed out after ${limits.timeoutMs} ms (${received} bytes received)`, { cause: err });
   }
   if (limits.signal?.aborted) return new ModelFetchError(`GET ${where}: cancelled`, { cause: err });

@@ -1,8 +1,9 @@
 /**
  * MLModel `status.benchmark`: the figures each runtime pod measured after loading its pool, read from the
  * pod's discovery document (`GET /v1/discovery`, no API key needed) through the API server's pod proxy.
- * A pod's figures do not change once it is ready, so each pod is read once it says `ready` (again after a
- * failure or while it loads, after a pause). The store keeps the newest entry per (model, node) for the current model version; the MLModel
+ * A pod's figures do not change once taken, so each pod is read until it says `ready` and every available
+ * model of the service carries its figures (again after a failure, while it loads, or while a ready runtime
+ * is still taking its load-time benchmarks, after a pause). The store keeps the newest entry per (model, node) for the current model version; the MLModel
  * reconciler writes them, so MLModel status keeps a single writer.
  */
 import type { BenchmarkEntry, MLModel, MLService } from '../api/types.js';
@@ -17,12 +18,27 @@ import type { KubeClient } from '../kube/restClient.js';
 export { MAX_BENCHMARK_ENTRIES };
 /** A pod whose discovery document could not be read is tried again after this pause. */
 export const BENCHMARK_RETRY_MS = 60_000;
+/**
+ * Reads of a ready pod whose available models have not all published a benchmark (the runtime takes them
+ * after it turns ready, seconds per model), before giving up on the missing ones: a model whose benchmark
+ * failed never gets one.
+ */
+export const MAX_READS_WHILE_MEASURING = 5;
 
 const BENCHMARK_SHAPE: ShapeSchema = MODEL_BENCHMARK_SCHEMA;
 
 /** The part of the runtime's discovery document this reads; everything else is ignored. */
 interface DiscoveryView {
-  models?: Array<{ name?: unknown; version?: unknown; benchmark?: unknown }>;
+  models?: Array<{ name?: unknown; version?: unknown; state?: unknown; benchmark?: unknown }>;
+}
+
+/** Whether an available model of the service at its current version has no benchmark in the document yet. */
+function stillMeasuring(doc: unknown, models: readonly MLModel[]): boolean {
+  if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as DiscoveryView).models)) return false;
+  const wanted = new Map(models.map((m) => [m.metadata.name, m.spec.version]));
+  return (doc as DiscoveryView).models!.slice(0, 256).some(
+    (m) => typeof m === 'object' && m !== null && m.state === 'AVAILABLE' && typeof m.name === 'string' && wanted.get(m.name) === m.version && m.benchmark === undefined,
+  );
 }
 
 export interface BenchmarkPod {
@@ -92,6 +108,8 @@ export class BenchmarkReader {
   private readonly done = new Set<string>();
   private readonly inFlight = new Set<string>();
   private readonly failedAt = new Map<string, number>();
+  /** Reads of pods that were ready while their benchmarks were still being taken. */
+  private readonly measuringReads = new Map<string, number>();
   /** MLService key -> ids of its ready pods at the last read. */
   private readonly podsOf = new Map<string, Set<string>>();
 
@@ -125,10 +143,17 @@ export class BenchmarkReader {
           return;
         }
         this.failedAt.delete(id);
-        this.done.add(id);
         for (const { model, entry } of entriesFrom(doc, svc, models, pod)) {
           if (this.deps.store.record(namespace, model, entry)) this.deps.modelChanged(`${namespace}/${model}`);
         }
+        const reads = (this.measuringReads.get(id) ?? 0) + 1;
+        if (stillMeasuring(doc, models) && reads < MAX_READS_WHILE_MEASURING) {
+          this.measuringReads.set(id, reads);
+          this.failedAt.set(id, this.deps.now?.() ?? Date.now());
+          return;
+        }
+        this.measuringReads.delete(id);
+        this.done.add(id);
       }),
     );
     // Forget pods of this service that are gone, so the sets stay as small as the fleet.
@@ -137,6 +162,7 @@ export class BenchmarkReader {
       if (live.has(id)) continue;
       this.done.delete(id);
       this.failedAt.delete(id);
+      this.measuringReads.delete(id);
     }
     this.podsOf.set(key, live);
   }

@@ -286,6 +286,18 @@ describe('model registry', function () {
       }
     });
 
+    it('is ready before its load-time benchmark is taken, serves meanwhile, and publishes the benchmark when settled', async () => {
+      const registry = start({ models: [FACIAL_EXPRESSION] }, { workers: 0, benchmark: { iterations: 20, batchSize: 4, budgetMs: 3000 }, repository: { cacheDir: path.join(dir, 'ready-first') } });
+      await registry.whenLoaded();
+      const model = registry.resolve('facial-expression');
+      expect(registry.isReady()).to.equal(true);
+      expect(model.status().benchmark, 'not measured yet').to.equal(undefined);
+      const answer = await model.infer(faceRows([new Float32Array(4096)]));
+      expect(Object.values(answer)[0]!.shape).to.deep.equal([1, 7]);
+      await registry.whenSettled();
+      expect(model.status().benchmark?.latencyMs.p50).to.be.greaterThan(0);
+    });
+
     it('keeps the load-time benchmark in the model cache for the next start on the same node, and measures anew on another', async () => {
       const previous = process.env.NODE_NAME;
       const options = { workers: 0, benchmark: { iterations: 4, batchSize: 2, budgetMs: 2000 }, repository: { cacheDir: path.join(dir, 'kept-benchmarks') } };

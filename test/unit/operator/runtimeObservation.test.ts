@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { MLModel } from '../../../operator/api/types.js';
-import { BenchmarkReader, BenchmarkStore, entriesFrom, MAX_BENCHMARK_ENTRIES } from '../../../operator/reconcile/benchmarks.js';
+import { BenchmarkReader, BenchmarkStore, entriesFrom, MAX_BENCHMARK_ENTRIES, MAX_READS_WHILE_MEASURING } from '../../../operator/reconcile/benchmarks.js';
 import type { KubeClient } from '../../../operator/kube/restClient.js';
 import { reachableEndpoints, type EndpointPodView, type ServiceView } from '../../../operator/reconcile/endpoints.js';
 import { podProxyPath } from '../../../operator/kube/podProxy.js';
@@ -119,5 +119,26 @@ describe('operator: benchmarks read from runtime pods', () => {
     await readAt(9000);
     expect(calls).to.equal(3);
     expect(store.forModel('edge', 'facial-expression', '2')![0]).to.include({ node: 'edge-0', pod: 'faces-1', service: 'faces' });
+  });
+
+  it('reads a ready pod again while an available model has no benchmark yet (the runtime measures after ready), a bounded number of times', async () => {
+    const measuring = { ready: true, models: [{ name: 'facial-expression', version: '2', state: 'AVAILABLE' }] };
+    const measured = { ready: true, models: [{ name: 'facial-expression', version: '2', state: 'AVAILABLE', benchmark: benchmark('edge-0', '2026-11-30T10:00:00.000Z') }] };
+    const run = async (answers: unknown[], reads: number) => {
+      let calls = 0;
+      let now = 0;
+      const client = { request: async () => answers[Math.min(calls++, answers.length - 1)] } as unknown as KubeClient;
+      const changed: string[] = [];
+      const reader = new BenchmarkReader({ client, store: new BenchmarkStore(), modelChanged: (k) => changed.push(k), unreachable: () => undefined, retryMs: 1000, now: () => now });
+      for (let i = 0; i < reads; i++) {
+        now = i * 1500;
+        await reader.read(svc, models, [{ metadata: { name: 'faces-1', uid: 'u1' }, spec: { nodeName: 'edge-0' } }]);
+      }
+      return { calls, changed };
+    };
+    expect(await run([measuring, measured], 5)).to.deep.equal({ calls: 2, changed: ['edge/facial-expression'] });
+    const neverMeasured = await run([measuring], 20);
+    expect(neverMeasured.changed).to.deep.equal([]);
+    expect(neverMeasured.calls).to.equal(MAX_READS_WHILE_MEASURING);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import type { Preprocessing } from '../../../../inference-runtime/config/types.js';
-import { cropResize, letterbox, toBatchTensor } from '../../../../inference-runtime/vision/tensorize.js';
+import { cropResize, cropsToBatchTensor, letterbox, toBatchTensor } from '../../../../inference-runtime/vision/tensorize.js';
 import type { RgbImage } from '../../../../inference-runtime/vision/decode.js';
 
 function solid(width: number, height: number, rgb: [number, number, number]): RgbImage {
@@ -48,5 +49,34 @@ describe('model input tensors', () => {
     expect(Array.from(toBatchTensor([img], { width: 1, height: 1, colour: 'rgb' }).data as Float32Array)).to.deep.equal([10, 20, 30]);
     const bgr = toBatchTensor([img], { width: 1, height: 1, colour: 'bgr', mean: [30, 20, 10], std: [2, 2, 2] });
     expect(Array.from(bgr.data as Float32Array)).to.deep.equal([0, 0, 0]);
+  });
+
+  it('feeds a greyscale model the same crops from luma as from resampled RGB, for any image and region', () => {
+    const pre: Preprocessing = { width: 8, height: 6, colour: 'grayscale', range: [-1, 1], grayscaleWeights: [0.3, 0.6, 0.1] };
+    const image = fc
+      .record({ width: fc.integer({ min: 1, max: 40 }), height: fc.integer({ min: 1, max: 40 }) })
+      .chain(({ width, height }) =>
+        fc.uint8Array({ minLength: width * height * 3, maxLength: width * height * 3 }).map((data): RgbImage => ({ data, width, height })),
+      );
+    // Regions may reach past every edge of the image, and be smaller or larger than the model's input.
+    const region = fc.record({
+      x: fc.double({ min: -30, max: 50, noNaN: true }),
+      y: fc.double({ min: -30, max: 50, noNaN: true }),
+      width: fc.double({ min: 1, max: 80, noNaN: true }),
+      height: fc.double({ min: 1, max: 80, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(image, fc.array(region, { minLength: 1, maxLength: 3 }), (img, regions) => {
+        const direct = cropsToBatchTensor(img, regions, pre);
+        const viaRgb = toBatchTensor(regions.map((r) => cropResize(img, r, pre.width, pre.height)), pre);
+        expect(direct.shape).to.deep.equal(viaRgb.shape);
+        const a = direct.data as Float32Array;
+        const b = viaRgb.data as Float32Array;
+        // The RGB path rounds each channel to a byte before the grey conversion: at most half a grey level,
+        // 1/255 of the [-1, 1] range.
+        for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).to.be.at.most(1 / 255 + 1e-5);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -3,7 +3,8 @@
  * 640x480 one-face JPEG and of face-api's 1920 px group photos (sample1-6) against a one-worker server pinned
  * to core 0 (client pinned to core 1), and throughput of 1 worker on 1 core against 2 workers on 2 cores. The
  * load generator (bench/visionLoad.ts) is a process of its own, niced to 19, whose CPU is counted apart from
- * the server's; requests per server CPU-second compare the servers whatever the scheduler gave them.
+ * the server's; requests per server CPU-second compare the servers whatever the scheduler gave them, and
+ * the server's CPU per request is split by thread (event loop, libvips, the rest) from /proc.
  *
  *   npx tsx bench/visionCores.ts [--seconds 16] [--rounds 4] [--baseline /path/to/other/checkout]
  *
@@ -12,7 +13,7 @@
  * run on a shared machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,11 +54,35 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** User + system CPU time of a process, all its threads, in seconds (Linux /proc; ticks of 1/100 s). */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** User + system CPU seconds of a /proc stat line (ticks of 1/100 s), and the thread's name. */
+function parseStat(stat: string): { name: string; seconds: number } {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+}
+
+/** CPU seconds of a process, all its threads. */
+function cpuSecondsOf(pid: number): number {
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds;
+}
+
+/**
+ * CPU seconds of a process by kind of thread: the main (event loop) thread, libvips' pixel workers, and
+ * every other thread (inference workers, the libuv pool that runs sharp's calls, V8's helpers).
+ */
+type ThreadCpu = Record<'main' | 'libvips' | 'other', number>;
+function threadCpuOf(pid: number): ThreadCpu {
+  const out: ThreadCpu = { main: 0, libvips: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const { name, seconds } = parseStat(stat);
+    out[Number(tid) === pid ? 'main' : name.startsWith('libvips') ? 'libvips' : 'other'] += seconds;
+  }
+  return out;
 }
 
 interface LoadResult {
@@ -70,6 +95,7 @@ interface LoadResult {
 
 interface Window extends LoadResult {
   serverCpuSeconds: number;
+  threads: ThreadCpu;
 }
 
 /** One window of load from a niced (and optionally pinned) generator process. */
@@ -77,12 +103,15 @@ async function load(server: Server, images: string[], clients: number, ms: numbe
   const generator = [process.execPath, '--import', 'tsx', path.join('bench', 'visionLoad.ts'), '--url', server.url, '--clients', String(clients), '--ms', String(ms), ...images];
   const [cmd, ...args] = ['nice', '-n', '19', ...(pin ? ['taskset', '-c', pin] : []), ...generator];
   const before = cpuSecondsOf(server.child.pid!);
+  const threadsBefore = threadCpuOf(server.child.pid!);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`${server.name}: load generator exited with ${code}`);
-  return { ...(JSON.parse(out) as LoadResult), serverCpuSeconds: cpuSecondsOf(server.child.pid!) - before };
+  const threadsAfter = threadCpuOf(server.child.pid!);
+  const threads: ThreadCpu = { main: threadsAfter.main - threadsBefore.main, libvips: threadsAfter.libvips - threadsBefore.libvips, other: threadsAfter.other - threadsBefore.other };
+  return { ...(JSON.parse(out) as LoadResult), serverCpuSeconds: cpuSecondsOf(server.child.pid!) - before, threads };
 }
 
 const median = (xs: number[]): number => {
@@ -150,6 +179,10 @@ const rows = cells.map((c) => {
     serverCores: serverCpu / secs,
     clientCores: sum((w) => w.cpuSeconds) / secs,
     perCpuSecond: latencies.length / Math.max(serverCpu, 1e-9),
+    // CPU milliseconds per request by kind of thread (threads that ended during a window are not counted).
+    mainMs: (sum((w) => w.threads.main) * 1000) / latencies.length,
+    libvipsMs: (sum((w) => w.threads.libvips) * 1000) / latencies.length,
+    otherMs: (sum((w) => w.threads.other) * 1000) / latencies.length,
     p50: median(latencies),
     p95: percentile(latencies, 95),
     decode: stage('decode'),
@@ -171,6 +204,12 @@ const lines = [
     (r) =>
       `| ${r.checkout} | ${r.what} | ${r.clients} | ${r.requests} | ${r.faces} | ${r2(r.perSecond)} | ${r2(r.serverCores)} | ${r2(r.clientCores)} | ${r1(r.perCpuSecond)} | ${r1(r.p50)} | ${r1(r.p95)} | ${r1(r.decode)} | ${r1(r.detect)} | ${r1(r.classify)} | ${r1(r.inference)} |`,
   ),
+  '',
+  'Server CPU per request by thread (ms): the event-loop thread, libvips pixel workers, all others (inference workers, libuv pool, V8).',
+  '',
+  '| code | measurement | clients | main thread | libvips | other threads | total |',
+  '|---|---|---:|---:|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.checkout} | ${r.what} | ${r.clients} | ${r2(r.mainMs)} | ${r2(r.libvipsMs)} | ${r2(r.otherMs)} | ${r2(r.mainMs + r.libvipsMs + r.otherMs)} |`),
   '',
   ...checkouts.map(({ label }) => {
     const one = at(label, 'throughput 640x480, 1 worker');

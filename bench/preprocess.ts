@@ -4,7 +4,9 @@
  * body of a 64x64 image read by the flat float reader against the general path (JSON.parse + tensor walk).
  * Each row also runs the way the runtime did it before (kept here as the reference), alternating in rounds,
  * so the ratios hold on a loaded machine: the decode as the first release did it (full decode, lanczos3), the
- * letterbox with libvips' lanczos3 kernel, the expression crops resampled in RGB and then packed as grey. CPU time is the process's (all threads: libvips runs in the libuv pool).
+ * letterbox with libvips' lanczos3 kernel padded into a copy and then packed (now: linear kernel, rows
+ * written straight into the tensor), the expression crops resampled in RGB and then packed as grey (now:
+ * resampled from luma into the tensor). CPU time is the process's (all threads: libvips runs in the libuv pool).
  *
  *   taskset -c 1 npx tsx bench/preprocess.ts [--rounds 8]
  */
@@ -18,7 +20,7 @@ import { parseTfServingJson } from '../inference-runtime/http/tfserving/jsonText
 import { decodeImage } from '../inference-runtime/vision/decode.js';
 import { defaultVisionLimits } from '../inference-runtime/vision/limits.js';
 import type { RgbImage } from '../inference-runtime/vision/decode.js';
-import { cropResize, cropsToBatchTensor, letterbox, toBatchTensor } from '../inference-runtime/vision/tensorize.js';
+import { cropResize, cropsToBatchTensor, letterboxTensor, toBatchTensor } from '../inference-runtime/vision/tensorize.js';
 import { sample } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' } } });
@@ -77,7 +79,7 @@ const rows: Record<string, { now: () => unknown; before?: () => unknown; repeat:
   'decode 640x480 JPEG': { now: () => decodeImage(face640, defaultVisionLimits), before: () => decodeBefore(face640), repeat: 10 },
   'decode 1920x1367 JPEG (sample2)': { now: () => decodeImage(group, defaultVisionLimits), before: () => decodeBefore(group), repeat: 3 },
   'letterbox 640x480 -> 256 + pack': {
-    now: async () => toBatchTensor([(await letterbox(work640.pixels, 256, 256)).pixels], pre256),
+    now: () => letterboxTensor(work640.pixels, pre256),
     before: () => letterboxBefore(work640.pixels),
     repeat: 10,
   },

@@ -8,20 +8,24 @@ import { resampleInto, resampleLumaInto } from './resample.js';
 /** ITU-R BT.601 luma weights (MATLAB's rgb2gray), used when the model's entry names no grey weights. */
 const bt601: readonly [number, number, number] = [0.2989, 0.587, 0.114];
 
-export interface Letterboxed {
-  pixels: RgbImage;
+export interface LetterboxedTensor {
+  /** The model's [1, height, width, channels] input. */
+  tensor: HostTensor;
   /** Model-input pixels per working pixel (same on both axes: the aspect ratio is kept). */
   scale: number;
 }
 
 /**
  * Fits the image into the model's input without distortion: scaled to fit, anchored top-left, padded with
- * black on the right or bottom. Top-left anchoring keeps the mapping back to image pixels a pure scale.
- * Whole-image resizes run in libvips (SIMD): at 640x480 -> 256 px it costs a third of the CPU of the
- * separable JS resampler the crops use. The kernel is libvips' linear one, a triangle widened by the shrink
- * factor (it averages every source pixel, like the crops' resampler), at about 60% of lanczos3's CPU.
+ * black on the right or bottom, and written as the model's input values. Top-left anchoring keeps the
+ * mapping back to image pixels a pure scale. Whole-image resizes run in libvips (SIMD): at 640x480 -> 256 px
+ * it costs a third of the CPU of the separable JS resampler the crops use. The kernel is libvips' linear
+ * one, a triangle widened by the shrink factor (it averages every source pixel, like the crops' resampler),
+ * at about 60% of lanczos3's CPU. The resized rows go straight into the tensor and the padding is written
+ * as black's value: no padded copy of the image (libvips' extend cost as much again as the resize).
  */
-export async function letterbox(img: RgbImage, width: number, height: number): Promise<Letterboxed> {
+export async function letterboxTensor(img: RgbImage, pre: Preprocessing): Promise<LetterboxedTensor> {
+  const { width, height } = pre;
   const scale = Math.min(width / img.width, height / img.height);
   const w = Math.max(1, Math.min(width, Math.round(img.width * scale)));
   const h = Math.max(1, Math.min(height, Math.round(img.height * scale)));
@@ -29,11 +33,19 @@ export async function letterbox(img: RgbImage, width: number, height: number): P
     .resize(w, h, { fit: 'fill', kernel: 'linear' })
     .raw()
     .toBuffer();
-  // Padded here rather than with libvips' extend, which cost as much again as the resize itself.
-  const data = new Uint8Array(width * height * 3);
-  if (w === width) data.set(resized);
-  else for (let y = 0; y < h; y++) data.set(resized.subarray(y * w * 3, (y + 1) * w * 3), y * width * 3);
-  return { pixels: { data, width, height }, scale };
+  const channels = channelsOf(pre);
+  const data = new Float32Array(width * height * channels);
+  const black = new Uint8Array(width * 3);
+  for (let y = 0; y < height; y++) {
+    const row = y * width * channels;
+    if (y < h) {
+      writeValues(resized, y * w * 3, w, pre, data, row);
+      if (w < width) writeValues(black, 0, width - w, pre, data, row + w * channels);
+    } else {
+      writeValues(black, 0, width, pre, data, row);
+    }
+  }
+  return { tensor: float32([1, height, width, channels], data), scale };
 }
 
 /**
@@ -78,23 +90,27 @@ export function writePixels(img: RgbImage, pre: Preprocessing, target: Float32Ar
   if (img.width !== pre.width || img.height !== pre.height) {
     throw new RangeError(`pixels are ${img.width}x${img.height}, the model takes ${pre.width}x${pre.height}`);
   }
+  writeValues(img.data, 0, img.width * img.height, pre, target, offset);
+}
+
+/** Writes `count` RGB pixels of `src` from byte `from` as model values into `target` at `offset`. */
+function writeValues(src: Uint8Array, from: number, count: number, pre: Preprocessing, target: Float32Array, offset: number): void {
   const { gain, bias } = valueMap(pre);
-  const src = img.data;
-  const n = img.width * img.height;
+  const end = from + count * 3;
   if (pre.colour === 'grayscale') {
     const luma = lumaWeights(pre);
     const wr = luma[0] * gain[0];
     const wg = luma[1] * gain[0];
     const wb = luma[2] * gain[0];
     const b0 = bias[0];
-    for (let p = 0, s = 0; p < n; p++, s += 3) target[offset + p] = src[s] * wr + src[s + 1] * wg + src[s + 2] * wb + b0;
+    for (let s = from, o = offset; s < end; s += 3, o++) target[o] = src[s] * wr + src[s + 1] * wg + src[s + 2] * wb + b0;
     return;
   }
   // BGR reads the source channels in reverse order.
   const [r, g, b] = pre.colour === 'bgr' ? [2, 1, 0] : [0, 1, 2];
   const [g0, g1, g2] = gain;
   const [b0, b1, b2] = bias;
-  for (let s = 0, o = offset; s < n * 3; s += 3, o += 3) {
+  for (let s = from, o = offset; s < end; s += 3, o += 3) {
     target[o] = src[s + r] * g0 + b0;
     target[o + 1] = src[s + g] * g1 + b1;
     target[o + 2] = src[s + b] * g2 + b2;

@@ -35,14 +35,15 @@ export async function letterboxTensor(img: RgbImage, pre: Preprocessing): Promis
     .toBuffer();
   const channels = channelsOf(pre);
   const data = new Float32Array(width * height * channels);
+  const write = valueWriter(pre);
   const black = new Uint8Array(width * 3);
   for (let y = 0; y < height; y++) {
     const row = y * width * channels;
     if (y < h) {
-      writeValues(resized, y * w * 3, w, pre, data, row);
-      if (w < width) writeValues(black, 0, width - w, pre, data, row + w * channels);
+      write(resized, y * w * 3, w, data, row);
+      if (w < width) write(black, 0, width - w, data, row + w * channels);
     } else {
-      writeValues(black, 0, width, pre, data, row);
+      write(black, 0, width, data, row);
     }
   }
   return { tensor: float32([1, height, width, channels], data), scale };
@@ -90,31 +91,36 @@ export function writePixels(img: RgbImage, pre: Preprocessing, target: Float32Ar
   if (img.width !== pre.width || img.height !== pre.height) {
     throw new RangeError(`pixels are ${img.width}x${img.height}, the model takes ${pre.width}x${pre.height}`);
   }
-  writeValues(img.data, 0, img.width * img.height, pre, target, offset);
+  valueWriter(pre)(img.data, 0, img.width * img.height, target, offset);
 }
 
 /** Writes `count` RGB pixels of `src` from byte `from` as model values into `target` at `offset`. */
-function writeValues(src: Uint8Array, from: number, count: number, pre: Preprocessing, target: Float32Array, offset: number): void {
+type ValueWriter = (src: Uint8Array, from: number, count: number, target: Float32Array, offset: number) => void;
+
+/** The model's conversion of RGB bytes to input values, worked out once for any number of rows. */
+function valueWriter(pre: Preprocessing): ValueWriter {
   const { gain, bias } = valueMap(pre);
-  const end = from + count * 3;
   if (pre.colour === 'grayscale') {
     const luma = lumaWeights(pre);
     const wr = luma[0] * gain[0];
     const wg = luma[1] * gain[0];
     const wb = luma[2] * gain[0];
     const b0 = bias[0];
-    for (let s = from, o = offset; s < end; s += 3, o++) target[o] = src[s] * wr + src[s + 1] * wg + src[s + 2] * wb + b0;
-    return;
+    return (src, from, count, target, offset) => {
+      for (let s = from, o = offset, end = from + count * 3; s < end; s += 3, o++) target[o] = src[s] * wr + src[s + 1] * wg + src[s + 2] * wb + b0;
+    };
   }
   // BGR reads the source channels in reverse order.
   const [r, g, b] = pre.colour === 'bgr' ? [2, 1, 0] : [0, 1, 2];
   const [g0, g1, g2] = gain;
   const [b0, b1, b2] = bias;
-  for (let s = from, o = offset; s < end; s += 3, o += 3) {
-    target[o] = src[s + r] * g0 + b0;
-    target[o + 1] = src[s + g] * g1 + b1;
-    target[o + 2] = src[s + b] * g2 + b2;
-  }
+  return (src, from, count, target, offset) => {
+    for (let s = from, o = offset, end = from + count * 3; s < end; s += 3, o += 3) {
+      target[o] = src[s + r] * g0 + b0;
+      target[o + 1] = src[s + g] * g1 + b1;
+      target[o + 2] = src[s + b] * g2 + b2;
+    }
+  };
 }
 
 /**

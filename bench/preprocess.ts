@@ -3,7 +3,10 @@
  * copy, the detector's letterbox, the expression crop and the tensor packing; and the TF Serving `:predict`
  * body of a 64x64 image read by the flat float reader against the general path (JSON.parse + tensor walk).
  * Each row also runs the way the runtime did it before (kept here as the reference), alternating in rounds,
- * so the ratios hold on a loaded machine. CPU time is the process's (all threads: libvips runs in the libuv pool).
+ * so the ratios hold on a loaded machine: the decode as the first release did it (full decode, lanczos3), the
+ * letterbox with libvips' lanczos3 kernel padded into a copy and then packed (now: linear kernel, rows
+ * written straight into the tensor), the expression crops resampled in RGB and then packed as grey (now:
+ * resampled from luma into the tensor). CPU time is the process's (all threads: libvips runs in the libuv pool).
  *
  *   taskset -c 1 npx tsx bench/preprocess.ts [--rounds 8]
  */
@@ -16,7 +19,8 @@ import { parsePredictRequest } from '../inference-runtime/http/tfserving/jsonTen
 import { parseTfServingJson } from '../inference-runtime/http/tfserving/jsonText.js';
 import { decodeImage } from '../inference-runtime/vision/decode.js';
 import { defaultVisionLimits } from '../inference-runtime/vision/limits.js';
-import { cropResize, letterbox, toBatchTensor } from '../inference-runtime/vision/tensorize.js';
+import type { RgbImage } from '../inference-runtime/vision/decode.js';
+import { cropResize, cropsToBatchTensor, letterboxTensor, toBatchTensor } from '../inference-runtime/vision/tensorize.js';
 import { sample } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' } } });
@@ -42,59 +46,18 @@ async function decodeBefore(bytes: Buffer): Promise<void> {
     .toBuffer();
 }
 
-/** The crop as the runtime ran it before: a grid of bilinear samples per output pixel, in JS. */
-function cropBefore(img: { data: Uint8Array; width: number; height: number }, box: { x: number; y: number; width: number; height: number }, width: number, height: number): Uint8Array {
-  const out = new Uint8Array(width * height * 3);
-  const sx = box.width / width;
-  const sy = box.height / height;
-  const nx = Math.min(8, Math.max(1, Math.ceil(sx)));
-  const ny = Math.min(8, Math.max(1, Math.ceil(sy)));
-  const acc = [0, 0, 0];
-  for (let oy = 0; oy < height; oy++) {
-    for (let ox = 0; ox < width; ox++) {
-      acc[0] = acc[1] = acc[2] = 0;
-      for (let j = 0; j < ny; j++) {
-        const y = Math.min(img.height - 1, Math.max(0, box.y + (oy + (j + 0.5) / ny) * sy - 0.5));
-        const y0 = Math.floor(y);
-        const y1 = Math.min(img.height - 1, y0 + 1);
-        for (let i = 0; i < nx; i++) {
-          const x = Math.min(img.width - 1, Math.max(0, box.x + (ox + (i + 0.5) / nx) * sx - 0.5));
-          const x0 = Math.floor(x);
-          const x1 = Math.min(img.width - 1, x0 + 1);
-          for (let c = 0; c < 3; c++) {
-            const top = img.data[(y0 * img.width + x0) * 3 + c] + (img.data[(y0 * img.width + x1) * 3 + c] - img.data[(y0 * img.width + x0) * 3 + c]) * (x - x0);
-            const bottom = img.data[(y1 * img.width + x0) * 3 + c] + (img.data[(y1 * img.width + x1) * 3 + c] - img.data[(y1 * img.width + x0) * 3 + c]) * (x - x0);
-            acc[c] += top + (bottom - top) * (y - y0);
-          }
-        }
-      }
-      const o = (oy * width + ox) * 3;
-      for (let c = 0; c < 3; c++) out[o + c] = Math.round(acc[c] / (nx * ny));
-    }
-  }
-  return out;
-}
-
-/** The letterbox and tensor packing as the runtime ran them before: libvips resize and extend, then a per-pixel loop. */
-async function letterboxBefore(img: { data: Uint8Array; width: number; height: number }): Promise<Float32Array> {
+/** The letterbox as the runtime ran it before: libvips lanczos3 resize, padded in JS, then packed. */
+async function letterboxBefore(img: RgbImage): Promise<unknown> {
   const scale = Math.min(256 / img.width, 256 / img.height);
   const w = Math.round(img.width * scale);
   const h = Math.round(img.height * scale);
-  const src = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+  const resized = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
     .resize(w, h, { fit: 'fill', kernel: 'lanczos3' })
-    .extend({ top: 0, left: 0, right: 256 - w, bottom: 256 - h, background: { r: 0, g: 0, b: 0 } })
     .raw()
     .toBuffer();
-  const out = new Float32Array(256 * 256 * 3);
-  const mean = [0, 0, 0];
-  const std = [1, 1, 1];
-  for (let p = 0; p < 256 * 256; p++) {
-    const [c0, c1, c2] = [src[p * 3], src[p * 3 + 1], src[p * 3 + 2]];
-    out[p * 3] = (-1 + c0 * (2 / 255) - mean[0]) / std[0];
-    out[p * 3 + 1] = (-1 + c1 * (2 / 255) - mean[1]) / std[1];
-    out[p * 3 + 2] = (-1 + c2 * (2 / 255) - mean[2]) / std[2];
-  }
-  return out;
+  const data = new Uint8Array(256 * 256 * 3);
+  for (let y = 0; y < h; y++) data.set(resized.subarray(y * w * 3, (y + 1) * w * 3), y * 256 * 3);
+  return toBatchTensor([{ data, width: 256, height: 256 }], pre256);
 }
 
 const values4096 = new Float32Array(4096);
@@ -107,19 +70,27 @@ const body = Buffer.from(JSON.stringify({ instances: [Array.from({ length: 64 },
 const spec: TensorSpec[] = [{ name: 'input_1', dtype: 'float32', shape: [-1, 64, 64, 1] }];
 
 const work640 = await decodeImage(face640, defaultVisionLimits);
-const faceBox = { x: 200, y: 60, width: 210, height: 210 };
+// The detector's 210 px box grown by the expression crop margin (1.4), and five faces of a group photo.
+const faceRegion = { x: 160, y: 20, width: 294, height: 294 };
+const workGroup = await decodeImage(group, defaultVisionLimits);
+const groupRegions = [0, 1, 2, 3, 4].map((i) => ({ x: 40 + i * 110, y: 120, width: 60, height: 60 }));
 
 const rows: Record<string, { now: () => unknown; before?: () => unknown; repeat: number }> = {
   'decode 640x480 JPEG': { now: () => decodeImage(face640, defaultVisionLimits), before: () => decodeBefore(face640), repeat: 10 },
   'decode 1920x1367 JPEG (sample2)': { now: () => decodeImage(group, defaultVisionLimits), before: () => decodeBefore(group), repeat: 3 },
   'letterbox 640x480 -> 256 + pack': {
-    now: async () => toBatchTensor([(await letterbox(work640.pixels, 256, 256)).pixels], pre256),
+    now: () => letterboxTensor(work640.pixels, pre256),
     before: () => letterboxBefore(work640.pixels),
     repeat: 10,
   },
-  'face crop 210 px -> 64x64 + pack': {
-    now: () => toBatchTensor([cropResize(work640.pixels, faceBox, 64, 64)], pre64),
-    before: () => cropBefore(work640.pixels, faceBox, 64, 64),
+  'face crop 294 px -> 64x64 grey tensor': {
+    now: () => cropsToBatchTensor(work640.pixels, [faceRegion], pre64),
+    before: () => toBatchTensor([cropResize(work640.pixels, faceRegion, 64, 64)], pre64),
+    repeat: 20,
+  },
+  'five face crops 60 px -> 64x64 grey tensor (group photo)': {
+    now: () => cropsToBatchTensor(workGroup.pixels, groupRegions, pre64),
+    before: () => toBatchTensor(groupRegions.map((r) => cropResize(workGroup.pixels, r, 64, 64)), pre64),
     repeat: 20,
   },
   ':predict body, 4,096 floats (89 KB)': {

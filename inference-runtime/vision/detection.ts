@@ -5,7 +5,7 @@ import type { DecodedImage } from './decode.js';
 import { scaleBox, type Box } from './geometry.js';
 import { nonMaxSuppression, type Scored } from './nms.js';
 import { imageInput, preprocessingOf } from './servingModel.js';
-import { letterbox, toBatchTensor } from './tensorize.js';
+import { letterboxTensor } from './tensorize.js';
 
 /** What tells one detector apart from another: its reference preprocessing and how its outputs decode. */
 export interface DetectorHead<C extends Scored> {
@@ -37,9 +37,9 @@ export async function detect<C extends Scored>(
 ): Promise<{ kept: C[]; back: number; boxes: Box[] }> {
   const pre = preprocessingOf(model, head.reference);
   head.checkInput?.(pre);
-  const boxed = await letterbox(image.pixels, pre.width, pre.height);
+  const boxed = await letterboxTensor(image.pixels, pre);
   // The tensor is built for this call alone: its buffer moves to the inference thread.
-  const outputs = await model.infer({ [imageInput(model).name]: toBatchTensor([boxed.pixels], pre) }, { transfer: true });
+  const outputs = await model.infer({ [imageInput(model).name]: boxed.tensor }, { transfer: true });
   const kept = nonMaxSuppression(head.decode(outputs, pre, opts.minScore), {
     iouThreshold: opts.iouThreshold,
     minScore: opts.minScore,

@@ -6,7 +6,7 @@ import { round4 } from './geometry.js';
 import { fer2013Codes, fer2013Expressions, type ExpressionLabel } from './labels.js';
 import { argmax, asProbabilities } from './probabilities.js';
 import { acceptsBatches, imageInput, preprocessingOf } from './servingModel.js';
-import { cropResize, toBatchTensor } from './tensorize.js';
+import { cropsToBatchTensor } from './tensorize.js';
 
 /**
  * The face crop handed to the expression model is the detector's box grown to a square this many times its
@@ -42,11 +42,10 @@ export async function classifyExpressions(model: ServingModel, pixels: RgbImage,
   // The reference pipeline (human's emotion.ts) feeds grey 64x64 crops mapped onto [-1, 1].
   const pre = preprocessingOf(model, { colour: 'grayscale', range: [-1, 1] });
   const inputName = imageInput(model).name;
-  const crops = regions.map((r) => cropResize(pixels, r, pre.width, pre.height));
-  const batches = acceptsBatches(model) ? [crops] : crops.map((c) => [c]);
+  const batches = acceptsBatches(model) ? [regions] : regions.map((r) => [r]);
   const rows: number[][] = [];
   for (const batch of batches) {
-    const outputs = Object.values(await model.infer({ [inputName]: toBatchTensor(batch, pre) }, { transfer: true }));
+    const outputs = Object.values(await model.infer({ [inputName]: cropsToBatchTensor(pixels, batch, pre) }, { transfer: true }));
     if (outputs.length !== 1) throw new TypeError(`expression model ${model.name} returned ${outputs.length} outputs, expected 1`);
     rows.push(...splitRows(outputs[0], batch.length));
   }

@@ -105,3 +105,72 @@ export function resampleInto(img: RgbImage, region: Box, width: number, height: 
     for (let x = 0; x < line; x++) out[q + x] = acc[x] + 0.5;
   }
 }
+
+/**
+ * Resamples `region` like `resampleInto`, but of the image's luma (`weights` applied to R, G, B) into one
+ * float per output pixel, unrounded: a greyscale model's crop then costs a third of the arithmetic of an RGB
+ * one (the grey value of averaged pixels is the average of their grey values), and no byte rounding lies
+ * between the source and the model's input. `map(v)` = v * gain + bias is applied on the way out.
+ */
+export function resampleLumaInto(
+  img: RgbImage,
+  region: Box,
+  width: number,
+  height: number,
+  weights: readonly [number, number, number],
+  map: { gain: number; bias: number },
+  out: Float32Array,
+  offset: number,
+): void {
+  const tx = axisTaps(region.x, region.width, width, img.width);
+  const ty = axisTaps(region.y, region.height, height, img.height);
+  // The window covers every index a tap names, zero weights included, so no read falls outside it.
+  const [x0, x1] = indexSpan(tx);
+  const [y0, y1] = indexSpan(ty);
+  const rows = y1 - y0 + 1;
+  const cols = x1 - x0 + 1;
+  const src = img.data;
+  const rowBytes = img.width * 3;
+  const [wr, wg, wb] = weights;
+  // Luma of the source window the taps read, once per pixel.
+  const luma = new Float32Array(rows * cols);
+  for (let r = 0, l = 0; r < rows; r++) {
+    for (let s = (y0 + r) * rowBytes + x0 * 3, end = s + cols * 3; s < end; s += 3) luma[l++] = src[s] * wr + src[s + 1] * wg + src[s + 2] * wb;
+  }
+  const horizontal = new Float32Array(rows * width);
+  const tw = tx.width;
+  for (let r = 0; r < rows; r++) {
+    const line = r * cols - x0;
+    for (let o = 0; o < width; o++) {
+      let a = 0;
+      const base = o * tw;
+      for (let k = 0; k < tw; k++) a += luma[line + tx.index[base + k]] * tx.weight[base + k];
+      horizontal[r * width + o] = a;
+    }
+  }
+  const vw = ty.width;
+  const { gain, bias } = map;
+  const acc = new Float32Array(width);
+  for (let oy = 0; oy < height; oy++) {
+    const base = oy * vw;
+    acc.fill(0);
+    for (let k = 0; k < vw; k++) {
+      const w = ty.weight[base + k];
+      if (w === 0) continue;
+      const from = (ty.index[base + k] - y0) * width;
+      for (let x = 0; x < width; x++) acc[x] += horizontal[from + x] * w;
+    }
+    const q = offset + oy * width;
+    for (let x = 0; x < width; x++) out[q + x] = acc[x] * gain + bias;
+  }
+}
+
+function indexSpan(taps: AxisTaps): [number, number] {
+  let lo = taps.index[0];
+  let hi = lo;
+  for (const i of taps.index) {
+    if (i < lo) lo = i;
+    if (i > hi) hi = i;
+  }
+  return [lo, hi];
+}

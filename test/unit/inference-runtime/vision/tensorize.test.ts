@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import type { Preprocessing } from '../../../../inference-runtime/config/types.js';
-import { cropResize, letterbox, toBatchTensor } from '../../../../inference-runtime/vision/tensorize.js';
+import { cropResize, cropsToBatchTensor, letterboxTensor, toBatchTensor } from '../../../../inference-runtime/vision/tensorize.js';
 import type { RgbImage } from '../../../../inference-runtime/vision/decode.js';
 
 function solid(width: number, height: number, rgb: [number, number, number]): RgbImage {
@@ -11,12 +12,27 @@ function solid(width: number, height: number, rgb: [number, number, number]): Rg
 
 describe('model input tensors', () => {
   it('letterboxes without distortion: scaled to fit, padded black on the right and bottom', async () => {
-    const boxed = await letterbox(solid(200, 100, [255, 255, 255]), 64, 64);
+    const boxed = await letterboxTensor(solid(200, 100, [255, 255, 255]), { width: 64, height: 64, colour: 'rgb' });
     expect(boxed.scale).to.equal(64 / 200);
-    const at = (x: number, y: number) => boxed.pixels.data[(y * 64 + x) * 3];
+    expect(boxed.tensor.shape).to.deep.equal([1, 64, 64, 3]);
+    const data = boxed.tensor.data as Float32Array;
+    const at = (x: number, y: number) => data[(y * 64 + x) * 3];
     expect(at(10, 10)).to.equal(255);
     expect(at(63, 31)).to.equal(255);
     expect(at(10, 33)).to.equal(0);
+  });
+
+  it('writes the letterbox padding as the value black maps to, on the right and below, in the model colour', async () => {
+    // A tall image leaves padding on the right; a grey model takes one channel.
+    const boxed = await letterboxTensor(solid(50, 100, [255, 255, 255]), { width: 32, height: 32, colour: 'grayscale', range: [-1, 1] });
+    expect(boxed.tensor.shape).to.deep.equal([1, 32, 32, 1]);
+    const data = boxed.tensor.data as Float32Array;
+    expect(data[5 * 32 + 4]).to.be.closeTo(1, 1e-3);
+    expect(data[5 * 32 + 20]).to.equal(-1);
+    const wide = await letterboxTensor(solid(100, 40, [0, 0, 255]), { width: 20, height: 20, colour: 'bgr' });
+    const w = wide.tensor.data as Float32Array;
+    expect(Array.from(w.subarray((2 * 20 + 3) * 3, (2 * 20 + 3) * 3 + 3))).to.deep.equal([255, 0, 0]);
+    expect(Array.from(w.subarray((15 * 20 + 3) * 3, (15 * 20 + 3) * 3 + 3))).to.deep.equal([0, 0, 0]);
   });
 
   it('crops a region (edge pixels repeated outside the image) and shrinks it with averaging', () => {
@@ -48,5 +64,34 @@ describe('model input tensors', () => {
     expect(Array.from(toBatchTensor([img], { width: 1, height: 1, colour: 'rgb' }).data as Float32Array)).to.deep.equal([10, 20, 30]);
     const bgr = toBatchTensor([img], { width: 1, height: 1, colour: 'bgr', mean: [30, 20, 10], std: [2, 2, 2] });
     expect(Array.from(bgr.data as Float32Array)).to.deep.equal([0, 0, 0]);
+  });
+
+  it('feeds a greyscale model the same crops from luma as from resampled RGB, for any image and region', () => {
+    const pre: Preprocessing = { width: 8, height: 6, colour: 'grayscale', range: [-1, 1], grayscaleWeights: [0.3, 0.6, 0.1] };
+    const image = fc
+      .record({ width: fc.integer({ min: 1, max: 40 }), height: fc.integer({ min: 1, max: 40 }) })
+      .chain(({ width, height }) =>
+        fc.uint8Array({ minLength: width * height * 3, maxLength: width * height * 3 }).map((data): RgbImage => ({ data, width, height })),
+      );
+    // Regions may reach past every edge of the image, and be smaller or larger than the model's input.
+    const region = fc.record({
+      x: fc.double({ min: -30, max: 50, noNaN: true }),
+      y: fc.double({ min: -30, max: 50, noNaN: true }),
+      width: fc.double({ min: 1, max: 80, noNaN: true }),
+      height: fc.double({ min: 1, max: 80, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(image, fc.array(region, { minLength: 1, maxLength: 3 }), (img, regions) => {
+        const direct = cropsToBatchTensor(img, regions, pre);
+        const viaRgb = toBatchTensor(regions.map((r) => cropResize(img, r, pre.width, pre.height)), pre);
+        expect(direct.shape).to.deep.equal(viaRgb.shape);
+        const a = direct.data as Float32Array;
+        const b = viaRgb.data as Float32Array;
+        // The RGB path rounds each channel to a byte before the grey conversion: at most half a grey level,
+        // 1/255 of the [-1, 1] range.
+        for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).to.be.at.most(1 / 255 + 1e-5);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

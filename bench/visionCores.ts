@@ -1,0 +1,220 @@
+/**
+ * The flagship request on one core and the scaling to two, with the load generator kept apart: latency of a
+ * 640x480 one-face JPEG and of face-api's 1920 px group photos (sample1-6) against a one-worker server pinned
+ * to core 0 (client pinned to core 1), and throughput of 1 worker on 1 core against 2 workers on 2 cores. The
+ * load generator (bench/visionLoad.ts) is a process of its own, niced to 19, whose CPU is counted apart from
+ * the server's; requests per server CPU-second compare the servers whatever the scheduler gave them, and
+ * the server's CPU per request is split by thread (event loop, libvips, the rest) from /proc.
+ *
+ *   npx tsx bench/visionCores.ts [--seconds 16] [--rounds 4] [--baseline /path/to/other/checkout]
+ *
+ * With `--baseline`, the same servers are also started from another checkout (with its own node_modules: the
+ * code before a change) and every window alternates between the two, so a before/after ratio comes from one
+ * run on a shared machine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { samplePath } from '../test/helpers/samplePhotos.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '16' }, rounds: { type: 'string', default: '4' }, baseline: { type: 'string' } } });
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const checkouts = [{ label: 'now', dir: process.cwd() }, ...(values.baseline ? [{ label: 'before', dir: path.resolve(values.baseline) }] : [])];
+
+interface Server {
+  name: string;
+  url: string;
+  child: ChildProcess;
+}
+
+async function startServer(name: string, dir: string, workers: number, pin?: string): Promise<Server> {
+  const node = [process.execPath, '--import', 'tsx', path.join('bench', 'visionServer.ts'), '--workers', String(workers), '--backend', 'auto'];
+  const [cmd, ...args] = pin ? ['taskset', '-c', pin, ...node] : node;
+  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    try {
+      const info = JSON.parse(line) as { url: string };
+      return { name, url: info.url, child };
+    } catch {
+      // not the ready line
+    }
+  }
+  throw new Error(`${name}: server exited before it was ready`);
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** User + system CPU seconds of a /proc stat line (ticks of 1/100 s), and the thread's name. */
+function parseStat(stat: string): { name: string; seconds: number } {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+}
+
+/** CPU seconds of a process, all its threads. */
+function cpuSecondsOf(pid: number): number {
+  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds;
+}
+
+/**
+ * CPU seconds of a process by kind of thread: the main (event loop) thread, libvips' pixel workers, and
+ * every other thread (inference workers, the libuv pool that runs sharp's calls, V8's helpers).
+ */
+type ThreadCpu = Record<'main' | 'libvips' | 'other', number>;
+function threadCpuOf(pid: number): ThreadCpu {
+  const out: ThreadCpu = { main: 0, libvips: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const { name, seconds } = parseStat(stat);
+    out[Number(tid) === pid ? 'main' : name.startsWith('libvips') ? 'libvips' : 'other'] += seconds;
+  }
+  return out;
+}
+
+interface LoadResult {
+  latencies: number[];
+  stages: Record<string, number>[];
+  faces: number[];
+  seconds: number;
+  cpuSeconds: number;
+}
+
+interface Window extends LoadResult {
+  serverCpuSeconds: number;
+  threads: ThreadCpu;
+}
+
+/** One window of load from a niced (and optionally pinned) generator process. */
+async function load(server: Server, images: string[], clients: number, ms: number, pin?: string): Promise<Window> {
+  const generator = [process.execPath, '--import', 'tsx', path.join('bench', 'visionLoad.ts'), '--url', server.url, '--clients', String(clients), '--ms', String(ms), ...images];
+  const [cmd, ...args] = ['nice', '-n', '19', ...(pin ? ['taskset', '-c', pin] : []), ...generator];
+  const before = cpuSecondsOf(server.child.pid!);
+  const threadsBefore = threadCpuOf(server.child.pid!);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${server.name}: load generator exited with ${code}`);
+  const threadsAfter = threadCpuOf(server.child.pid!);
+  const threads: ThreadCpu = { main: threadsAfter.main - threadsBefore.main, libvips: threadsAfter.libvips - threadsBefore.libvips, other: threadsAfter.other - threadsBefore.other };
+  return { ...(JSON.parse(out) as LoadResult), serverCpuSeconds: cpuSecondsOf(server.child.pid!) - before, threads };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+};
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const r1 = (v: number) => (Math.round(v * 10) / 10).toFixed(1);
+const r2 = (v: number) => (Math.round(v * 100) / 100).toFixed(2);
+
+const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-vision-cores-'));
+const flagship = path.join(tmp, 'face640.jpg');
+await writeFile(flagship, await sharp(samplePath(1)).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer());
+const groups = [1, 2, 3, 4, 5, 6].map(samplePath);
+
+const loadBefore = os.loadavg();
+const servers: { label: string; oneCore: Server; twoWorkers: Server }[] = [];
+for (const c of checkouts) {
+  servers.push({ label: c.label, oneCore: await startServer(`${c.label} 1w core 0`, c.dir, 1, '0'), twoWorkers: await startServer(`${c.label} 2w`, c.dir, 2) });
+}
+
+interface Cell {
+  checkout: string;
+  what: string;
+  server: Server;
+  images: string[];
+  clients: number;
+  pin?: string;
+  windows: Window[];
+}
+const cells: Cell[] = servers.flatMap((s) => [
+  { checkout: s.label, what: 'latency 640x480, 1 worker on core 0', server: s.oneCore, images: [flagship], clients: 1, pin: '1', windows: [] },
+  { checkout: s.label, what: 'latency group sample1-6, 1 worker on core 0', server: s.oneCore, images: groups, clients: 1, pin: '1', windows: [] },
+  { checkout: s.label, what: 'throughput 640x480, 1 worker on core 0', server: s.oneCore, images: [flagship], clients: 4, windows: [] },
+  { checkout: s.label, what: 'throughput 640x480, 2 workers on 2 cores', server: s.twoWorkers, images: [flagship], clients: 4, windows: [] },
+]);
+try {
+  for (const s of servers) for (const server of [s.oneCore, s.twoWorkers]) await load(server, [flagship, ...groups], 1, 1500);
+  for (let round = 0; round < rounds; round++) {
+    for (const c of cells) c.windows.push(await load(c.server, c.images, c.clients, (seconds * 1000) / rounds, c.pin));
+    process.stderr.write(`round ${round + 1}/${rounds}, load ${os.loadavg()[0].toFixed(1)}\n`);
+  }
+} finally {
+  for (const s of servers) for (const server of [s.oneCore, s.twoWorkers]) await stopServer(server.child);
+  await rm(tmp, { recursive: true, force: true });
+}
+const loadAfter = os.loadavg();
+
+const rows = cells.map((c) => {
+  const sum = (f: (w: Window) => number) => c.windows.reduce((n, w) => n + f(w), 0);
+  const latencies = c.windows.flatMap((w) => w.latencies);
+  const stages = c.windows.flatMap((w) => w.stages);
+  const secs = sum((w) => w.seconds);
+  const serverCpu = sum((w) => w.serverCpuSeconds);
+  const stage = (name: string) => mean(stages.map((t) => t[name] ?? 0));
+  return {
+    ...c,
+    requests: latencies.length,
+    faces: [...new Set(c.windows.flatMap((w) => w.faces))].sort().join('/'),
+    perSecond: latencies.length / secs,
+    serverCores: serverCpu / secs,
+    clientCores: sum((w) => w.cpuSeconds) / secs,
+    perCpuSecond: latencies.length / Math.max(serverCpu, 1e-9),
+    // CPU milliseconds per request by kind of thread (threads that ended during a window are not counted).
+    mainMs: (sum((w) => w.threads.main) * 1000) / latencies.length,
+    libvipsMs: (sum((w) => w.threads.libvips) * 1000) / latencies.length,
+    otherMs: (sum((w) => w.threads.other) * 1000) / latencies.length,
+    p50: median(latencies),
+    p95: percentile(latencies, 95),
+    decode: stage('decode'),
+    detect: stage('detect'),
+    classify: stage('classify'),
+    inference: stage('inference'),
+  };
+});
+const at = (checkout: string, what: string) => rows.find((r) => r.checkout === checkout && r.what.startsWith(what))!;
+
+const lines = [
+  `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}.`,
+  `Load average (1/5/15 min): before ${loadBefore.map((v) => v.toFixed(1)).join(' / ')}, after ${loadAfter.map((v) => v.toFixed(1)).join(' / ')}.`,
+  `Command: npx tsx bench/visionCores.ts --seconds ${seconds} --rounds ${rounds}${values.baseline ? ' --baseline <checkout>' : ''}`,
+  '',
+  '| code | measurement | clients | requests | faces | req/s | server cores | client cores | req per server CPU-s | p50 ms | p95 ms | decode ms | detect ms | classify ms | inference ms |',
+  '|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.checkout} | ${r.what} | ${r.clients} | ${r.requests} | ${r.faces} | ${r2(r.perSecond)} | ${r2(r.serverCores)} | ${r2(r.clientCores)} | ${r1(r.perCpuSecond)} | ${r1(r.p50)} | ${r1(r.p95)} | ${r1(r.decode)} | ${r1(r.detect)} | ${r1(r.classify)} | ${r1(r.inference)} |`,
+  ),
+  '',
+  'Server CPU per request by thread (ms): the event-loop thread, libvips pixel workers, all others (inference workers, libuv pool, V8).',
+  '',
+  '| code | measurement | clients | main thread | libvips | other threads | total |',
+  '|---|---|---:|---:|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.checkout} | ${r.what} | ${r.clients} | ${r2(r.mainMs)} | ${r2(r.libvipsMs)} | ${r2(r.otherMs)} | ${r2(r.mainMs + r.libvipsMs + r.otherMs)} |`),
+  '',
+  ...checkouts.map(({ label }) => {
+    const one = at(label, 'throughput 640x480, 1 worker');
+    const two = at(label, 'throughput 640x480, 2 workers');
+    return `${label}: 640x480 p50 ${r1(at(label, 'latency 640x480').p50)} ms, group p50 ${r1(at(label, 'latency group').p50)} ms; 2 workers / 1 worker: ${r2(two.perSecond / one.perSecond)}x req/s, ${r2(two.perCpuSecond / one.perCpuSecond)}x req per server CPU-s (server cores ${r2(one.serverCores)} -> ${r2(two.serverCores)}).`;
+  }),
+];
+process.stdout.write(`${lines.join('\n')}\n`);

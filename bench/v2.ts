@@ -10,7 +10,8 @@
  * the HTTP paths: the server then shares the cores with its client and the in-process path does not. With
  * `--pin` both are measured on the same CPU budget: the server and a separate in-process runner
  * (bench/expressionInProcess.ts, same registry set-up) are pinned to core `--serve-cores` (default 1) with
- * taskset, and this process (the load generator) to the others.
+ * taskset, and this process (the load generator) to the others. Both then start as many inference threads as
+ * the cores they may use (one with the default core), so they run the same worker count.
  *
  * `--baseline <dir>` serves the HTTP paths a second time from another checkout of the project (its own
  * bench/predictServer.ts, e.g. the previous commit unpacked with `git archive`), in the same rounds, so a
@@ -187,16 +188,17 @@ async function stop(child: ChildProcess): Promise<void> {
 
 async function main(): Promise<void> {
   const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  const nproc = os.availableParallelism();
   if (values.pin) {
     // The load generator keeps off the cores the serving side is measured on.
-    const others = Array.from({ length: os.availableParallelism() }, (_, i) => i).filter((i) => !SERVE_CORES.split(',').map(Number).includes(i));
+    const others = Array.from({ length: nproc }, (_, i) => i).filter((i) => !SERVE_CORES.split(',').map(Number).includes(i));
     const pinned = spawnSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { encoding: 'utf8' });
     if (pinned.status !== 0) throw new Error(`taskset failed: ${pinned.stderr}`);
   }
   console.log(
     JSON.stringify({
       event: 'machine',
-      nproc: os.availableParallelism(),
+      nproc,
       cpu,
       node: process.version,
       loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' '),

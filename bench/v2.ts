@@ -55,6 +55,8 @@ interface HttpPath {
   route: string;
   headers: Record<string, string>;
   body: Buffer;
+  /** The status every answer must have (200 unless the path measures a refusal). */
+  status?: number;
 }
 
 function httpPaths(input: string, output: string): HttpPath[] {
@@ -65,6 +67,9 @@ function httpPaths(input: string, output: string): HttpPath[] {
     }),
   );
   const rows = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [VALUES[y * 64 + x]!]));
+  // The same request naming an input the model does not have: the whole HTTP side (body, framing, JSON
+  // header, error answer) without an inference, which is what the protocol costs by itself.
+  const refusedHeader = Buffer.from(binaryHeader.toString().replace(JSON.stringify(input), JSON.stringify(`${input}_unknown`)));
   return [
     {
       name: 'V2 binary',
@@ -77,6 +82,13 @@ function httpPaths(input: string, output: string): HttpPath[] {
       route: '/v2/models/facial-expression/infer',
       headers: { 'content-type': 'application/json' },
       body: Buffer.from(JSON.stringify({ inputs: [{ name: input, datatype: 'FP32', shape: [1, 64, 64, 1], data: Array.from(VALUES) }] })),
+    },
+    {
+      name: 'V2 binary refused at decode (400, no inference)',
+      route: '/v2/models/facial-expression/infer',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(refusedHeader.length) },
+      body: Buffer.concat([refusedHeader, Buffer.from(VALUES.buffer)]),
+      status: 400,
     },
     {
       name: 'TF Serving JSON :predict',
@@ -119,7 +131,7 @@ async function overHttp(url: string, target: HttpPath, concurrency: number, seco
       (error, done) => (error ? reject(error as Error) : resolve(done)),
     );
     instance.on('response', (_client, status, _bytes, responseTime) => {
-      if (status === 200) latencies.push(responseTime);
+      if (status === (target.status ?? 200)) latencies.push(responseTime);
       else errors++;
     });
   });

@@ -97,11 +97,6 @@ class Scanner {
   }
 }
 
-/** The byte at `p`, or -1 past the end (a typed array read out of bounds would make the loop polymorphic). */
-function at(b: Uint8Array, p: number, n: number): number {
-  return p < n ? b[p] : -1;
-}
-
 /** Float32 values with a capacity that doubles; the scan does not know the count until it ends. */
 class FloatSink {
   data: Float32Array;
@@ -123,7 +118,8 @@ class FloatSink {
  * Reads nested lists of numbers: the shape comes from the first list closed at each depth and every other
  * list must match it; values go to `sink`. `maxOuter` bounds the outermost list (the rows). One loop over
  * the bytes with the position in a local: this runs once per byte of an 89 KB body, so the per-byte cost is
- * the route's cost.
+ * the route's cost. It reads without bounds checks: the caller has made sure the body ends with `}`, which
+ * ends every run of digits or spaces and is no list element, so no read goes past it.
  */
 function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
   const shape: number[] = [];
@@ -133,14 +129,13 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
   let depth = 1;
   s.expect(Ch.OpenBracket);
   const b = s.bytes;
-  const n = b.length;
   let p = s.pos;
   let data = sink.data;
   let length = sink.length;
   for (;;) {
     // An element of the innermost open list: a list or a number (an empty list is left to the general path).
-    let c = at(b, p, n);
-    while (c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab) c = at(b, ++p, n);
+    let c = b[p];
+    while (c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab) c = b[++p];
     if (c === Ch.OpenBracket) {
       if ((rank !== -1 && depth >= rank) || depth >= MAX_RANK) throw notFlat;
       p++;
@@ -156,14 +151,14 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
     let negative = false;
     if (c === Ch.Minus) {
       negative = true;
-      c = at(b, ++p, n);
+      c = b[++p];
     }
     // Digits go into a small integer eight at a time (integer arithmetic), then into the double mantissa.
     let mantissa = 0;
     let digits = 0;
     let scale = 0;
     if (c === Ch.Zero) {
-      c = at(b, ++p, n);
+      c = b[++p];
     } else if (c > Ch.Zero && c <= Ch.Nine) {
       const from = p;
       let chunk = 0;
@@ -175,7 +170,7 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
           chunk = 0;
           inChunk = 0;
         }
-        c = at(b, ++p, n);
+        c = b[++p];
       } while (c >= Ch.Zero && c <= Ch.Nine);
       mantissa = mantissa * EXACT_POWERS[inChunk] + chunk;
       digits = p - from;
@@ -183,12 +178,12 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
       throw notFlat;
     }
     if (c === Ch.Dot) {
-      c = at(b, ++p, n);
+      c = b[++p];
       if (!(c >= Ch.Zero && c <= Ch.Nine)) throw notFlat;
       const from = p;
       // Zeros before the first significant digit add scale, not precision.
       if (mantissa === 0) {
-        while (c === Ch.Zero) c = at(b, ++p, n);
+        while (c === Ch.Zero) c = b[++p];
       }
       const significant = p;
       let chunk = 0;
@@ -200,25 +195,25 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
           chunk = 0;
           inChunk = 0;
         }
-        c = at(b, ++p, n);
+        c = b[++p];
       }
       mantissa = mantissa * EXACT_POWERS[inChunk] + chunk;
       digits += p - significant;
       scale = from - p;
     }
     if (c === Ch.LowerE || c === Ch.UpperE) {
-      c = at(b, ++p, n);
+      c = b[++p];
       let expNegative = false;
       if (c === Ch.Plus || c === Ch.Minus) {
         expNegative = c === Ch.Minus;
-        c = at(b, ++p, n);
+        c = b[++p];
       }
       if (!(c >= Ch.Zero && c <= Ch.Nine)) throw notFlat;
       let exponent = 0;
       do {
         // Capped: the value is then far outside float32 either way and the general path reports it.
         if (exponent < 100_000) exponent = exponent * 10 + (c - Ch.Zero);
-        c = at(b, ++p, n);
+        c = b[++p];
       } while (c >= Ch.Zero && c <= Ch.Nine);
       scale += expNegative ? -exponent : exponent;
     }
@@ -244,7 +239,7 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
 
     // After an element: a comma and the next element, or the lists that close here.
     for (;;) {
-      while (c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab) c = at(b, ++p, n);
+      while (c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab) c = b[++p];
       if (c === Ch.Comma) {
         p++;
         commas[depth - 1]++;
@@ -263,7 +258,7 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
         sink.length = length;
         return shape;
       }
-      c = at(b, p, n);
+      c = b[p];
     }
   }
 }
@@ -286,6 +281,10 @@ function initialCapacity(spec: TensorSpec, bodyBytes: number): number {
 export function parseFlatPredict(body: Uint8Array, inputSpecs: readonly TensorSpec[], maxRows = Number.POSITIVE_INFINITY): PredictRequest | undefined {
   if (inputSpecs.length !== 1 || inputSpecs[0].dtype !== 'float32') return undefined;
   const spec = inputSpecs[0];
+  // The closing brace bounds every scan below (see readNested).
+  let last = body.length - 1;
+  while (last >= 0 && (body[last] === Ch.Space || body[last] === Ch.Lf || body[last] === Ch.Cr || body[last] === Ch.Tab)) last--;
+  if (last < 0 || body[last] !== Ch.CloseBrace) return undefined;
   const s = new Scanner(body);
   try {
     s.expect(Ch.OpenBrace);

@@ -6,10 +6,21 @@
  * request of the serving process (the server, or this process in-process, inference threads included) is the
  * steadier measure of what each protocol adds on a loaded machine.
  *
- *   npx tsx bench/v2.ts [--duration <s per segment>] [--rounds <n>]
+ * By default the in-process path runs in this process, which also runs the load generator (autocannon) for
+ * the HTTP paths: the server then shares the cores with its client and the in-process path does not. With
+ * `--pin` both are measured on the same CPU budget: the server and a separate in-process runner
+ * (bench/expressionInProcess.ts, same registry set-up) are pinned to core `--serve-cores` (default 1) with
+ * taskset, and this process (the load generator) to the others. Both then start as many inference threads as
+ * the cores they may use (one with the default core), so they run the same worker count.
+ *
+ * `--baseline <dir>` serves the HTTP paths a second time from another checkout of the project (its own
+ * bench/predictServer.ts, e.g. the previous commit unpacked with `git archive`), in the same rounds, so a
+ * change is measured against what it replaces under the same load.
+ *
+ *   npx tsx bench/v2.ts [--duration <s per segment>] [--rounds <n>] [--pin [--serve-cores 1]] [--baseline <dir>]
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,9 +34,18 @@ import { EXPRESSION_INPUT, inProcessLoad, type Segment as LoadSegment } from './
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    pin: { type: 'boolean', default: false },
+    'serve-cores': { type: 'string', default: '1' },
+    baseline: { type: 'string' },
+  },
+});
 const DURATION_S = Number(values.duration);
 const ROUNDS = Number(values.rounds);
+const SERVE_CORES = values['serve-cores'];
 const CONCURRENCIES = [1, 4];
 
 const VALUES = EXPRESSION_INPUT;
@@ -35,6 +55,8 @@ interface HttpPath {
   route: string;
   headers: Record<string, string>;
   body: Buffer;
+  /** The status every answer must have (200 unless the path measures a refusal). */
+  status?: number;
 }
 
 function httpPaths(input: string, output: string): HttpPath[] {
@@ -45,6 +67,9 @@ function httpPaths(input: string, output: string): HttpPath[] {
     }),
   );
   const rows = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [VALUES[y * 64 + x]!]));
+  // The same request naming an input the model does not have: the whole HTTP side (body, framing, JSON
+  // header, error answer) without an inference, which is what the protocol costs by itself.
+  const refusedHeader = Buffer.from(binaryHeader.toString().replace(JSON.stringify(input), JSON.stringify(`${input}_unknown`)));
   return [
     {
       name: 'V2 binary',
@@ -57,6 +82,13 @@ function httpPaths(input: string, output: string): HttpPath[] {
       route: '/v2/models/facial-expression/infer',
       headers: { 'content-type': 'application/json' },
       body: Buffer.from(JSON.stringify({ inputs: [{ name: input, datatype: 'FP32', shape: [1, 64, 64, 1], data: Array.from(VALUES) }] })),
+    },
+    {
+      name: 'V2 binary refused at decode (400, no inference)',
+      route: '/v2/models/facial-expression/infer',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(refusedHeader.length) },
+      body: Buffer.concat([refusedHeader, Buffer.from(VALUES.buffer)]),
+      status: 400,
     },
     {
       name: 'TF Serving JSON :predict',
@@ -99,7 +131,7 @@ async function overHttp(url: string, target: HttpPath, concurrency: number, seco
       (error, done) => (error ? reject(error as Error) : resolve(done)),
     );
     instance.on('response', (_client, status, _bytes, responseTime) => {
-      if (status === 200) latencies.push(responseTime);
+      if (status === (target.status ?? 200)) latencies.push(responseTime);
       else errors++;
     });
   });
@@ -114,52 +146,115 @@ function summary(segments: Segment[]): { throughput: number; p50: number; p99: n
   return { throughput: sorted.length / seconds, p50: at(50), p99: at(99), errors: segments.reduce((t, s) => t + s.errors, 0), cpuMsPerRequest: cpuMs / sorted.length };
 }
 
-async function startBenchServer(): Promise<{ child: ChildProcess; url: string; backend: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, 'auto'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (text) => {
+/** `node --import tsx <script> ...args` from `root`, under `taskset -c <cores>` when pinned. */
+function spawnNode(root: string, script: string, args: string[], stdin: 'ignore' | 'pipe'): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', script, ...args];
+  const [command, ...rest] = values.pin ? ['taskset', '-c', SERVE_CORES, ...node] : node;
+  return spawn(command!, rest, { cwd: root, stdio: [stdin, 'pipe', 'inherit'] });
+}
+
+/** The first stdout line of `child` that is a JSON object with `event` equal to `event`. */
+function nextEvent(child: ChildProcess, event: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const onExit = (code: number | null): void => reject(new Error(`${event}: process exited with ${code}`));
+    lines.on('line', (text) => {
       try {
         const line = JSON.parse(text) as Record<string, unknown>;
-        if (line.event === 'ready') resolve(line);
+        if (line.event !== event) return;
+        lines.close();
+        child.off('exit', onExit);
+        resolve(line);
       } catch {
         // not a log line
       }
     });
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    child.once('exit', onExit);
   });
+}
+
+async function startBenchServer(root: string): Promise<{ child: ChildProcess; url: string; backend: string }> {
+  const child = spawnNode(root, 'bench/predictServer.ts', [CACHE_DIR, 'auto'], 'ignore');
+  const ready = await nextEvent(child, 'ready');
   return { child, url: ready.url as string, backend: String(ready.backend) };
+}
+
+/** The in-process path in a pinned process of its own (`--pin`). */
+async function startInProcessRunner(): Promise<{ child: ChildProcess; run: (concurrency: number) => Promise<Segment>; backend: string; threads: number }> {
+  const child = spawnNode(ROOT, 'bench/expressionInProcess.ts', [CACHE_DIR], 'pipe');
+  const ready = await nextEvent(child, 'ready');
+  const run = async (concurrency: number): Promise<Segment> => {
+    const done = nextEvent(child, 'segment');
+    child.stdin!.write(`${JSON.stringify({ concurrency, seconds: DURATION_S })}\n`);
+    return (await done) as unknown as Segment;
+  };
+  return { child, run, backend: String(ready.backend), threads: Number(ready.threads) };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 async function main(): Promise<void> {
   const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  console.log(JSON.stringify({ event: 'machine', nproc: os.availableParallelism(), cpu, node: process.version, loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' ') }));
-  const registry = createModelRegistry({ models: [FACIAL_EXPRESSION] }, { repository: { cacheDir: CACHE_DIR } });
-  await registry.whenSettled();
-  if (!registry.isReady()) throw new Error(JSON.stringify(registry.list()));
-  const model = registry.resolve(FACIAL_EXPRESSION.name);
-  const { inputs, outputs } = model.signature();
-  const input = inputs[0]!.name;
-  const infer = (tensors: NamedTensors) => model.infer(tensors, { transfer: true });
-  const server = await startBenchServer();
-  console.log(JSON.stringify({ event: 'backends', inProcess: registry.list()[0]!.backend, server: server.backend, threads: registry.executor.threads }));
-  const paths = httpPaths(input, outputs[0]!.name);
+  const nproc = os.availableParallelism();
+  if (values.pin) {
+    // The load generator keeps off the cores the serving side is measured on.
+    const others = Array.from({ length: nproc }, (_, i) => i).filter((i) => !SERVE_CORES.split(',').map(Number).includes(i));
+    const pinned = spawnSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { encoding: 'utf8' });
+    if (pinned.status !== 0) throw new Error(`taskset failed: ${pinned.stderr}`);
+  }
+  console.log(
+    JSON.stringify({
+      event: 'machine',
+      nproc,
+      cpu,
+      node: process.version,
+      loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+      mode: values.pin ? `pinned: serving on core ${SERVE_CORES}, load generator on the others` : 'unpinned: in-process beside the load generator',
+    }),
+  );
+
+  // The in-process side: this process (unpinned), or a runner pinned beside the server.
+  let local: { pid: number; run: (concurrency: number) => Promise<Segment>; close: () => Promise<void>; backend: string; threads: number };
+  if (values.pin) {
+    const runner = await startInProcessRunner();
+    local = { pid: runner.child.pid!, run: runner.run, close: () => stop(runner.child), backend: runner.backend, threads: runner.threads };
+  } else {
+    const registry = createModelRegistry({ models: [FACIAL_EXPRESSION] }, { repository: { cacheDir: CACHE_DIR } });
+    await registry.whenSettled();
+    if (!registry.isReady()) throw new Error(JSON.stringify(registry.list()));
+    const model = registry.resolve(FACIAL_EXPRESSION.name);
+    const inputName = model.signature().inputs[0]!.name;
+    const infer = (tensors: NamedTensors) => model.infer(tensors, { transfer: true });
+    local = { pid: process.pid, run: (c) => inProcess(infer, inputName, c), close: () => registry.close(), backend: String(registry.list()[0]!.backend), threads: registry.executor.threads };
+  }
+  const servers = [{ label: '', ...(await startBenchServer(ROOT)) }];
+  if (values.baseline) servers.push({ label: ' (baseline)', ...(await startBenchServer(path.resolve(values.baseline))) });
+  const metadata = (await (await fetch(`${servers[0]!.url}/v2/models/${FACIAL_EXPRESSION.name}`)).json()) as { inputs: { name: string }[]; outputs: { name: string }[] };
+  console.log(JSON.stringify({ event: 'backends', inProcess: local.backend, servers: servers.map((s) => s.backend), threads: local.threads }));
+  const paths = httpPaths(metadata.inputs[0]!.name, metadata.outputs[0]!.name);
+  const targets = servers.flatMap((server) => paths.map((p) => ({ ...p, name: `${p.name}${server.label}`, server })));
 
   // Warm-up of every path.
-  await inProcess(infer, input, 4);
-  for (const target of paths) await overHttp(server.url, target, 4, 2);
+  await local.run(4);
+  for (const target of targets) await overHttp(target.server.url, target, 4, 2);
 
   const table: string[] = [];
   for (const concurrency of CONCURRENCIES) {
-    const local: Segment[] = [];
-    const remote = new Map<string, Segment[]>(paths.map((p) => [p.name, []]));
+    const inProcessSegments: Segment[] = [];
+    const remote = new Map<string, Segment[]>(targets.map((p) => [p.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      local.push(await measured(process.pid, () => inProcess(infer, input, concurrency)));
-      for (const target of paths) remote.get(target.name)!.push(await measured(server.child.pid!, () => overHttp(server.url, target, concurrency)));
+      inProcessSegments.push(await measured(local.pid, () => local.run(concurrency)));
+      for (const target of targets) remote.get(target.name)!.push(await measured(target.server.child.pid!, () => overHttp(target.server.url, target, concurrency)));
     }
-    const base = summary(local);
+    const base = summary(inProcessSegments);
     console.log(JSON.stringify({ event: 'point', concurrency, path: 'in-process', ...base }));
     table.push(`| ${concurrency} | in-process (registry.infer) | ${base.throughput.toFixed(1)} | 100% | ${base.p50.toFixed(2)} | ${base.p99.toFixed(2)} | ${base.cpuMsPerRequest.toFixed(2)} | ${base.errors} |`);
-    for (const target of paths) {
+    for (const target of targets) {
       const s = summary(remote.get(target.name)!);
       console.log(JSON.stringify({ event: 'point', concurrency, path: target.name, ...s }));
       table.push(
@@ -167,9 +262,8 @@ async function main(): Promise<void> {
       );
     }
   }
-  await registry.close();
-  server.child.kill('SIGTERM');
-  await new Promise((resolve) => server.child.once('exit', resolve));
+  await local.close();
+  for (const server of servers) await stop(server.child);
   console.log(`\nloadavg at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('\n| concurrency | path | req/s | of in-process | p50 ms | p99 ms | CPU ms per request (serving process) | errors |');
   console.log('|---|---|---|---|---|---|---|---|');

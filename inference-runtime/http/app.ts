@@ -7,6 +7,7 @@ import { DataPlane } from '../dataplane/dataPlane.js';
 import { ApiKeyCheck, requireApiKey } from './apiKeys.js';
 import { cors } from './cors.js';
 import { requestDeadline } from './requestDeadline.js';
+import { dispatchRoutes } from './routeDispatch.js';
 import { errorResponse } from './errorResponse.js';
 import { HttpMetrics } from './httpMetrics.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -97,9 +98,6 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     ...mounts.flatMap((mount) => mount(context)),
     ...(deps.routers ?? []),
   ];
-  for (const router of routers) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
+  app.use(dispatchRoutes(routers));
   return app;
 }

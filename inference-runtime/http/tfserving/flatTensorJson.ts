@@ -95,70 +95,6 @@ class Scanner {
     this.pos = p + 1;
     return this.slice(start, p);
   }
-
-  /** A JSON number (strict grammar) as a double that rounds to the same float32 as the number itself. */
-  number(): number {
-    const b = this.bytes;
-    const start = this.pos;
-    let p = start;
-    let negative = false;
-    if (b[p] === Ch.Minus) {
-      negative = true;
-      p++;
-    }
-    let mantissa = 0;
-    let digits = 0;
-    let scale = 0;
-    if (b[p] === Ch.Zero) {
-      p++;
-    } else if (b[p] > Ch.Zero && b[p] <= Ch.Nine) {
-      while (b[p] >= Ch.Zero && b[p] <= Ch.Nine) {
-        mantissa = mantissa * 10 + (b[p] - Ch.Zero);
-        digits++;
-        p++;
-      }
-    } else {
-      throw notFlat;
-    }
-    if (b[p] === Ch.Dot) {
-      p++;
-      if (!(b[p] >= Ch.Zero && b[p] <= Ch.Nine)) throw notFlat;
-      while (b[p] >= Ch.Zero && b[p] <= Ch.Nine) {
-        mantissa = mantissa * 10 + (b[p] - Ch.Zero);
-        if (mantissa !== 0) digits++;
-        scale--;
-        p++;
-      }
-    }
-    if (b[p] === Ch.LowerE || b[p] === Ch.UpperE) {
-      p++;
-      let expNegative = false;
-      if (b[p] === Ch.Plus || b[p] === Ch.Minus) {
-        expNegative = b[p] === Ch.Minus;
-        p++;
-      }
-      if (!(b[p] >= Ch.Zero && b[p] <= Ch.Nine)) throw notFlat;
-      let exponent = 0;
-      while (b[p] >= Ch.Zero && b[p] <= Ch.Nine) {
-        // Capped: the value is then far outside float32 either way and the general path reports it.
-        if (exponent < 100_000) exponent = exponent * 10 + (b[p] - Ch.Zero);
-        p++;
-      }
-      scale += expNegative ? -exponent : exponent;
-    }
-    this.pos = p;
-    if (digits <= 19 && scale >= -22 && scale <= 22) {
-      let value = scale < 0 ? mantissa / EXACT_POWERS[-scale] : mantissa * EXACT_POWERS[scale];
-      if (negative) value = -value;
-      // Up to 15 digits this is the correctly rounded double (one exact division or product). Up to 19 it is
-      // within 2^-49 of it: it then rounds to the same float32 unless a float32 rounding boundary lies within
-      // 2^-40 of it, which the two probes below detect (about one value in 10^5).
-      if (digits <= 15 && mantissa < MAX_EXACT_MANTISSA) return value;
-      if (Math.abs(value) < 3.4e38 && Math.fround(value * (1 + GUARD)) === Math.fround(value * (1 - GUARD))) return value;
-    }
-    // Long mantissas, large exponents and near ties: the engine's own conversion.
-    return Number(this.slice(start, p));
-  }
 }
 
 /** Float32 values with a capacity that doubles; the scan does not know the count until it ends. */
@@ -168,13 +104,10 @@ class FloatSink {
   constructor(initial: number) {
     this.data = new Float32Array(Math.max(16, initial));
   }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Float32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = v;
+  grow(): void {
+    const grown = new Float32Array(this.data.length * 2);
+    grown.set(this.data);
+    this.data = grown;
   }
   finish(): Float32Array {
     return this.length === this.data.length ? this.data : this.data.slice(0, this.length);
@@ -183,7 +116,10 @@ class FloatSink {
 
 /**
  * Reads nested lists of numbers: the shape comes from the first list closed at each depth and every other
- * list must match it; values go to `sink`. `maxOuter` bounds the outermost list (the rows).
+ * list must match it; values go to `sink`. `maxOuter` bounds the outermost list (the rows). One loop over
+ * the bytes with the position in a local: this runs once per byte of an 89 KB body, so the per-byte cost is
+ * the route's cost. It reads without bounds checks: the caller has made sure the body ends with `}`, which
+ * ends every run of digits or spaces and is no list element, so no read goes past it.
  */
 function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
   const shape: number[] = [];
@@ -192,43 +128,149 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
   let rank = -1;
   let depth = 1;
   s.expect(Ch.OpenBracket);
+  const b = s.bytes;
+  let p = s.pos;
+  let data = sink.data;
+  let length = sink.length;
   for (;;) {
     // An element of the innermost open list: a list or a number (an empty list is left to the general path).
-    const c = s.peek();
+    let c = b[p];
+    while (c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab) c = b[++p];
     if (c === Ch.OpenBracket) {
       if ((rank !== -1 && depth >= rank) || depth >= MAX_RANK) throw notFlat;
-      s.pos++;
+      p++;
       commas[depth] = 0;
       depth++;
       continue;
     }
-    if (!((c >= Ch.Zero && c <= Ch.Nine) || c === Ch.Minus)) throw notFlat;
     if (rank === -1) rank = depth;
     else if (depth !== rank) throw notFlat;
-    const v = s.number();
+
+    // A JSON number (strict grammar) as a double that rounds to the same float32 as the number itself.
+    const start = p;
+    let negative = false;
+    if (c === Ch.Minus) {
+      negative = true;
+      c = b[++p];
+    }
+    // Digits go into a small integer eight at a time (integer arithmetic), then into the double mantissa.
+    let mantissa = 0;
+    let digits = 0;
+    let scale = 0;
+    if (c === Ch.Zero) {
+      c = b[++p];
+    } else if (c > Ch.Zero && c <= Ch.Nine) {
+      const from = p;
+      let chunk = 0;
+      let inChunk = 0;
+      do {
+        chunk = chunk * 10 + (c - Ch.Zero);
+        if (++inChunk === 8) {
+          mantissa = mantissa * 1e8 + chunk;
+          chunk = 0;
+          inChunk = 0;
+        }
+        c = b[++p];
+      } while (c >= Ch.Zero && c <= Ch.Nine);
+      mantissa = mantissa * EXACT_POWERS[inChunk] + chunk;
+      digits = p - from;
+    }  else {
+      throw notFlat;
+    }
+    if (c === Ch.Dot) {
+      c = b[++p];
+      if (!(c >= Ch.Zero && c <= Ch.Nine)) throw notFlat;
+      const from = p;
+      // Zeros before the first significant digit add scale, not precision.
+      if (mantissa === 0) {
+        while (c === Ch.Zero) c = b[++p];
+      }
+      const significant = p;
+      let chunk = 0;
+      let inChunk = 0;
+      while (c >= Ch.Zero && c <= Ch.Nine) {
+        chunk = chunk * 10 + (c - Ch.Zero);
+        if (++inChunk === 8) {
+          mantissa = mantissa * 1e8 + chunk;
+          chunk = 0;
+          inChunk = 0;
+        }
+        c = b[++p];
+      }
+      mantissa = mantissa * EXACT_POWERS[inChunk] + chunk;
+      digits += p - significant;
+      scale = from - p;
+    }
+    if (c === Ch.LowerE || c === Ch.UpperE) {
+      c = b[++p];
+      let expNegative = false;
+      if (c === Ch.Plus || c === Ch.Minus) {
+        expNegative = c === Ch.Minus;
+        c = b[++p];
+      }
+      if (!(c >= Ch.Zero && c <= Ch.Nine)) throw notFlat;
+      let exponent = 0;
+      do {
+        // Capped: the value is then far outside float32 either way and the general path reports it.
+        if (exponent < 100_000) exponent = exponent * 10 + (c - Ch.Zero);
+        c = b[++p];
+      } while (c >= Ch.Zero && c <= Ch.Nine);
+      scale += expNegative ? -exponent : exponent;
+    }
+    let v = Number.NaN;
+    if (digits <= 19 && scale >= -22 && scale <= 22) {
+      const value = scale < 0 ? mantissa / EXACT_POWERS[-scale] : mantissa * EXACT_POWERS[scale];
+      // Up to 15 digits this is the correctly rounded double (one exact division or product). Up to 19 it is
+      // within 2^-49 of it: it then rounds to the same float32 unless a float32 rounding boundary lies within
+      // 2^-40 of it, which the two probes below detect (about one value in 10^5).
+      if ((digits <= 15 && mantissa < MAX_EXACT_MANTISSA) || (value < 3.4e38 && Math.fround(value * (1 + GUARD)) === Math.fround(value * (1 - GUARD)))) {
+        v = negative ? -value : value;
+      }
+    }
+    // Long mantissas, large exponents and near ties: the engine's own conversion.
+    if (v !== v) v = Number(s.slice(start, p));
     if (!(v <= FLOAT32_MAX && v >= -FLOAT32_MAX)) throw notFlat;
-    sink.push(v);
+    if (length === data.length) {
+      sink.length = length;
+      sink.grow();
+      data = sink.data;
+    }
+    data[length++] = v;
+
     // After an element: a comma and the next element, or the lists that close here.
     for (;;) {
-      const next = s.peek();
-      if (next === Ch.Comma) {
-        s.pos++;
+      while (c === Ch.Space || c === Ch.Lf || c === Ch.Cr || c === Ch.Tab) c = b[++p];
+      if (c === Ch.Comma) {
+        p++;
         commas[depth - 1]++;
         if (depth === 1 && commas[0] >= maxOuter) throw notFlat;
         break;
       }
-      if (next !== Ch.CloseBracket) throw notFlat;
-      s.pos++;
+      if (c !== Ch.CloseBracket) throw notFlat;
+      p++;
       depth--;
-      const length = commas[depth] + 1;
-      if (shape[depth] === undefined) shape[depth] = length;
-      else if (shape[depth] !== length) throw notFlat;
+      const count = commas[depth] + 1;
+      if (shape[depth] === undefined) shape[depth] = count;
+      else if (shape[depth] !== count) throw notFlat;
       if (depth === 0) {
         if (shape.length !== rank) throw notFlat;
+        s.pos = p;
+        sink.length = length;
         return shape;
       }
+      c = b[p];
     }
   }
+}
+
+/**
+ * Room for one row of the input when its shape says how many values a row holds (a one-row request then
+ * fills it exactly and is handed over without a copy), else a guess from the body's size. Two or more bytes
+ * per value ("0,") bound the count either way, so a small body never reserves a large array.
+ */
+function initialCapacity(spec: TensorSpec, bodyBytes: number): number {
+  const row = spec.shape.slice(1).reduce((n, d) => (d > 0 && n > 0 ? n * d : 0), 1);
+  return Math.min(row > 0 ? row : 1 << 16, bodyBytes >> 1);
 }
 
 /**
@@ -239,6 +281,10 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
 export function parseFlatPredict(body: Uint8Array, inputSpecs: readonly TensorSpec[], maxRows = Number.POSITIVE_INFINITY): PredictRequest | undefined {
   if (inputSpecs.length !== 1 || inputSpecs[0].dtype !== 'float32') return undefined;
   const spec = inputSpecs[0];
+  // The closing brace bounds every scan below (see readNested).
+  let last = body.length - 1;
+  while (last >= 0 && (body[last] === Ch.Space || body[last] === Ch.Lf || body[last] === Ch.Cr || body[last] === Ch.Tab)) last--;
+  if (last < 0 || body[last] !== Ch.CloseBrace) return undefined;
   const s = new Scanner(body);
   try {
     s.expect(Ch.OpenBrace);
@@ -256,8 +302,7 @@ export function parseFlatPredict(body: Uint8Array, inputSpecs: readonly TensorSp
         if (name !== '' && name !== DEFAULT_SIGNATURE) throw notFlat;
       } else if ((key === 'instances' || key === 'inputs') && format === undefined) {
         format = key === 'instances' ? 'row' : 'columnar';
-        // Four or more bytes per value ("0,", "[1]" ...): a quarter of the body bounds the count.
-        const sink = new FloatSink(Math.min(1 << 16, body.length >> 2));
+        const sink = new FloatSink(initialCapacity(spec, body.length));
         shape = readNested(s, sink, maxRows);
         values = sink.finish();
       } else {

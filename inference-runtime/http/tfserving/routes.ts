@@ -1,10 +1,11 @@
 import { Router } from '@koa/router';
 import { ModelNotFound } from '../../core/errors.js';
 import { MemoryBudget } from '../../core/memoryBudget.js';
-import type { ModelRegistry, ServingModel } from '../../core/registry.js';
-import { expectedBodyBytes, inferenceBytes, jsonParseBytes } from '../../core/requestMemory.js';
+import type { ModelRegistry } from '../../core/registry.js';
+import { expectedBodyBytes, jsonParseBytes } from '../../core/requestMemory.js';
 import { DataPlane } from '../../dataplane/dataPlane.js';
 import type { MountContext } from '../app.js';
+import { runModelInference } from '../modelInference.js';
 import type { HttpOptions } from '../options.js';
 import { readJsonBytes } from '../requestBody.js';
 import type { RequestState } from '../requestState.js';
@@ -55,7 +56,7 @@ export function tfServingRouter(
       } finally {
         parsing.release();
       }
-      const outputs = await timedInference(plane, model, request.inputs, ctx.state, budget);
+      const outputs = await runModelInference(plane, model, request.inputs, ctx.state, budget);
       ctx.type = 'application/json';
       ctx.body = predictResponseJson(outputs, request.format, signature.outputs.map((o) => o.name));
     });
@@ -73,20 +74,5 @@ function inTfServingTerms<T>(lookup: () => T): T {
       throw new ModelNotFound(`Servable not found for request: ${version === undefined ? `Latest(${name})` : `Specific(${name}, ${version})`}`, error.lookup);
     }
     throw error;
-  }
-}
-
-async function timedInference(plane: DataPlane, model: ServingModel, inputs: Parameters<ServingModel['infer']>[0], state: RequestState, budget: MemoryBudget) {
-  const claim = budget.admit(inferenceBytes(inputs), `inference on ${model.name}`);
-  const start = process.hrtime.bigint();
-  try {
-    // The inputs were built for this call alone, so their buffers can move to the inference thread; the
-    // deadline takes the work out of the queue when it passes before the work starts.
-    const work = plane.infer(model, inputs, { signal: state.deadline, transfer: true });
-    // The engine keeps its memory until the work ends, even when the client has been answered (deadline).
-    work.then(claim.release, claim.release);
-    return await work;
-  } finally {
-    state.inferenceSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   }
 }

@@ -7,17 +7,26 @@ import type { ModelRegistry, ServingModel } from '../../core/registry.js';
  */
 export type V2ModelSource = Pick<ModelRegistry, 'resolve' | 'list' | 'isReady'>;
 
-/** The V2 view of a model lookup: Triton's wording for an unknown model or version, and its versions. */
-export function findModel(source: V2ModelSource, name: string, version?: string): { model: ServingModel; versions: string[] } {
-  const versions = source
+/**
+ * The V2 view of a model lookup, with Triton's wording for an unknown model or version. The registry answers
+ * the lookup; the pool's listing is read only to word a failure, not on every request.
+ */
+export function findModel(source: V2ModelSource, name: string, version?: string): ServingModel {
+  try {
+    return source.resolve(name, version);
+  } catch (error) {
+    if (!(error instanceof ModelNotFound)) throw error;
+    if (version === undefined || modelVersions(source, name).length === 0) throw new ModelNotFound(`Request for unknown model: '${name}' is not found`, { name });
+    throw new ModelNotFound(`Request for unknown model: '${name}' version ${version} is not found`, { name, version });
+  }
+}
+
+/** The versions of a model the pool holds. */
+export function modelVersions(source: V2ModelSource, name: string): string[] {
+  return source
     .list()
     .filter((s) => s.name === name)
     .map((s) => s.version);
-  if (versions.length === 0) throw new ModelNotFound(`Request for unknown model: '${name}' is not found`);
-  if (version !== undefined && !versions.includes(version)) {
-    throw new ModelNotFound(`Request for unknown model: '${name}' version ${version} is not found`);
-  }
-  return { model: source.resolve(name, version), versions };
 }
 
 /** Throws NotReady (503) unless the model serves now. */

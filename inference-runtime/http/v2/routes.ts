@@ -2,7 +2,9 @@ import type { MountContext } from '../app.js';
 import { Router } from '@koa/router';
 import { NotReady } from '../../core/errors.js';
 import { MemoryBudget } from '../../core/memoryBudget.js';
-import { expectedBodyBytes, inferenceBytes, jsonParseBytes } from '../../core/requestMemory.js';
+import { expectedBodyBytes, jsonParseBytes } from '../../core/requestMemory.js';
+import type { ModelRegistry } from '../../core/registry.js';
+import { DataPlane } from '../../dataplane/dataPlane.js';
 import { runModelInference } from '../modelInference.js';
 import type { HttpOptions } from '../options.js';
 import { readBody } from '../requestBody.js';
@@ -11,24 +13,25 @@ import { decodeInferRequest } from './inferRequest.js';
 import { INFERENCE_HEADER, inferenceHeaderLength } from './inferenceHeader.js';
 import { encodeInferResponse } from './inferResponse.js';
 import { modelMetadata, serverMetadata } from './metadata.js';
-import { assertModelReady, findModel, type V2ModelSource } from './models.js';
+import { assertModelReady, findModel, modelVersions } from './models.js';
 
-/**
- * The Open Inference Protocol (KServe V2 / Triton HTTP) REST API with the binary tensor data extension, as a
- * thin codec + router over the runtime's models. Errors are the protocol's `{"error": "..."}` bodies with
- * their status, from the app's error middleware.
- */
 /** V2 as one of the app's protocol mounts, over the data plane. */
 export function v2Protocol(context: MountContext): Router<RequestState>[] {
   return [v2Router(context.plane, context.options, context.memoryBudget, context.draining)];
 }
 
+/**
+ * The Open Inference Protocol (KServe V2 / Triton HTTP) REST API with the binary tensor data extension, as a
+ * thin codec + router over the data plane. Errors are the protocol's `{"error": "..."}` bodies with their
+ * status, from the app's error middleware.
+ */
 export function v2Router(
-  models: V2ModelSource,
+  registry: ModelRegistry,
   options: Pick<HttpOptions, 'maxBodyBytes' | 'maxRowsPerRequest'>,
   budget: MemoryBudget = new MemoryBudget(),
   draining?: AbortSignal,
 ): Router<RequestState> {
+  const plane = DataPlane.over(registry);
   const router = new Router<RequestState>();
 
   router.get('/v2', (ctx) => {
@@ -39,22 +42,22 @@ export function v2Router(
   });
   router.get('/v2/health/ready', (ctx) => {
     if (draining?.aborted) throw new NotReady('the server is shutting down');
-    if (!models.isReady()) throw new NotReady('not every model of the pool is loaded yet');
+    if (!plane.isReady()) throw new NotReady('not every model of the pool is loaded yet');
     ctx.body = { ready: true };
   });
 
   for (const path of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
     router.get(path, (ctx) => {
-      const { model, versions } = findModel(models, ctx.params.name!, ctx.params.version);
-      ctx.body = modelMetadata(model.name, versions, model.config.framework, model.signature());
+      const model = findModel(plane, ctx.params.name!, ctx.params.version);
+      ctx.body = modelMetadata(model.name, modelVersions(plane, model.name), model.config.framework, model.signature());
     });
     router.get(`${path}/ready`, (ctx) => {
-      const { model } = findModel(models, ctx.params.name!, ctx.params.version);
+      const model = findModel(plane, ctx.params.name!, ctx.params.version);
       assertModelReady(model);
       ctx.body = { name: model.name, ready: true };
     });
     router.post(`${path}/infer`, async (ctx) => {
-      const { model } = findModel(models, ctx.params.name!, ctx.params.version);
+      const model = findModel(plane, ctx.params.name!, ctx.params.version);
       ctx.state.model = { name: model.name, version: model.version };
       const signature = model.signature();
       const headerLength = inferenceHeaderLength(ctx.req.headers[INFERENCE_HEADER.toLowerCase()]);
@@ -70,7 +73,7 @@ export function v2Router(
       } finally {
         parsing.release();
       }
-      const outputs = await runModelInference(model, request.inputs, ctx.state, budget, inferenceBytes(request.inputs));
+      const outputs = await runModelInference(plane, model, request.inputs, ctx.state, budget);
       const response = encodeInferResponse(model, request.id, outputs, request.outputs);
       if (response.headerLength === undefined) {
         ctx.type = 'application/json';

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { Registry } from 'prom-client';
 import { FACIAL_EXPRESSION } from '../../../../../inference-runtime/config/defaultPool.js';
 import { MemoryBudget } from '../../../../../inference-runtime/core/memoryBudget.js';
 import { createModelRegistry, type PoolModelRegistry } from '../../../../../inference-runtime/dataplane/modelRegistry.js';
@@ -185,6 +186,22 @@ describe('V2 REST over the real registry: framing, errors and limits', function 
     const late = await fetch(url(await serve({ options: { requestTimeoutMs: 1 } })), { method: 'POST', body: slow, duplex: 'half' } as RequestInit);
     expect(late.status).to.equal(504);
     expect(((await late.json()) as { error?: string }).error).to.be.a('string');
+  });
+
+  it('counts V2 inferences, binary and JSON, in the per-model metrics beside TF Serving :predict', async () => {
+    const metrics = new Registry();
+    const url = await serve({ metrics });
+    const count = async (): Promise<number> => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`mloffload_model_inferences_total{model="${FP32}",version="1",outcome="ok"}`));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const before = await count();
+    const binary = framed({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], parameters: { binary_data_size: 12 } }] }, new Uint8Array(new Float32Array([1, 2, 3]).buffer));
+    expect((await send(`${url}/v2/models/${FP32}/infer`, binary)).status).to.equal(200);
+    expect((await send(`${url}/v2/models/${FP32}/infer`, { body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }) })).status).to.equal(200);
+    expect((await send(`${url}/v1/models/${FP32}:predict`, { body: JSON.stringify({ instances: [[1, 2, 3]] }) })).status).to.equal(200);
+    expect((await count()) - before).to.equal(3);
   });
 
   it('never answers a random framing with a 5xx, and keeps serving', async () => {

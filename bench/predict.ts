@@ -210,7 +210,7 @@ async function startupToReady(): Promise<{ ms: number; models: unknown }> {
       let port = 0;
       let polling = false;
       lines(child, (line) => {
-        if (line.event === 'model-available') models.push({ model: line.model, loadMs: line.loadMs, from: line.from, p50Ms: line.p50Ms });
+        if (line.event === 'model-available') models.push({ model: line.model, loadMs: line.loadMs, from: line.from });
         if (line.event === 'listening' && !polling) {
           polling = true;
           port = line.port as number;

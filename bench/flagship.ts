@@ -15,14 +15,14 @@
  * next to it: on a shared machine, throughput follows the cores the scheduler hands out. Every configuration gets the same number of short windows, taken
  * in turn, so a change in what else runs on the machine hits all of them alike.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startVisionServer, stopServer } from './benchServer.js';
 import sharp from 'sharp';
 import type { Timing } from '../clients/typescript/src/index.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
@@ -42,24 +42,7 @@ interface Server {
 }
 
 async function startServer(name: string, workers: number, backend: string, pin?: string): Promise<Server> {
-  const node = [process.execPath, '--import', 'tsx', path.join('bench', 'visionServer.ts'), '--workers', String(workers), '--backend', backend];
-  const [cmd, ...args] = pin ? ['taskset', '-c', pin, ...node] : node;
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    try {
-      const info = JSON.parse(line) as { url: string; backends: string[] };
-      return { name, ...info, child };
-    } catch {
-      // not the ready line
-    }
-  }
-  throw new Error(`${name}: server exited before it was ready`);
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+  return { name, ...(await startVisionServer({ name, workers, backend, pin })) };
 }
 
 

@@ -12,8 +12,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { readyLine } from './benchServer.js';
 
 const { values } = parseArgs({ options: { concurrency: { type: 'string', default: '6' }, rounds: { type: 'string', default: '3' }, repeat: { type: 'string', default: '2' } } });
 const CONCURRENCY = Number(values.concurrency);
@@ -28,14 +28,7 @@ const SMALL = JSON.stringify({ instances: [row] });
 
 async function start(arena: boolean): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, 'auto', ...(arena ? ['--onnx-memory-arena'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    try {
-      return { url: (JSON.parse(line) as { url: string }).url, child };
-    } catch {
-      // not the ready line
-    }
-  }
-  throw new Error('server exited before it was ready');
+  return { url: (await readyLine<{ url: string }>(child, 'predict server')).url, child };
 }
 
 async function burst(arena: boolean): Promise<Record<string, unknown>> {

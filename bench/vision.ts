@@ -9,12 +9,12 @@
  * does not share its event loop. Closed loop: each of `concurrency` clients sends its next request when the
  * previous one is answered. `--seconds` per configuration is split into `--rounds` windows taken in turn.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { startVisionServer, stopServer, type VisionServer } from './benchServer.js';
 import sharp from 'sharp';
 import type { Timing } from '../clients/typescript/src/index.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
@@ -53,26 +53,8 @@ interface Row {
   faces: number;
 }
 
-async function startServer(workers: number): Promise<{ url: string; backends: string[]; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('bench', 'visionServer.ts'), '--workers', String(workers), '--backend', values.backend], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    try {
-      const info = JSON.parse(line) as { url: string; backends: string[] };
-      return { ...info, child };
-    } catch {
-      // not the ready line
-    }
-  }
-  throw new Error('benchmark server exited before it was ready');
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+async function startServer(workers: number): Promise<VisionServer> {
+  return startVisionServer({ name: 'benchmark server', workers, backend: values.backend });
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -154,7 +136,7 @@ interface Cell {
   concurrency: number;
   acc: Measurement[];
 }
-const servers = new Map<number, { url: string; backends: string[]; child: ChildProcess }>();
+const servers = new Map<number, VisionServer>();
 for (const workers of workerCounts) servers.set(workers, await startServer(workers));
 const cells: Cell[] = workerCounts.flatMap((workers) =>
   workloads.flatMap((workload) => concurrencies.map((concurrency) => ({ workers, workload, concurrency, acc: [] as Measurement[] }))),

@@ -17,8 +17,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { startVisionServer, stopServer } from './benchServer.js';
 import sharp from 'sharp';
 import { samplePath } from '../test/helpers/samplePhotos.js';
 
@@ -34,24 +34,8 @@ interface Server {
 }
 
 async function startServer(name: string, dir: string, workers: number, pin?: string): Promise<Server> {
-  const node = [process.execPath, '--import', 'tsx', path.join('bench', 'visionServer.ts'), '--workers', String(workers), '--backend', 'auto'];
-  const [cmd, ...args] = pin ? ['taskset', '-c', pin, ...node] : node;
-  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    try {
-      const info = JSON.parse(line) as { url: string };
-      return { name, url: info.url, child };
-    } catch {
-      // not the ready line
-    }
-  }
-  throw new Error(`${name}: server exited before it was ready`);
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+  const { url, child } = await startVisionServer({ name, workers, backend: 'auto', pin, cwd: dir });
+  return { name, url, child };
 }
 
 /** User + system CPU seconds of a /proc stat line (ticks of 1/100 s), and the thread's name. */

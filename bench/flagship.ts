@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startVisionServer, stopServer } from './benchServer.js';
+import { mean, median, percentile, r1, r2 } from './stats.js';
 import sharp from 'sharp';
 import type { Timing } from '../clients/typescript/src/index.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
@@ -90,17 +91,6 @@ async function run(server: Server, image: Uint8Array<ArrayBuffer>, concurrency: 
   return w;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-};
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const r1 = (v: number) => (Math.round(v * 10) / 10).toFixed(1);
-const r2 = (v: number) => (Math.round(v * 100) / 100).toFixed(2);
 
 /** Engine latency of the compiled emotion and blazeface models, batch 1, one intra-op thread, pinned nowhere. */
 async function engineLatencies(): Promise<{ model: string; ms: number }[]> {

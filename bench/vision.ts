@@ -9,7 +9,6 @@
  * does not share its event loop. Closed loop: each of `concurrency` clients sends its next request when the
  * previous one is answered. `--seconds` per configuration is split into `--rounds` windows taken in turn.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startVisionServer, stopServer } from './benchServer.js';
+import { mean, median, percentile, r1, r2 } from './stats.js';
 import sharp from 'sharp';
 import { samplePath } from '../test/helpers/samplePhotos.js';
 
@@ -98,17 +99,6 @@ async function load(server: Server, images: string[], clients: number, ms: numbe
   return { ...(JSON.parse(out) as LoadResult), serverCpuSeconds: cpuSecondsOf(server.child.pid!) - before, threads };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-};
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const r1 = (v: number) => (Math.round(v * 10) / 10).toFixed(1);
-const r2 = (v: number) => (Math.round(v * 100) / 100).toFixed(2);
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-vision-cores-'));
 const flagship = path.join(tmp, 'face640.jpg');

@@ -88,8 +88,28 @@ export function resampleInto(img: RgbImage, region: Box, width: number, height: 
       horizontal[h++] = c;
     }
   }
+  // Weights are positive and sum to 1, so values stay within 0..255; +0.5 rounds (the byte store truncates).
+  verticalPass(ty, horizontal, width * 3, ty.min, height, out, offset, stride, 1, 0.5);
+}
+
+/**
+ * The pass along y shared by both resamplers: output row `oy` is the weighted sum of the horizontally
+ * resampled rows its taps name (`horizontal` holds rows from source row `firstRow` on, `line` values each),
+ * written as `sum * gain + bias` at `offset + oy * stride`.
+ */
+function verticalPass(
+  ty: AxisTaps,
+  horizontal: Float32Array,
+  line: number,
+  firstRow: number,
+  height: number,
+  out: Uint8Array | Float32Array,
+  offset: number,
+  stride: number,
+  gain: number,
+  bias: number,
+): void {
   const vw = ty.width;
-  const line = width * 3;
   const acc = new Float32Array(line);
   for (let oy = 0; oy < height; oy++) {
     const base = oy * vw;
@@ -97,12 +117,11 @@ export function resampleInto(img: RgbImage, region: Box, width: number, height: 
     for (let k = 0; k < vw; k++) {
       const w = ty.weight[base + k];
       if (w === 0) continue;
-      const from = (ty.index[base + k] - ty.min) * line;
+      const from = (ty.index[base + k] - firstRow) * line;
       for (let x = 0; x < line; x++) acc[x] += horizontal[from + x] * w;
     }
     const q = offset + oy * stride;
-    // Weights are positive and sum to 1, so values stay within 0..255; +0.5 rounds (the store truncates).
-    for (let x = 0; x < line; x++) out[q + x] = acc[x] + 0.5;
+    for (let x = 0; x < line; x++) out[q + x] = acc[x] * gain + bias;
   }
 }
 
@@ -148,21 +167,7 @@ export function resampleLumaInto(
       horizontal[r * width + o] = a;
     }
   }
-  const vw = ty.width;
-  const { gain, bias } = map;
-  const acc = new Float32Array(width);
-  for (let oy = 0; oy < height; oy++) {
-    const base = oy * vw;
-    acc.fill(0);
-    for (let k = 0; k < vw; k++) {
-      const w = ty.weight[base + k];
-      if (w === 0) continue;
-      const from = (ty.index[base + k] - y0) * width;
-      for (let x = 0; x < width; x++) acc[x] += horizontal[from + x] * w;
-    }
-    const q = offset + oy * width;
-    for (let x = 0; x < width; x++) out[q + x] = acc[x] * gain + bias;
-  }
+  verticalPass(ty, horizontal, width, y0, height, out, offset, width, map.gain, map.bias);
 }
 
 function indexSpan(taps: AxisTaps): [number, number] {

@@ -140,11 +140,18 @@ describe('end to end: runtime benchmarks in MLModel status, endpoints in MLServi
   it("writes the runtime's own figures into MLModel status.benchmark, read through pods/proxy, and kubectl shows the p50", async () => {
     const port = 8443;
     // What the runtime says about itself, through the same API server path the operator uses.
-    const raw = await adminKubectl(cp, ['get', '--raw', `/api/v1/namespaces/${ns}/pods/https:${pod.metadata!.name}:${port}/proxy/v1/discovery`]);
-    const doc = JSON.parse(raw) as DiscoveryDocument;
-    expect(doc.node).to.equal(pod.spec!.nodeName);
-    const measured = doc.models.find((m) => m.name === 'facial-expression')!.benchmark!;
-    expect(measured.latencyMs.p50).to.be.greaterThan(0);
+    // The runtime is ready before its load-time benchmark is published, so the figures may come a little later.
+    const measured = await eventually(
+      async () => {
+        const raw = await adminKubectl(cp, ['get', '--raw', `/api/v1/namespaces/${ns}/pods/https:${pod.metadata!.name}:${port}/proxy/v1/discovery`]);
+        const doc = JSON.parse(raw) as DiscoveryDocument;
+        expect(doc.node).to.equal(pod.spec!.nodeName);
+        const benchmark = doc.models.find((m) => m.name === 'facial-expression')?.benchmark;
+        expect(benchmark?.latencyMs.p50, 'the benchmark in /v1/discovery').to.be.greaterThan(0);
+        return benchmark!;
+      },
+      { timeout: 120_000, interval: 1_000, message: 'the runtime publishes its load-time benchmark' },
+    );
 
     const status = await eventually(
       async () => {

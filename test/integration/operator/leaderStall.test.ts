@@ -132,8 +132,10 @@ describe('operator: leader election with a stalled API server', function () {
     // The last renewal began before the stall, so the deadline ends at most renewDeadline after it.
     expect(alphaTerm.stoppedAt! - stalledAt).to.be.at.most(RENEW_DEADLINE_MS + SLACK_MS);
 
-    await eventually(() => expect(beta.isLeader()).to.equal(true), { timeout: LEASE_MS + 10_000, interval: 50 });
-    expect(betaTerm.startedAt).to.be.a('number');
+    // Waits on the watcher's record, not on isLeader(): on a loaded machine the check may run before the
+    // watcher's next tick has seen the new term.
+    await eventually(() => expect(betaTerm.startedAt).to.be.a('number'), { timeout: LEASE_MS + 10_000, interval: 50, message: 'the standby never took over' });
+    expect(beta.isLeader()).to.equal(true);
     // No overlap, with the margin leaseDuration - renewDeadline leaves for requests still on the wire.
     expect(betaTerm.startedAt! - alphaTerm.stoppedAt!).to.be.greaterThan(0);
     const lease = await read<Lease>(LEASES, ns, 'mloffload-operator');

@@ -1,3 +1,4 @@
+import { decodableOutputs } from '../common/outputCheck.js';
 import { Router } from '@koa/router';
 import type { RequestState } from '../../http/requestState.js';
 import { blazefaceRows } from '../../vision/blazeface.js';
@@ -46,14 +47,7 @@ export const faceDetection: TaskModule = {
     }
     return [...problems, ...blazefaceOutputProblems(view)];
   },
-  checkOutputs(view, outputs) {
-    try {
-      blazefaceRows(outputs);
-      return [];
-    } catch (error) {
-      return [`${(error as Error).message} (task ${faceDetectionSpec.id}, model ${view.config.name})`];
-    }
-  },
+  checkOutputs: decodableOutputs(faceDetectionSpec.id, (outputs) => blazefaceRows(outputs)),
   exampleInputs: (view, batch) => exampleImageInputs(view, blazefaceReference, batch),
   routes(context) {
     const router = new Router<RequestState>();

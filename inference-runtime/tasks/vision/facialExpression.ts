@@ -1,3 +1,4 @@
+import { decodableOutputs } from '../common/outputCheck.js';
 import { Router } from '@koa/router';
 import type { RequestState } from '../../http/requestState.js';
 import { classifyExpressions, expressionCropMargin } from '../../vision/expressions.js';
@@ -31,15 +32,10 @@ export const facialExpression: TaskModule = {
     }
     return problems;
   },
-  checkOutputs(view, outputs) {
+  checkOutputs: decodableOutputs(facialExpressionSpec.id, (outputs, view) => {
     const [scores] = Object.values(outputs);
-    try {
-      fer2013Codes(view.config.labels, scores.shape[scores.shape.length - 1]);
-      return [];
-    } catch (error) {
-      return [`${(error as Error).message} (task ${facialExpressionSpec.id})`];
-    }
-  },
+    return fer2013Codes(view.config.labels, scores!.shape[scores!.shape.length - 1]);
+  }),
   exampleInputs: (view, batch) => exampleImageInputs(view, expressionReference, batch),
   routes(context) {
     const router = new Router<RequestState>();

@@ -1,3 +1,4 @@
+import { decodableOutputs } from '../common/outputCheck.js';
 import { Router } from '@koa/router';
 import type { RequestState } from '../../http/requestState.js';
 import { detectionsOutput } from '../../vision/centernet.js';
@@ -23,14 +24,7 @@ export const objectDetection: TaskModule = {
     }
     return problems;
   },
-  checkOutputs(view, outputs) {
-    try {
-      detectionsOutput(outputs);
-      return [];
-    } catch (error) {
-      return [`${(error as Error).message} (task ${objectDetectionSpec.id}, model ${view.config.name})`];
-    }
-  },
+  checkOutputs: decodableOutputs(objectDetectionSpec.id, (outputs) => detectionsOutput(outputs)),
   exampleInputs: (view, batch) => exampleImageInputs(view, centernetReference, batch),
   routes(context) {
     const router = new Router<RequestState>();

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from './stats.js';
 import {
   DIALOG_SMART_HOME,
   FACE_DETECTOR,
@@ -59,7 +60,6 @@ async function measure(pool: string): Promise<Footprint & { readyS: number }> {
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function run(): Promise<void> {
   const loadBefore = await loadAverage();

@@ -12,6 +12,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { median } from './stats.js';
 import sharp from 'sharp';
 import type { TensorSpec } from '../inference-runtime/core/tensor.js';
 import { parseFlatPredict } from '../inference-runtime/http/tfserving/flatTensorJson.js';
@@ -120,7 +121,6 @@ for (let r = 0; r < rounds; r++) {
     if (row.before) samples[name].before.push(await cpuMs(row.before, row.repeat));
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const f = (v: number) => v.toFixed(2);
 console.log(`Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model}, Node ${process.version}; load average ${loadBefore.map((v) => v.toFixed(1)).join(' / ')} -> ${os.loadavg().map((v) => v.toFixed(1)).join(' / ')}`);
 console.log(`Command: taskset -c 1 npx tsx bench/preprocess.ts --rounds ${rounds}`);

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { percentile } from './stats.js';
 import { DIALOG_SMART_HOME, SPEECH_RECOGNISER } from '../inference-runtime/config/defaultPool.js';
 import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import { corpusGrammar, parseCorpus } from '../inference-runtime/dialog/corpus.js';
@@ -45,10 +46,6 @@ const heldOut = JSON.parse(readFileSync(corpusPath.replace(/\.json$/, '.heldout.
   spoken: { text: string; intent: string }[];
 };
 
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'mloffload-bench-speech-'));

@@ -13,6 +13,7 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { mean, percentile } from './stats.js';
 import { startVisionServer, stopServer, type VisionServer } from './benchServer.js';
 import sharp from 'sharp';
 import type { Timing } from '../clients/typescript/src/index.js';
@@ -56,11 +57,6 @@ async function startServer(workers: number): Promise<VisionServer> {
   return startVisionServer({ name: 'benchmark server', workers, backend: values.backend });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
 interface Measurement {

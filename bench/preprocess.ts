@@ -3,7 +3,8 @@
  * copy, the detector's letterbox, the expression crop and the tensor packing; and the TF Serving `:predict`
  * body of a 64x64 image read by the flat float reader against the general path (JSON.parse + tensor walk).
  * Each row also runs the way the runtime did it before (kept here as the reference), alternating in rounds,
- * so the ratios hold on a loaded machine: the decode as the first release did it (full decode, lanczos3), the
+ * so the ratios hold on a loaded machine: the decode as the first release did it (full decode, lanczos3, the
+ * embedded ICC profile applied), today's decode against the same with the profile applied, the
  * letterbox with libvips' lanczos3 kernel padded into a copy and then packed (now: linear kernel, rows
  * written straight into the tensor), the expression crops resampled in RGB and then packed as grey (now:
  * resampled from luma into the tensor). CPU time is the process's (all threads: libvips runs in the libuv pool).
@@ -18,7 +19,7 @@ import type { TensorSpec } from '../inference-runtime/core/tensor.js';
 import { parseFlatPredict } from '../inference-runtime/http/tfserving/flatTensorJson.js';
 import { parsePredictRequest } from '../inference-runtime/http/tfserving/jsonTensor.js';
 import { parseTfServingJson } from '../inference-runtime/http/tfserving/jsonText.js';
-import { decodeImage } from '../inference-runtime/vision/decode.js';
+import { decodeImage, workingSize } from '../inference-runtime/vision/decode.js';
 import { defaultVisionLimits } from '../inference-runtime/vision/limits.js';
 import type { RgbImage } from '../inference-runtime/vision/decode.js';
 import { cropResize, cropsToBatchTensor, letterboxTensor, toBatchTensor } from '../inference-runtime/vision/tensorize.js';
@@ -40,6 +41,20 @@ async function decodeBefore(bytes: Buffer): Promise<void> {
   await sharp(bytes, { failOn: 'warning' })
     .rotate()
     .resize(Math.round(meta.width! / scale), Math.round(meta.height! / scale), { fit: 'fill', kernel: 'lanczos3' })
+    .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+}
+
+/** Today's decode with the embedded ICC profile applied, as the runtime did before it left RGB profiles alone. */
+async function decodeColourManaged(bytes: Buffer): Promise<void> {
+  const meta = await sharp(bytes).metadata();
+  const [width, height] = workingSize(meta.width!, meta.height!, meta.format!, defaultVisionLimits.workingMaxSide);
+  await sharp(bytes, { failOn: 'warning' })
+    .rotate()
+    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
     .flatten({ background: '#ffffff' })
     .toColourspace('srgb')
     .removeAlpha()
@@ -79,6 +94,11 @@ const groupRegions = [0, 1, 2, 3, 4].map((i) => ({ x: 40 + i * 110, y: 120, widt
 const rows: Record<string, { now: () => unknown; before?: () => unknown; repeat: number }> = {
   'decode 640x480 JPEG': { now: () => decodeImage(face640, defaultVisionLimits), before: () => decodeBefore(face640), repeat: 10 },
   'decode 1920x1367 JPEG (sample2)': { now: () => decodeImage(group, defaultVisionLimits), before: () => decodeBefore(group), repeat: 3 },
+  'decode 1920x1367 JPEG (sample2) with its sRGB ICC profile: left as stored (now) / applied (before)': {
+    now: () => decodeImage(group, defaultVisionLimits),
+    before: () => decodeColourManaged(group),
+    repeat: 3,
+  },
   'letterbox 640x480 -> 256 + pack': {
     now: () => letterboxTensor(work640.pixels, pre256),
     before: () => letterboxBefore(work640.pixels),

@@ -149,6 +149,7 @@ export async function startOperator(kubeconfig: KubeConfigLike | ClusterConnecti
       enqueueModel(key);
     },
     retryMs: opts.runtimeObservationMs,
+    readAgain: (key, ms) => controllers?.service.enqueueAfter(key, ms),
     unreachable: (svc, pod, error, first) => {
       logger.warn('could not read the benchmarks of a runtime pod', { service: keyOf(svc), pod, error });
       if (first) ctx.events.record(svc, 'Warning', 'BenchmarkUnreachable', `pod ${pod}: the API server's pod proxy did not reach the runtime (${error.slice(0, 300)}); MLModel status.benchmark keeps its last figures`);

@@ -42,6 +42,11 @@ export class Controller {
     this.opts.metrics.queueDepth.labels(this.name).set(this.queue.len());
   }
 
+  /** Reconciles `key` again after `ms` (as a `requeueAfter` would). */
+  enqueueAfter(key: string, ms: number): void {
+    this.queue.addAfter(key, ms);
+  }
+
   get running(): boolean {
     return this.workers.length > 0;
   }

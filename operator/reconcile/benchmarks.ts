@@ -2,9 +2,10 @@
  * MLModel `status.benchmark`: the figures each runtime pod measured after loading its pool, read from the
  * pod's discovery document (`GET /v1/discovery`, no API key needed) through the API server's pod proxy.
  * A pod's figures do not change once taken, so each pod is read until it says `ready` and every available
- * model of the service carries its figures (again after a failure, while it loads, or while a ready runtime
- * is still taking its load-time benchmarks, after a pause). The store keeps the newest entry per (model, node) for the current model version; the MLModel
- * reconciler writes them, so MLModel status keeps a single writer.
+ * model of the service carries its figures (again after a failure or while it loads, after a pause; while a
+ * ready runtime is still taking its load-time benchmarks, after a short pause that doubles, with the service
+ * asked back for it). The store keeps the newest entry per (model, node) for the current model version; the
+ * MLModel reconciler writes them, so MLModel status keeps a single writer.
  */
 import type { BenchmarkEntry, MLModel, MLService } from '../api/types.js';
 import { MAX_BENCHMARK_ENTRIES } from '../api/crdSchemas.js';
@@ -24,6 +25,12 @@ export const BENCHMARK_RETRY_MS = 60_000;
  * failed never gets one.
  */
 export const MAX_READS_WHILE_MEASURING = 5;
+/**
+ * Pause before reading again a ready pod whose benchmarks are still being taken, doubled after each such read
+ * (5, 10, 20, 40 s: the status shows a model's figures within seconds of the runtime publishing them, not a
+ * refresh period later).
+ */
+export const MEASURING_RETRY_MS = 5_000;
 
 const BENCHMARK_SHAPE: ShapeSchema = MODEL_BENCHMARK_SCHEMA;
 
@@ -100,6 +107,10 @@ export interface BenchmarkReaderDeps {
   unreachable(svc: MLService, pod: string, error: string, first: boolean): void;
   /** Pause before reading a pod again after a failure (default BENCHMARK_RETRY_MS). */
   retryMs?: number;
+  /** First pause before reading a still-measuring pod again (default MEASURING_RETRY_MS, then doubled). */
+  measuringRetryMs?: number;
+  /** Asks for the service (`namespace/name`) to be reconciled again after `ms`: a pod is due for a read then. */
+  readAgain?(key: string, ms: number): void;
   now?: () => number;
 }
 
@@ -110,6 +121,8 @@ export class BenchmarkReader {
   private readonly failedAt = new Map<string, number>();
   /** Reads of pods that were ready while their benchmarks were still being taken. */
   private readonly measuringReads = new Map<string, number>();
+  /** When a still-measuring pod is to be read again. */
+  private readonly measuringDue = new Map<string, number>();
   /** MLService key -> ids of its ready pods at the last read. */
   private readonly podsOf = new Map<string, Set<string>>();
 
@@ -125,6 +138,7 @@ export class BenchmarkReader {
         if (this.done.has(id) || this.inFlight.has(id)) return;
         const failed = this.failedAt.get(id);
         if (failed !== undefined && now - failed < (this.deps.retryMs ?? BENCHMARK_RETRY_MS)) return;
+        if ((this.measuringDue.get(id) ?? now) > now) return;
         let doc: unknown;
         this.inFlight.add(id);
         try {
@@ -149,10 +163,13 @@ export class BenchmarkReader {
         const reads = (this.measuringReads.get(id) ?? 0) + 1;
         if (stillMeasuring(doc, models) && reads < MAX_READS_WHILE_MEASURING) {
           this.measuringReads.set(id, reads);
-          this.failedAt.set(id, this.deps.now?.() ?? Date.now());
+          const pause = (this.deps.measuringRetryMs ?? MEASURING_RETRY_MS) * 2 ** (reads - 1);
+          this.measuringDue.set(id, (this.deps.now?.() ?? Date.now()) + pause);
+          this.deps.readAgain?.(`${namespace}/${svc.metadata.name}`, pause);
           return;
         }
         this.measuringReads.delete(id);
+        this.measuringDue.delete(id);
         this.done.add(id);
       }),
     );
@@ -163,7 +180,17 @@ export class BenchmarkReader {
       this.done.delete(id);
       this.failedAt.delete(id);
       this.measuringReads.delete(id);
+      this.measuringDue.delete(id);
     }
     this.podsOf.set(key, live);
+  }
+
+  /** Whether a pod of the service (`namespace/name`) is due for another read while it measures. */
+  due(key: string, now: number): boolean {
+    for (const id of this.podsOf.get(key) ?? []) {
+      const at = this.measuringDue.get(id);
+      if (at !== undefined && at <= now) return true;
+    }
+    return false;
   }
 }

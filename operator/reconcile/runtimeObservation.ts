@@ -1,9 +1,9 @@
 /**
  * What the running runtime pods of an MLService show: the endpoints apps reach them at (status.endpoints)
  * and the benchmarks they measured (MLModel status.benchmark, through BenchmarkReader). Pods and Services
- * other than its own are not watched by the operator; they are listed when the ready replica count changes and at most
- * every `refreshMs` otherwise, and the MLService reconcile comes back as often to notice Services
- * and node addresses that changed.
+ * other than its own are not watched by the operator; they are listed when the ready replica count changes, when
+ * a pod still taking its benchmarks is due for another read, and at most every `refreshMs` otherwise, and the
+ * MLService reconcile comes back as often to notice Services and node addresses that changed.
  */
 import type { MLModel, MLService, PublishedEndpoint } from '../api/types.js';
 import { selectorLabels } from '../builders/metadata.js';
@@ -37,7 +37,7 @@ export class RuntimeObserver {
   async observe(key: string, svc: MLService, models: readonly MLModel[], readyReplicas: number): Promise<PublishedEndpoint[]> {
     const last = this.seen.get(key);
     const now = this.now();
-    if (last && last.ready === readyReplicas && now - last.at < this.refreshMs) return last.endpoints;
+    if (last && last.ready === readyReplicas && now - last.at < this.refreshMs && !this.reader.due(key, now)) return last.endpoints;
     if (readyReplicas === 0) {
       this.seen.set(key, { at: now, ready: 0, endpoints: [] });
       return [];

@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { MLModel } from '../../../operator/api/types.js';
-import { BenchmarkReader, BenchmarkStore, entriesFrom, MAX_BENCHMARK_ENTRIES, MAX_READS_WHILE_MEASURING } from '../../../operator/reconcile/benchmarks.js';
+import { BenchmarkReader, BenchmarkStore, entriesFrom, MAX_BENCHMARK_ENTRIES, MAX_READS_WHILE_MEASURING, MEASURING_RETRY_MS } from '../../../operator/reconcile/benchmarks.js';
+import { RuntimeObserver } from '../../../operator/reconcile/runtimeObservation.js';
+import type { Logger } from '../../../operator/logger.js';
+import { eventually } from '../../helpers/eventually.js';
 import type { KubeClient } from '../../../operator/kube/restClient.js';
 import { reachableEndpoints, type EndpointPodView, type ServiceView } from '../../../operator/reconcile/endpoints.js';
 import { podProxyPath } from '../../../operator/kube/podProxy.js';
@@ -129,7 +132,7 @@ describe('operator: benchmarks read from runtime pods', () => {
       let now = 0;
       const client = { request: async () => answers[Math.min(calls++, answers.length - 1)] } as unknown as KubeClient;
       const changed: string[] = [];
-      const reader = new BenchmarkReader({ client, store: new BenchmarkStore(), modelChanged: (k) => changed.push(k), unreachable: () => undefined, retryMs: 1000, now: () => now });
+      const reader = new BenchmarkReader({ client, store: new BenchmarkStore(), modelChanged: (k) => changed.push(k), unreachable: () => undefined, retryMs: 60_000, measuringRetryMs: 1000, now: () => now });
       for (let i = 0; i < reads; i++) {
         now = i * 1500;
         await reader.read(svc, models, [{ metadata: { name: 'faces-1', uid: 'u1' }, spec: { nodeName: 'edge-0' } }]);
@@ -140,5 +143,39 @@ describe('operator: benchmarks read from runtime pods', () => {
     const neverMeasured = await run([measuring], 20);
     expect(neverMeasured.changed).to.deep.equal([]);
     expect(neverMeasured.calls).to.equal(MAX_READS_WHILE_MEASURING);
+  });
+
+  it('asks for the service back after a short pause that doubles while a ready pod measures, and reads it then, long before the refresh period', async () => {
+    const measuring = { ready: true, models: [{ name: 'facial-expression', version: '2', state: 'AVAILABLE' }] };
+    const measured = { ready: true, models: [{ name: 'facial-expression', version: '2', state: 'AVAILABLE', benchmark: benchmark('edge-0', '2026-11-30T10:00:00.000Z') }] };
+    const answers = [measuring, measuring, measured];
+    let reads = 0;
+    let now = 0;
+    const readyPod = pod('faces-1', 'edge-0', '192.168.1.10');
+    const client = {
+      request: async () => answers[Math.min(reads++, answers.length - 1)],
+      list: async (path: string) => ({ items: path.endsWith('/pods') ? [readyPod] : [] }),
+    } as unknown as KubeClient;
+    const asked: Array<[string, number]> = [];
+    const changed: string[] = [];
+    const reader = new BenchmarkReader({ client, store: new BenchmarkStore(), modelChanged: (k) => changed.push(k), unreachable: () => undefined, readAgain: (k, ms) => asked.push([k, ms]), now: () => now });
+    const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+    const observer = new RuntimeObserver(client, reader, quiet, 60_000, () => now);
+    const observeAt = async (t: number): Promise<void> => {
+      now = t;
+      await observer.observe('edge/faces', svc, models, 1);
+    };
+    // Each read runs in the background of observe(): wait for what it leads to.
+    await observeAt(0);
+    await eventually(() => expect(asked).to.deep.equal([['edge/faces', MEASURING_RETRY_MS]]), { interval: 5 });
+    await observeAt(MEASURING_RETRY_MS - 1);
+    expect(reads).to.equal(1);
+    await observeAt(MEASURING_RETRY_MS);
+    await eventually(() => expect(asked).to.deep.equal([['edge/faces', MEASURING_RETRY_MS], ['edge/faces', 2 * MEASURING_RETRY_MS]]), { interval: 5 });
+    await observeAt(3 * MEASURING_RETRY_MS);
+    await eventually(() => expect(changed).to.deep.equal(['edge/facial-expression']), { interval: 5 });
+    expect(3 * MEASURING_RETRY_MS).to.be.lessThan(60_000);
+    await observeAt(4 * MEASURING_RETRY_MS);
+    expect(reads).to.equal(3);
   });
 });

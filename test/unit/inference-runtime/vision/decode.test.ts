@@ -63,6 +63,19 @@ describe('image decoding', () => {
     expect(pixel(c.pixels, 5, 20)[2]).to.be.lessThan(90);
   });
 
+  it('reads RGB pixels as stored, like the models\' reference decoders: an embedded ICC profile is not applied', async () => {
+    // Stored as Display P3: a colour-managed decode would turn the values back towards sRGB.
+    const source = Buffer.alloc(64 * 64 * 3);
+    for (let i = 0; i < source.length; i += 3) source.set([200, 60, 40], i);
+    const p3 = await sharp(source, { raw: { width: 64, height: 64, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 95 }).toBuffer();
+    expect((await sharp(p3).metadata()).icc).to.be.instanceOf(Buffer);
+    const stored = pixel({ data: await sharp(p3, { ignoreIcc: true }).raw().toBuffer(), width: 64 }, 32, 32);
+    const managed = pixel({ data: await sharp(p3).raw().toBuffer(), width: 64 }, 32, 32);
+    expect(Math.max(...stored.map((v, i) => Math.abs(v - managed[i])))).to.be.greaterThan(5);
+    const decoded = pixel((await decodeImage(p3, limits)).pixels, 32, 32);
+    decoded.forEach((v, i) => expect(v).to.be.closeTo(stored[i], 1));
+  });
+
   it('shrinks large images to the working size and reports the scale back to image pixels', async () => {
     const big = await sharp({ create: { width: 3000, height: 1500, channels: 3, background: '#808080' } }).jpeg().toBuffer();
     const img = await decodeImage(big, limits);

@@ -17,7 +17,12 @@
  * bench/predictServer.ts, e.g. the previous commit unpacked with `git archive`), in the same rounds, so a
  * change is measured against what it replaces under the same load.
  *
- *   npx tsx bench/v2.ts [--duration <s per segment>] [--rounds <n>] [--pin [--serve-cores 1]] [--baseline <dir>]
+ * Every path is first driven for `--warmup` seconds (default 20): V8 keeps optimising the server's request path
+ * for tens of seconds at a few hundred requests per second, and until it is done its compiler threads take
+ * about 0.5 ms of CPU per request and the request path runs slower (measured 2026-11-30); a serving runtime
+ * reaches that state within its first minute, which is what the figures are about.
+ *
+ *   npx tsx bench/v2.ts [--duration <s per segment>] [--rounds <n>] [--warmup <s per path>] [--pin [--serve-cores 1]] [--baseline <dir>]
  */
 import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -38,6 +43,7 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '20' },
     pin: { type: 'boolean', default: false },
     'serve-cores': { type: 'string', default: '1' },
     baseline: { type: 'string' },
@@ -45,6 +51,7 @@ const { values } = parseArgs({
 });
 const DURATION_S = Number(values.duration);
 const ROUNDS = Number(values.rounds);
+const WARMUP_S = Number(values.warmup);
 const SERVE_CORES = values['serve-cores'];
 const CONCURRENCIES = [1, 4];
 
@@ -117,8 +124,8 @@ async function measured(pid: number, work: () => Promise<Segment>): Promise<Segm
   return { ...segment, cpuMs: processCpuMs(pid) - before };
 }
 
-function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, input: string, concurrency: number): Promise<Segment> {
-  return inProcessLoad(infer, input, concurrency, DURATION_S);
+function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, input: string, concurrency: number, seconds = DURATION_S): Promise<Segment> {
+  return inProcessLoad(infer, input, concurrency, seconds);
 }
 
 async function overHttp(url: string, target: HttpPath, concurrency: number, seconds = DURATION_S): Promise<Segment> {
@@ -180,12 +187,12 @@ async function startBenchServer(root: string): Promise<{ child: ChildProcess; ur
 }
 
 /** The in-process path in a pinned process of its own (`--pin`). */
-async function startInProcessRunner(): Promise<{ child: ChildProcess; run: (concurrency: number) => Promise<Segment>; backend: string; threads: number }> {
+async function startInProcessRunner(): Promise<{ child: ChildProcess; run: (concurrency: number, seconds?: number) => Promise<Segment>; backend: string; threads: number }> {
   const child = spawnNode(ROOT, 'bench/expressionInProcess.ts', [CACHE_DIR], 'pipe');
   const ready = await nextEvent(child, 'ready');
-  const run = async (concurrency: number): Promise<Segment> => {
+  const run = async (concurrency: number, seconds = DURATION_S): Promise<Segment> => {
     const done = nextEvent(child, 'segment');
-    child.stdin!.write(`${JSON.stringify({ concurrency, seconds: DURATION_S })}\n`);
+    child.stdin!.write(`${JSON.stringify({ concurrency, seconds })}\n`);
     return (await done) as unknown as Segment;
   };
   return { child, run, backend: String(ready.backend), threads: Number(ready.threads) };
@@ -214,12 +221,13 @@ async function main(): Promise<void> {
       cpu,
       node: process.version,
       loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+      warmupSeconds: WARMUP_S,
       mode: values.pin ? `pinned: serving on core ${SERVE_CORES}, load generator on the others` : 'unpinned: in-process beside the load generator',
     }),
   );
 
   // The in-process side: this process (unpinned), or a runner pinned beside the server.
-  let local: { pid: number; run: (concurrency: number) => Promise<Segment>; close: () => Promise<void>; backend: string; threads: number };
+  let local: { pid: number; run: (concurrency: number, seconds?: number) => Promise<Segment>; close: () => Promise<void>; backend: string; threads: number };
   if (values.pin) {
     const runner = await startInProcessRunner();
     local = { pid: runner.child.pid!, run: runner.run, close: () => stop(runner.child), backend: runner.backend, threads: runner.threads };
@@ -230,7 +238,7 @@ async function main(): Promise<void> {
     const model = registry.resolve(FACIAL_EXPRESSION.name);
     const inputName = model.signature().inputs[0]!.name;
     const infer = (tensors: NamedTensors) => model.infer(tensors, { transfer: true });
-    local = { pid: process.pid, run: (c) => inProcess(infer, inputName, c), close: () => registry.close(), backend: String(registry.list()[0]!.backend), threads: registry.executor.threads };
+    local = { pid: process.pid, run: (c, seconds) => inProcess(infer, inputName, c, seconds), close: () => registry.close(), backend: String(registry.list()[0]!.backend), threads: registry.executor.threads };
   }
   const servers = [{ label: '', ...(await startBenchServer(ROOT)) }];
   if (values.baseline) servers.push({ label: ' (baseline)', ...(await startBenchServer(path.resolve(values.baseline))) });
@@ -239,9 +247,9 @@ async function main(): Promise<void> {
   const paths = httpPaths(metadata.inputs[0]!.name, metadata.outputs[0]!.name);
   const targets = servers.flatMap((server) => paths.map((p) => ({ ...p, name: `${p.name}${server.label}`, server })));
 
-  // Warm-up of every path.
-  await local.run(4);
-  for (const target of targets) await overHttp(target.server.url, target, 4, 2);
+  // Warm-up of every path, long enough for V8 to be done optimising it (see above).
+  await local.run(4, WARMUP_S);
+  for (const target of targets) await overHttp(target.server.url, target, 4, WARMUP_S);
 
   const table: string[] = [];
   for (const concurrency of CONCURRENCIES) {

@@ -60,9 +60,14 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
 /** 401 unless a valid key is presented; paths in `open` (probes) never need one. */
 export function requireApiKey(check: ApiKeyCheck, open: ReadonlySet<string>): Middleware {
   return async (ctx, next) => {
-    if (check.enabled && !open.has(ctx.path) && !check.authorizes(ctx.headers)) throw new Unauthorized();
+    if (!keyAdmits(check, open, ctx.path, ctx.headers)) throw new Unauthorized();
     await next();
   };
+}
+
+/** Whether a request for `path` may go on: no keys configured, an open path, or a valid key presented. */
+export function keyAdmits(check: ApiKeyCheck, open: ReadonlySet<string>, path: string, headers: Record<string, string | string[] | undefined>): boolean {
+  return !check.enabled || open.has(path) || check.authorizes(headers);
 }
 
 /**

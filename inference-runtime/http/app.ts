@@ -1,4 +1,5 @@
 import type { Router } from '@koa/router';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type { MemoryBudget } from '../core/memoryBudget.js';
 import { Registry } from 'prom-client';
@@ -6,6 +7,7 @@ import type { ModelRegistry } from '../core/registry.js';
 import { DataPlane } from '../dataplane/dataPlane.js';
 import { ApiKeyCheck, requireApiKey } from './apiKeys.js';
 import { cors } from './cors.js';
+import { DirectRoutes, type DirectPolicies } from './directRoutes.js';
 import { requestDeadline } from './requestDeadline.js';
 import { dispatchRoutes } from './routeDispatch.js';
 import { errorResponse } from './errorResponse.js';
@@ -25,6 +27,8 @@ export interface MountContext {
   memoryBudget?: MemoryBudget;
   /** Aborted when the server starts draining: readiness answers turn 503. */
   draining?: AbortSignal;
+  /** Where a protocol registers its inference routes to be served without koa as well (directRoutes.ts). */
+  direct?: DirectRoutes;
 }
 
 /**
@@ -64,33 +68,57 @@ export interface AppDeps {
   memoryBudget?: MemoryBudget;
 }
 
+/**
+ * The runtime's koa app. Its `callback()` serves the protocols' inference routes itself when a request needs
+ * nothing else (directRoutes.ts) and hands every other request to koa; `koaCallback()` sends all to koa.
+ * Middleware added with `use()` after createApp does not see the inference requests served directly.
+ */
+export class RuntimeApp extends Koa<RequestState> {
+  constructor(private readonly direct: { routes: DirectRoutes; policies: DirectPolicies }) {
+    super();
+  }
+
+  override callback(): ReturnType<Koa<RequestState>['callback']> {
+    const koa = super.callback();
+    return this.direct.routes.listener(this.direct.policies, koa as (req: IncomingMessage, res: ServerResponse) => Promise<void>) as typeof koa;
+  }
+
+  koaCallback(): ReturnType<Koa<RequestState>['callback']> {
+    return super.callback();
+  }
+}
+
 /** Builds the runtime's koa app without listening (`server.ts` listens). */
-export function createApp(deps: AppDeps): Koa<RequestState> {
+export function createApp(deps: AppDeps): RuntimeApp {
   const options = resolveHttpOptions(deps.options);
   const metrics = deps.metrics ?? new Registry();
   const log = deps.log ?? silentLogger;
-  const app = new Koa<RequestState>();
+  const open = new Set<string>([...PROBE_PATHS, DISCOVERY_PATH, ...(deps.publicPaths ?? [])]);
+  if (!options.protectMetrics) open.add(METRICS_PATH);
+  const httpMetrics = new HttpMetrics(metrics, deps.queueDepth);
+  const keys = deps.apiKeys ?? new ApiKeyCheck(options.apiKeys);
+  const direct = new DirectRoutes();
+  const app = new RuntimeApp({
+    routes: direct,
+    policies: { requestTimeoutMs: options.requestTimeoutMs, corsOrigins: options.corsOrigins, keys, open, metrics: httpMetrics, log },
+  });
   // Errors are mapped and logged by errorResponse; koa's default handler would print them a second time.
   app.silent = true;
 
-  const open = new Set<string>([...PROBE_PATHS, DISCOVERY_PATH, ...(deps.publicPaths ?? [])]);
-  if (!options.protectMetrics) open.add(METRICS_PATH);
-
-  app.use(new HttpMetrics(metrics, deps.queueDepth).middleware());
+  app.use(httpMetrics.middleware());
   app.use(errorResponse(log));
   app.use(async (ctx, next) => {
     ctx.state.deadline = requestDeadline(ctx.res, options.requestTimeoutMs);
     await next();
   });
   app.use(cors(options.corsOrigins));
-  const keys = deps.apiKeys ?? new ApiKeyCheck(options.apiKeys);
   app.use(requireApiKey(keys, open));
 
   // With keys configured, /readyz tells an anonymous caller only whether it is ready (model names and
   // failure reasons are for key holders); an open API shows them to all, as /v1/models does.
   const readyzDetails = (ctx: { headers: Record<string, string | string[] | undefined> }): boolean => !keys.enabled || keys.authorizes(ctx.headers);
   const plane = DataPlane.over(deps.registry, { metrics });
-  const context: MountContext = { plane, options, memoryBudget: deps.memoryBudget, draining: deps.draining };
+  const context: MountContext = { plane, options, memoryBudget: deps.memoryBudget, draining: deps.draining, direct };
   const mounts = [...(deps.protocols ?? defaultProtocols), ...(deps.tasks ? [deps.tasks] : [])];
   const routers = [
     probeRouter(plane, metrics, deps.draining, readyzDetails),

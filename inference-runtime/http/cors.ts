@@ -8,10 +8,10 @@ import type { Middleware } from 'koa';
  */
 export function cors(origins: readonly string[]): Middleware {
   const any = origins.includes('*');
-  const allowed = new Set(origins);
+  const applies = corsApplies(origins);
   return async (ctx, next) => {
     const origin = ctx.get('Origin');
-    if (!origin || origins.length === 0 || (!any && !allowed.has(origin))) {
+    if (!applies(origin)) {
       await next();
       return;
     }
@@ -28,4 +28,11 @@ export function cors(origins: readonly string[]): Middleware {
     ctx.set('Access-Control-Expose-Headers', 'ETag, Retry-After, Inference-Header-Content-Length');
     await next();
   };
+}
+
+/** Whether a request from `origin` (empty when it sends none) gets CORS headers under `origins`. */
+export function corsApplies(origins: readonly string[]): (origin: string) => boolean {
+  const any = origins.includes('*');
+  const allowed = new Set(origins);
+  return (origin) => origin !== '' && origins.length > 0 && (any || allowed.has(origin));
 }

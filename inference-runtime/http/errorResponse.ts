@@ -21,28 +21,53 @@ export function errorResponse(log: Logger): Middleware {
         ctx.status = status;
       }
     } catch (error) {
-      const { status, message } = describe(error);
-      if (status >= 500 && !(error instanceof DomainError)) {
-        log.error('request_failed', { method: ctx.method, path: ctx.path, error });
-      }
-      ctx.status = status;
-      errorBody(ctx, message);
-      if (status === 401) ctx.set('WWW-Authenticate', 'Bearer');
-      if (error instanceof Overloaded) ctx.set('Retry-After', String(error.retryAfterSeconds));
+      const reply = errorReply(error, log, ctx.method, ctx.path);
+      ctx.status = reply.status;
+      ctx.set(reply.headers);
+      ctx.body = reply.body;
     }
-    // Answered before the whole request arrived (413, 504, a route that does not read the body): the rest
-    // is not worth reading, so the connection is not kept alive for a next request (the server closes it).
-    if (!ctx.req.complete) ctx.set('Connection', 'close');
+    if (!ctx.req.complete) ctx.set(CONNECTION_CLOSE);
   };
+}
+
+/**
+ * Answered before the whole request arrived (413, 504, a route that does not read the body): the rest is not
+ * worth reading, so the connection is not kept alive for a next request (the server closes it). Set on every
+ * answer to an incomplete request, whichever path served it.
+ */
+export const CONNECTION_CLOSE: Readonly<Record<string, string>> = Object.freeze({ Connection: 'close' });
+
+/** An error's answer: its status, the `{"error": "..."}` body and the headers that go with it. */
+export interface ErrorReply {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The answer to a failed request, for the middleware above and for routes served outside koa
+ * (directRoutes.ts). A 5xx that is not a DomainError is logged with the details its body leaves out.
+ */
+export function errorReply(error: unknown, log: Logger, method: string, path: string): ErrorReply {
+  const { status, message } = describe(error);
+  if (status >= 500 && !(error instanceof DomainError)) {
+    log.error('request_failed', { method, path, error });
+  }
+  const headers: Record<string, string> = { 'Content-Type': ERROR_TYPE };
+  if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
+  if (error instanceof Overloaded) headers['Retry-After'] = String(error.retryAfterSeconds);
+  return { status, body: JSON.stringify({ error: message }), headers };
 }
 
 /**
  * Written as plain `application/json`, the type TF Serving and Triton send: KServe's Python client shows the
  * server's message only when the type is exactly that (koa's default adds `; charset=utf-8`).
  */
+const ERROR_TYPE = 'application/json';
+
 function errorBody(ctx: Context, message: string): void {
   // Set as is: koa's `ctx.type` would add the charset again.
-  ctx.set('Content-Type', 'application/json');
+  ctx.set('Content-Type', ERROR_TYPE);
   ctx.body = JSON.stringify({ error: message });
 }
 

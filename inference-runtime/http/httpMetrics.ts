@@ -64,17 +64,25 @@ export class HttpMetrics {
         await next();
       } finally {
         this.inFlight.dec();
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
         const matched = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-        const route = matched === undefined ? 'unmatched' : String(matched);
-        const model = ctx.state.model?.name ?? '';
-        this.requests.inc({ method: ctx.method, route, model, code: String(ctx.status) });
-        this.latency.observe({ method: ctx.method, route, model }, seconds);
-        if (ctx.state.model && ctx.state.inferenceSeconds !== undefined) {
-          this.inference.observe({ model: ctx.state.model.name, version: ctx.state.model.version }, ctx.state.inferenceSeconds);
-        }
+        this.observe(ctx.method, matched === undefined ? 'unmatched' : String(matched), ctx.status, start, ctx.state);
       }
     };
+  }
+
+  /**
+   * Counts one answered request that arrived at `start` (process.hrtime.bigint()), under its route pattern,
+   * and the inference time its route recorded in `state`. The middleware above calls it for koa's routes,
+   * directRoutes.ts for the inference routes it serves itself; `inFlight` is theirs to move.
+   */
+  observe(method: string, route: string, status: number, start: bigint, state: Pick<RequestState, 'model' | 'inferenceSeconds'>): void {
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const model = state.model?.name ?? '';
+    this.requests.inc({ method, route, model, code: String(status) });
+    this.latency.observe({ method, route, model }, seconds);
+    if (state.model && state.inferenceSeconds !== undefined) {
+      this.inference.observe({ model: state.model.name, version: state.model.version }, state.inferenceSeconds);
+    }
   }
 }
 

@@ -27,12 +27,18 @@ export async function readJsonBody(ctx: Context, limits: BodyLimits): Promise<{ 
 }
 
 /** The bytes of a JSON body (415 for another Content-Type), for a reader that parses them itself. */
-export async function readJsonBytes(ctx: Context, limits: BodyLimits): Promise<Buffer> {
-  const type = ctx.request.type.toLowerCase();
+export async function readJsonBytes(ctx: { req: IncomingMessage }, limits: BodyLimits): Promise<Buffer> {
+  const type = mediaType(ctx.req).toLowerCase();
   if (!isJsonCompatible(type)) {
     throw new UnsupportedMediaType(`Content-Type ${type} is not supported here; send the body as application/json`);
   }
   return readBody(ctx.req, limits);
+}
+
+/** The media type of a request's body as sent, without parameters (koa's `ctx.request.type`). */
+function mediaType(req: IncomingMessage): string {
+  const type = req.headers['content-type'];
+  return type ? type.split(';')[0]! : '';
 }
 
 /**

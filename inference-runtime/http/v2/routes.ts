@@ -5,6 +5,7 @@ import { MemoryBudget } from '../../core/memoryBudget.js';
 import { expectedBodyBytes, jsonParseBytes } from '../../core/requestMemory.js';
 import type { ModelRegistry } from '../../core/registry.js';
 import { DataPlane } from '../../dataplane/dataPlane.js';
+import { koaRoute, JSON_TYPE, OCTET_STREAM_TYPE, type DirectHandler, type DirectRoutes } from '../directRoutes.js';
 import { runModelInference } from '../modelInference.js';
 import type { HttpOptions } from '../options.js';
 import { readBody } from '../requestBody.js';
@@ -15,21 +16,25 @@ import { encodeInferResponse } from './inferResponse.js';
 import { modelMetadata, serverMetadata } from './metadata.js';
 import { assertModelReady, findModel, modelVersions } from './models.js';
 
+const INFERENCE_HEADER_KEY = INFERENCE_HEADER.toLowerCase();
+
 /** V2 as one of the app's protocol mounts, over the data plane. */
 export function v2Protocol(context: MountContext): Router<RequestState>[] {
-  return [v2Router(context.plane, context.options, context.memoryBudget, context.draining)];
+  return [v2Router(context.plane, context.options, context.memoryBudget, context.draining, context.direct)];
 }
 
 /**
  * The Open Inference Protocol (KServe V2 / Triton HTTP) REST API with the binary tensor data extension, as a
  * thin codec + router over the data plane. Errors are the protocol's `{"error": "..."}` bodies with their
- * status, from the app's error middleware.
+ * status, from the app's error middleware. `/infer` is registered in `direct` too, when given, to be served
+ * without koa (directRoutes.ts).
  */
 export function v2Router(
   registry: ModelRegistry,
   options: Pick<HttpOptions, 'maxBodyBytes' | 'maxRowsPerRequest'>,
   budget: MemoryBudget = new MemoryBudget(),
   draining?: AbortSignal,
+  direct?: DirectRoutes,
 ): Router<RequestState> {
   const plane = DataPlane.over(registry);
   const router = new Router<RequestState>();
@@ -56,33 +61,35 @@ export function v2Router(
       assertModelReady(model);
       ctx.body = { name: model.name, ready: true };
     });
-    router.post(`${path}/infer`, async (ctx) => {
-      const model = findModel(plane, ctx.params.name!, ctx.params.version);
-      ctx.state.model = { name: model.name, version: model.version };
-      const signature = model.signature();
-      const headerLength = inferenceHeaderLength(ctx.req.headers[INFERENCE_HEADER.toLowerCase()]);
-      // Claim what reading the body will hold before reading it: the body itself, and the parsed form of its
-      // JSON part (all of it without the binary extension), which the tensors replace once decoded.
-      const bodyBytes = expectedBodyBytes(ctx.req.headers, options.maxBodyBytes);
-      const jsonBytes = headerLength === undefined ? bodyBytes : Math.min(headerLength, bodyBytes);
-      const parsing = budget.admit(bodyBytes + jsonParseBytes(jsonBytes), 'parsing the request body');
-      let request;
-      try {
-        const body = await readBody(ctx.req, { maxBytes: options.maxBodyBytes, signal: ctx.state.deadline });
-        request = decodeInferRequest(body, headerLength, { name: model.name, signature }, options.maxRowsPerRequest);
-      } finally {
-        parsing.release();
-      }
-      const outputs = await runModelInference(plane, model, request.inputs, ctx.state, budget);
-      const response = encodeInferResponse(model, request.id, outputs, request.outputs);
-      if (response.headerLength === undefined) {
-        ctx.type = 'application/json';
-      } else {
-        ctx.set(INFERENCE_HEADER, String(response.headerLength));
-        ctx.type = 'application/octet-stream';
-      }
-      ctx.body = response.body;
-    });
+    const infer = inferRoute(plane, options, budget);
+    router.post(`${path}/infer`, koaRoute(infer));
+    direct?.add({ path: `${path}/infer`, handle: infer });
   }
   return router;
+}
+
+/** `POST .../infer`: the request decoded against its model, one inference, the response in the framing asked for. */
+function inferRoute(plane: DataPlane, options: Pick<HttpOptions, 'maxBodyBytes' | 'maxRowsPerRequest'>, budget: MemoryBudget): DirectHandler {
+  return async (req, params, state) => {
+    const model = findModel(plane, params.name!, params.version);
+    state.model = { name: model.name, version: model.version };
+    const signature = model.signature();
+    const headerLength = inferenceHeaderLength(req.headers[INFERENCE_HEADER_KEY]);
+    // Claim what reading the body will hold before reading it: the body itself, and the parsed form of its
+    // JSON part (all of it without the binary extension), which the tensors replace once decoded.
+    const bodyBytes = expectedBodyBytes(req.headers, options.maxBodyBytes);
+    const jsonBytes = headerLength === undefined ? bodyBytes : Math.min(headerLength, bodyBytes);
+    const parsing = budget.admit(bodyBytes + jsonParseBytes(jsonBytes), 'parsing the request body');
+    let request;
+    try {
+      const body = await readBody(req, { maxBytes: options.maxBodyBytes, signal: state.deadline });
+      request = decodeInferRequest(body, headerLength, { name: model.name, signature }, options.maxRowsPerRequest);
+    } finally {
+      parsing.release();
+    }
+    const outputs = await runModelInference(plane, model, request.inputs, state, budget);
+    const response = encodeInferResponse(model, request.id, outputs, request.outputs);
+    if (response.headerLength === undefined) return { contentType: JSON_TYPE, body: response.body };
+    return { contentType: OCTET_STREAM_TYPE, headers: { [INFERENCE_HEADER]: String(response.headerLength) }, body: response.body };
+  };
 }

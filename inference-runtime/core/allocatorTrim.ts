@@ -21,10 +21,17 @@ export interface AllocatorTrim {
   release(): boolean;
 }
 
-/** Where `npm run build` (deploy/nativeAddons.ts) puts the addon: next to the compiled core/ folder. */
-export const ADDON_FILE = fileURLToPath(new URL('../native/mallocTrim.node', import.meta.url));
+/**
+ * Where `npm run build` (deploy/nativeAddons.ts) puts the addon: next to the compiled core/ folder; a runtime
+ * started from the sources (tsx) finds it in the checkout's dist/.
+ */
+export function addonFile(): string {
+  const compiled = fileURLToPath(new URL('../native/mallocTrim.node', import.meta.url));
+  const ofSources = fileURLToPath(new URL('../../dist/inference-runtime/native/mallocTrim.node', import.meta.url));
+  return existsSync(compiled) || !existsSync(ofSources) ? compiled : ofSources;
+}
 
-export function loadAllocatorTrim(file: string = ADDON_FILE): AllocatorTrim {
+export function loadAllocatorTrim(file: string = addonFile()): AllocatorTrim {
   if (process.platform !== 'linux') return unavailable(`malloc_trim is glibc's; this is ${process.platform}`);
   if (!existsSync(file)) return unavailable(`${file} is not built (npm run build needs a C compiler for it)`);
   try {

@@ -176,6 +176,7 @@ async function bench(): Promise<void> {
           const cpu = (await cpuMs(pid)) - cpu0;
           await idle(Number(values['quiet-ms']));
           const after = (await footprint(pid)).runtimeMiB;
+          const released = rt.log.filter((l) => l.event === 'memory_released').map((l) => ({ rssMiB: l.rssMiB, releasedMiB: l.releasedMiB }));
           const { failed } = JSON.parse(out.trim().split('\n').pop()!) as { failed: number };
           const sample: Sample = {
             warm,
@@ -189,7 +190,7 @@ async function bench(): Promise<void> {
             readyColdS,
           };
           samples.get(s.name)!.push(sample);
-          process.stderr.write(`${JSON.stringify({ setting: s.name, ...sample, load: await loadAverage() })}\n`);
+          process.stderr.write(`${JSON.stringify({ setting: s.name, ...sample, released, load: await loadAverage() })}\n`);
         } finally {
           await rt.stop();
           rmSync(cacheDir, { recursive: true, force: true });

@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   const keyCheck = new ApiKeyCheck(apiKeys);
 
   const budget = resolveMemoryBudget({ bytes: args.memoryBudgetBytes, fraction: args.memoryBudgetFraction });
-  const collectGarbage = fullGarbageCollector();
-  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes, reclaim: budget.limitBytes === undefined ? undefined : collectGarbage });
+  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes, reclaim: budget.limitBytes === undefined ? undefined : fullGarbageCollector() });
+  const collectGarbage = fullGarbageCollector({ reduceMemory: true });
   const allocator = loadAllocatorTrim();
 
   log.info('starting', {

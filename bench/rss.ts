@@ -5,7 +5,8 @@
  * - `measured`: the same cache without the kept benchmarks, so the runtime takes them again (what a start on
  *   a new node, runtime version or thread count does) and idles after its batched runs;
  * - `cold`: a first start on an empty cache: compile, verify, load, benchmark (it fills the cache for the rest);
- * - `after N requests`: the warm process after N flagship requests (640x480 JPEG with one face to
+ * - `idle after 100 requests`: the warm process once its first flagship requests are served and it is quiet;
+ * - `after N more`: the same process after N flagship requests (640x480 JPEG with one face to
  *   `POST /v1/vision/facial-expressions`) sent by a load generator in a process of its own at nice 10, with
  *   the server's CPU time per request (utime + stime of the runtime process over the run).
  * RSS is `VmRSS` `--idle-ms` after `models_ready`, and `--quiet-ms` after the last request (the runtime gives
@@ -87,6 +88,9 @@ async function cpuMs(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** Requests before the idle figure that the run is compared with. */
+const FIRST_REQUESTS = 100;
+
 const idle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function idleRss(rt: StartedRuntime, idleMs: number): Promise<number> {
@@ -104,6 +108,8 @@ function dropKeptBenchmarks(cacheDir: string): void {
 
 interface Sample {
   warm: number;
+  /** Idle again after the first requests. */
+  served: number;
   measured: number;
   cold: number;
   afterRequests: number;
@@ -163,23 +169,32 @@ async function bench(): Promise<void> {
         try {
           const warm = await idleRss(rt, idleMs);
           const pid = rt.child.pid!;
+          // The load generator: this file again, at nice 10; resolves with its count of non-200 answers.
+          const generate = async (n: number): Promise<number> => {
+            const gen = spawn('nice', ['-n', '10', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), '--client', rt.url, '--image', imageFile, '--requests', String(n), '--concurrency', String(concurrency)], {
+              stdio: ['ignore', 'pipe', 'inherit'],
+            });
+            let out = '';
+            gen.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            const code = await new Promise<number | null>((r) => gen.once('exit', r));
+            if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+            return (JSON.parse(out.trim().split('\n').pop()!) as { failed: number }).failed;
+          };
+          // The first requests load the request path for good (task modules, libvips' threads).
+          const firstFailed = await generate(FIRST_REQUESTS);
+          await idle(Number(values['quiet-ms']));
+          const served = (await footprint(pid)).runtimeMiB;
           const cpu0 = await cpuMs(pid);
           const t0 = performance.now();
-          const gen = spawn('nice', ['-n', '10', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), '--client', rt.url, '--image', imageFile, '--requests', String(requests), '--concurrency', String(concurrency)], {
-            stdio: ['ignore', 'pipe', 'inherit'],
-          });
-          let out = '';
-          gen.stdout.on('data', (d: Buffer) => (out += d.toString()));
-          const code = await new Promise<number | null>((r) => gen.once('exit', r));
-          if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+          const failed = firstFailed + (await generate(requests));
           const seconds = (performance.now() - t0) / 1000;
           const cpu = (await cpuMs(pid)) - cpu0;
           await idle(Number(values['quiet-ms']));
           const after = (await footprint(pid)).runtimeMiB;
           const released = rt.log.filter((l) => l.event === 'memory_released').map((l) => ({ rssMiB: l.rssMiB, releasedMiB: l.releasedMiB }));
-          const { failed } = JSON.parse(out.trim().split('\n').pop()!) as { failed: number };
           const sample: Sample = {
             warm,
+            served,
             measured,
             cold,
             afterRequests: after,
@@ -205,15 +220,17 @@ async function bench(): Promise<void> {
     `vision pool, default workers, RSS ${idleMs} ms after models_ready / ${values['quiet-ms']} ms after the last request; ${requests} requests, ${concurrency} at a time, load generator at nice 10; median of ${values.rounds}; load average ${loadBefore} -> ${loadAfter}\n\n`,
   );
   process.stdout.write(
-    `| build | warm MiB | after the load-time benchmarks MiB | after a cold start MiB | after ${requests} requests MiB | vs warm | server CPU ms / request | req/s | non-200 | start to ready warm / cold s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n`,
+    `| build | warm MiB | after the load-time benchmarks MiB | after a cold start MiB | idle after ${FIRST_REQUESTS} requests MiB | after ${requests} more MiB | vs idle after ${FIRST_REQUESTS} (vs warm) | server CPU ms / request | req/s | non-200 | start to ready warm / cold s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n`,
   );
   for (const s of settings) {
     const xs = samples.get(s.name)!;
     const m = (f: (x: Sample) => number): number => median(xs.map(f));
     const warm = m((x) => x.warm);
     const after = m((x) => x.afterRequests);
+    const served = m((x) => x.served);
+    const pct = (a: number, b: number): string => `${a >= b ? '+' : ''}${r1(((a - b) / b) * 100)}%`;
     process.stdout.write(
-      `| ${s.name}${Object.keys(s.env).length ? ` (${Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''} | ${warm.toFixed(0)} | ${m((x) => x.measured).toFixed(0)} | ${m((x) => x.cold).toFixed(0)} | ${after.toFixed(0)} | ${after >= warm ? '+' : ''}${r1(((after - warm) / warm) * 100)}% | ${r2(m((x) => x.cpuMsPerRequest))} | ${r1(m((x) => x.requestsPerSec))} | ${xs.reduce((a, x) => a + x.failed, 0)} | ${r2(m((x) => x.readyWarmS))} / ${r2(m((x) => x.readyColdS))} |\n`,
+      `| ${s.name}${Object.keys(s.env).length ? ` (${Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''} | ${warm.toFixed(0)} | ${m((x) => x.measured).toFixed(0)} | ${m((x) => x.cold).toFixed(0)} | ${served.toFixed(0)} | ${after.toFixed(0)} | ${pct(after, served)} (${pct(after, warm)}) | ${r2(m((x) => x.cpuMsPerRequest))} | ${r1(m((x) => x.requestsPerSec))} | ${xs.reduce((a, x) => a + x.failed, 0)} | ${r2(m((x) => x.readyWarmS))} / ${r2(m((x) => x.readyColdS))} |\n`,
     );
   }
 }

@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSyn
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { stageApp } from './appTree.js';
+import { buildNativeAddons } from '../nativeAddons.js';
 import { command, deterministicTar } from './command.js';
 import { containerEngine, containerEngineMissing } from './containerEngine.js';
 import { debianBase } from './debianBase.js';
@@ -107,6 +108,8 @@ async function compile(distDir: string): Promise<void> {
   await command(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', distDir, '--sourceMap', 'false', '--declaration', 'false'], { cwd: repoRoot });
   const sdk = join(repoRoot, 'clients', 'typescript', 'tsconfig.json');
   await command(process.execPath, [tsc, '-p', sdk, '--outDir', join(distDir, SDK_DIST), '--sourceMap', 'false', '--declaration', 'false'], { cwd: repoRoot });
+  // Required here, unlike in `npm run build`: an image without them idles with more memory than documented.
+  buildNativeAddons(distDir);
 }
 
 async function buildOne(def: ImageDefinition, key: string, distDir: string, work: string): Promise<ImageManifest> {

@@ -1,0 +1,44 @@
+/**
+ * The runtime's native addons: each C file in inference-runtime/native/ compiled into
+ * `<dist>/inference-runtime/native/<name>.node`. They need a C compiler (`CC`, else `cc`) and no Node headers.
+ * `npm run build` builds them when it can and says so when it cannot (the runtime serves without them, at a
+ * higher idle RSS); the image build requires them.
+ *
+ *   npx tsx deploy/nativeAddons.ts [--dist dist]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const NATIVE_SOURCES = path.join(repoRoot, 'inference-runtime', 'native');
+
+/** Compiles one addon; throws with the compiler's output when it fails. */
+export function buildAddon(source: string, outFile: string): void {
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  const cc = process.env.CC || 'cc';
+  execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-o', outFile, source], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Compiles every addon into `distDir`; returns the files written. */
+export function buildNativeAddons(distDir: string): string[] {
+  const out: string[] = [];
+  for (const file of readdirSync(NATIVE_SOURCES).filter((f) => f.endsWith('.c'))) {
+    const target = path.join(distDir, 'inference-runtime', 'native', `${path.basename(file, '.c')}.node`);
+    buildAddon(path.join(NATIVE_SOURCES, file), target);
+    out.push(target);
+  }
+  return out;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { dist: { type: 'string', default: path.join(repoRoot, 'dist') } } });
+  try {
+    buildNativeAddons(path.resolve(values.dist));
+  } catch (error) {
+    const detail = (error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message;
+    process.stderr.write(`native addons not built (the runtime serves without them, keeping more memory at idle): ${detail}\n`);
+  }
+}

@@ -168,10 +168,6 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     return this.dispatcher.depth;
   }
 
-  async collectGarbage(): Promise<void> {
-    await Promise.allSettled(this.lanes.filter((l) => l.alive).map((l) => l.call({ op: 'collect' })));
-  }
-
   runsStarted(key: string): number {
     return this.dispatcher.runsStarted(key);
   }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { capConnections, checkConnectionLimits, closeAfterEarlyResponse, DEFAULT_CONNECTION_LIMITS, refuseTunnels, serverTimeoutOptions, type ConnectionLimits } from './http/connectionLimits.js';
+import { capConnections, checkConnectionLimits, closeAfterEarlyResponse, DEFAULT_CONNECTION_LIMITS, refuseTunnels, refuseUpgradeWithBody, serverTimeoutOptions, type ConnectionLimits } from './http/connectionLimits.js';
 
 export interface TlsFiles {
   cert: string | Buffer;
@@ -45,6 +45,7 @@ export async function startServer(handler: http.RequestListener, options: Server
       // The socket of a finished keep-alive response is idle now: close it rather than wait for its timeout.
       if (draining) setImmediate(() => server.closeIdleConnections());
     });
+    if (refuseUpgradeWithBody(req, res)) return;
     closeAfterEarlyResponse(req, res);
     handler(req, res);
   };

@@ -109,6 +109,24 @@ export function refuseTunnels(server: Server): void {
   });
 }
 
+/**
+ * A request that asks to switch protocols (`Connection: upgrade` with an `Upgrade` header) and declares a body:
+ * Node's parser stops reading at its headers (what follows would belong to the new protocol), so without an
+ * `upgrade` listener the body never reaches the app, which would wait for it until the body timeout. No other
+ * protocol is offered here, so such a request gets 400 and its connection is closed. Upgrade requests without
+ * a body are served as plain HTTP/1.1, which RFC 9110 allows a server to do. True when it answered.
+ */
+export function refuseUpgradeWithBody(req: IncomingMessage, res: ServerResponse): boolean {
+  const connection = req.headers.connection;
+  if (req.headers.upgrade === undefined || typeof connection !== 'string' || !/(^|,)\s*upgrade\s*(,|$)/i.test(connection)) return false;
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || Number(length) === 0)) return false;
+  const body = JSON.stringify({ error: 'Bad Request: a request asking to upgrade the connection cannot carry a body' });
+  res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  res.end(body, () => lingerThenDestroy(req.socket));
+  return true;
+}
+
 /** Writes a whole response on a socket no HTTP response object owns, then closes it (after a bounded linger). */
 function answerAndClose(socket: Duplex, status: string, body: string, extraHeaders: string): void {
   // No parser owns this socket: without a listener, a reset from the client would end the process.

@@ -46,6 +46,19 @@ describe('runtime server connection limits', function () {
     expect(JSON.parse(answer.body)).to.deep.equal({ error: 'Method Not Allowed: CONNECT' });
   });
 
+  it('answers a request that asks to upgrade and carries a body with 400 and closes it, and serves one without a body', async () => {
+    running = await startServer((_req, res) => res.end('ok'), { port: 0, host: '127.0.0.1' });
+    const upgrade = 'Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n';
+    // Node's parser stops at the headers of an upgrade: without the rule the body never arrives and nothing answers.
+    for (const framing of ['Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 'Content-Length: 5\r\n\r\nhello']) {
+      const answer = await rawExchange(running.port, Buffer.from(`POST /v1/vision/faces HTTP/1.1\r\nHost: 127.0.0.1\r\n${upgrade}${framing}`), { timeoutMs: 5_000 });
+      expect(answer.status, framing).to.equal(400);
+      expect(JSON.parse(answer.body).error).to.match(/upgrade/);
+    }
+    const plain = await rawExchange(running.port, Buffer.from(`GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n${upgrade}\r\n`), { timeoutMs: 5_000 });
+    expect([plain.status, plain.body]).to.deep.equal([200, 'ok']);
+  });
+
   it('closes HTTPS connections beyond the cap before the handshake, and serves again once one closes', async () => {
     const cert = await selfSignedCert();
     try {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { capConnections, checkConnectionLimits, closeAfterEarlyResponse, DEFAULT_CONNECTION_LIMITS, refuseTunnels, refuseUpgradeWithBody, serverTimeoutOptions, type ConnectionLimits } from './http/connectionLimits.js';
+import { answerClientErrors, capConnections, checkConnectionLimits, closeAfterEarlyResponse, DEFAULT_CONNECTION_LIMITS, refuseTunnels, refuseUpgradeWithBody, serverTimeoutOptions, type ConnectionLimits } from './http/connectionLimits.js';
 
 export interface TlsFiles {
   cert: string | Buffer;
@@ -56,6 +56,7 @@ export async function startServer(handler: http.RequestListener, options: Server
     : http.createServer(timeouts, tracked);
   capConnections(server, limits.maxConnections, options.tls !== undefined);
   refuseTunnels(server);
+  answerClientErrors(server);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import { maxHeaderSize, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Server, Socket } from 'node:net';
+import { errorAnswer, rawErrorAnswer, reasonPhrase, type ErrorAnswer } from './errorAnswer.js';
 
 /**
  * What one client connection may hold of the server: time to send its headers, time to send its whole
@@ -61,9 +62,6 @@ export function serverTimeoutOptions(limits: ConnectionLimits): ServerOptions {
   };
 }
 
-const refusalBody = (max: number): string =>
-  JSON.stringify({ error: `the server has ${max} connections open, its limit; retry later` });
-
 /**
  * Admits at most `max` open connections. The server's own connection handling (HTTP parser, or TLS
  * handshake then parser) only sees admitted sockets, so a refused one costs no parser and runs no request.
@@ -96,7 +94,7 @@ export function capConnections(server: Server, max: number, tls: boolean): void 
 }
 
 function refuse(socket: Socket, max: number): void {
-  answerAndClose(socket, '503 Service Unavailable', refusalBody(max), 'Retry-After: 1\r\n');
+  answerAndClose(socket, errorAnswer(503, `the server has ${max} connections open, its limit; retry later`, { retryAfterSeconds: 1 }));
 }
 
 /**
@@ -105,8 +103,39 @@ function refuse(socket: Socket, max: number): void {
  */
 export function refuseTunnels(server: Server): void {
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
-    answerAndClose(socket, '405 Method Not Allowed', JSON.stringify({ error: `Method Not Allowed: ${req.method ?? 'CONNECT'}` }), '');
+    answerAndClose(socket, errorAnswer(405, `${reasonPhrase(405)}: ${req.method ?? 'CONNECT'}`));
   });
+}
+
+/**
+ * Node answers a request its parser refuses (malformed, headers or body past their timeouts, a header section
+ * over the limit, chunk extensions too long) with a bare status line; the same statuses here carry the
+ * runtime's error body, so every refusal reads the same to a client. As Node's own answer: nothing is written
+ * once a response has started on the connection, and the socket is destroyed right after.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (error.code !== 'ECONNRESET' && socket.writable && inFlight?.headersSent !== true) socket.write(rawErrorAnswer(clientErrorAnswer(error.code)));
+    socket.destroy();
+  });
+}
+
+/** Node's status for each parser refusal (the codes its default clientError answer tells apart). */
+function clientErrorAnswer(code: string | undefined): ErrorAnswer {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return errorAnswer(408, `${reasonPhrase(408)}: the request was not received within the server's time limit`);
+    case 'HPE_HEADER_OVERFLOW':
+      return errorAnswer(431, `${reasonPhrase(431)}: the header section is larger than ${maxHeaderSize} bytes`);
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return errorAnswer(413, `${reasonPhrase(413)}: the chunk extensions are too large`);
+    default: {
+      // The parser's own code (HPE_INVALID_METHOD, ...) says what is wrong; anything else is not shown.
+      const detail = code !== undefined && /^HPE_[A-Z_]+$/.test(code) ? ` (${code})` : '';
+      return errorAnswer(400, `${reasonPhrase(400)}: the request is not valid HTTP/1.1${detail}`);
+    }
+  }
 }
 
 /**
@@ -121,20 +150,17 @@ export function refuseUpgradeWithBody(req: IncomingMessage, res: ServerResponse)
   if (req.headers.upgrade === undefined || typeof connection !== 'string' || !/(^|,)\s*upgrade\s*(,|$)/i.test(connection)) return false;
   const length = req.headers['content-length'];
   if (req.headers['transfer-encoding'] === undefined && (length === undefined || Number(length) === 0)) return false;
-  const body = JSON.stringify({ error: 'Bad Request: a request asking to upgrade the connection cannot carry a body' });
-  res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
-  res.end(body, () => lingerThenDestroy(req.socket));
+  const answer = errorAnswer(400, `${reasonPhrase(400)}: a request asking to upgrade the connection cannot carry a body`, { close: true });
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body, () => lingerThenDestroy(req.socket));
   return true;
 }
 
 /** Writes a whole response on a socket no HTTP response object owns, then closes it (after a bounded linger). */
-function answerAndClose(socket: Duplex, status: string, body: string, extraHeaders: string): void {
+function answerAndClose(socket: Duplex, answer: ErrorAnswer): void {
   // No parser owns this socket: without a listener, a reset from the client would end the process.
   socket.on('error', () => {});
-  socket.end(
-    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n${extraHeaders}Connection: close\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  socket.end(rawErrorAnswer(answer));
   lingerThenDestroy(socket);
 }
 

@@ -2,13 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeyCheck } from './apiKeys.js';
 import { keyAdmits } from './apiKeys.js';
 import { corsApplies } from './cors.js';
-import { CONNECTION_CLOSE, errorReply } from './errorResponse.js';
+import { CONNECTION_CLOSE } from './errorAnswer.js';
+import { errorReply } from './errorResponse.js';
 import type { HttpMetrics } from './httpMetrics.js';
 import type { Logger } from './logger.js';
 import { requestDeadline } from './requestDeadline.js';
 import type { RequestState } from './requestState.js';
 
-/** `ctx.type = 'application/json'` in koa's words, so both paths send the same header. */
+/**
+ * A successful JSON answer's type: `ctx.type = 'application/json'` in koa's words, so both paths send the same
+ * header. Error answers have their own (errorAnswer.ts).
+ */
 export const JSON_TYPE = 'application/json; charset=utf-8';
 export const OCTET_STREAM_TYPE = 'application/octet-stream';
 

@@ -1,6 +1,6 @@
-import { STATUS_CODES } from 'node:http';
 import type { Context, Middleware } from 'koa';
 import { DomainError, Overloaded } from '../core/errors.js';
+import { CONNECTION_CLOSE, errorAnswer, reasonPhrase, type ErrorAnswer } from './errorAnswer.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -17,58 +17,32 @@ export function errorResponse(log: Logger): Middleware {
         // The router answers a method it does not know (TRACE, made-up ones) on a served path with 501; to a
         // client that is a 405 with the same Allow list, and a 5xx would count its mistake as our failure.
         const status = ctx.status === 501 ? 405 : ctx.status;
-        errorBody(ctx, status === 404 ? `Not found: ${ctx.method} ${ctx.path}` : `${statuses(status)}: ${ctx.method} ${ctx.path}`);
-        ctx.status = status;
+        answer(ctx, errorAnswer(status, `${status === 404 ? 'Not found' : reasonPhrase(status)}: ${ctx.method} ${ctx.path}`));
       }
     } catch (error) {
-      const reply = errorReply(error, log, ctx.method, ctx.path);
-      ctx.status = reply.status;
-      ctx.set(reply.headers);
-      ctx.body = reply.body;
+      answer(ctx, errorReply(error, log, ctx.method, ctx.path));
     }
     if (!ctx.req.complete) ctx.set(CONNECTION_CLOSE);
   };
 }
 
 /**
- * Answered before the whole request arrived (413, 504, a route that does not read the body): the rest is not
- * worth reading, so the connection is not kept alive for a next request (the server closes it). Set on every
- * answer to an incomplete request, whichever path served it.
- */
-export const CONNECTION_CLOSE: Readonly<Record<string, string>> = Object.freeze({ Connection: 'close' });
-
-/** An error's answer: its status, the `{"error": "..."}` body and the headers that go with it. */
-export interface ErrorReply {
-  status: number;
-  body: string;
-  headers: Record<string, string>;
-}
-
-/**
  * The answer to a failed request, for the middleware above and for routes served outside koa
  * (directRoutes.ts). A 5xx that is not a DomainError is logged with the details its body leaves out.
  */
-export function errorReply(error: unknown, log: Logger, method: string, path: string): ErrorReply {
+export function errorReply(error: unknown, log: Logger, method: string, path: string): ErrorAnswer {
   const { status, message } = describe(error);
   if (status >= 500 && !(error instanceof DomainError)) {
     log.error('request_failed', { method, path, error });
   }
-  const headers: Record<string, string> = { 'Content-Type': ERROR_TYPE };
-  if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
-  if (error instanceof Overloaded) headers['Retry-After'] = String(error.retryAfterSeconds);
-  return { status, body: JSON.stringify({ error: message }), headers };
+  return errorAnswer(status, message, { retryAfterSeconds: error instanceof Overloaded ? error.retryAfterSeconds : undefined });
 }
 
-/**
- * Written as plain `application/json`, the type TF Serving and Triton send: KServe's Python client shows the
- * server's message only when the type is exactly that (koa's default adds `; charset=utf-8`).
- */
-const ERROR_TYPE = 'application/json';
-
-function errorBody(ctx: Context, message: string): void {
-  // Set as is: koa's `ctx.type` would add the charset again.
-  ctx.set('Content-Type', ERROR_TYPE);
-  ctx.body = JSON.stringify({ error: message });
+function answer(ctx: Context, reply: ErrorAnswer): void {
+  ctx.status = reply.status;
+  // Set as is: koa's `ctx.type` would add a charset to the content type.
+  ctx.set(reply.headers);
+  ctx.body = reply.body;
 }
 
 function describe(error: unknown): { status: number; message: string } {
@@ -79,8 +53,4 @@ function describe(error: unknown): { status: number; message: string } {
     return { status: http.status, message: String(http.message) };
   }
   return { status: 500, message: 'Internal server error' };
-}
-
-function statuses(status: number): string {
-  return STATUS_CODES[status] ?? `HTTP ${status}`;
 }

@@ -2,6 +2,7 @@ import Busboy from 'busboy';
 import type { Context } from 'koa';
 import { InvalidInput, UnsupportedMediaType } from '../../core/errors.js';
 import { readBody } from '../../http/requestBody.js';
+import { multipartBoundary } from './multipartBoundary.js';
 import { b64Member, isJsonMediaType, jsonObject, parseJsonBody } from './jsonBody.js';
 
 /** The media of a task request (an image, audio) and the option fields that came with it in the body. */
@@ -33,6 +34,7 @@ export async function readMediaRequest(ctx: Context, form: MediaForm, maxBytes: 
     return { bytes: await readBody(ctx.req, { maxBytes, signal }), fields: {} };
   }
   if (form.multipart && type === 'multipart/form-data') {
+    multipartBoundary(ctx.get('content-type'));
     const body = await readBody(ctx.req, { maxBytes, signal });
     return parseMultipart(body, ctx.get('content-type'), form.field);
   }

@@ -213,6 +213,19 @@ describe('vision task APIs (real models)', function () {
       expect(answer.body.error).to.equal('multipart body has no file field "image" (found "photo")');
     });
 
+    it('gets 400 for a multipart body with an empty boundary, where every CRLF-- in the image would end the part', async () => {
+      const body = Buffer.concat([
+        Buffer.from('--\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'),
+        jpeg(sample(1)),
+        Buffer.from('\r\n----\r\n'),
+      ]);
+      for (const type of ['multipart/form-data; boundary=', 'multipart/form-data; boundary=""']) {
+        const answer = await post<object>(route, body, type);
+        expect(answer.status, type).to.equal(400);
+        expect(answer.body.error, type).to.match(/multipart boundary must be 1 to 70 characters/);
+      }
+    });
+
     it('gets 415 for a body that is not an image type', async () => {
       const answer = await post<object>(route, 'hello', 'text/plain');
       expect(answer.status).to.equal(415);

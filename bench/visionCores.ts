@@ -6,7 +6,7 @@
  * the server's; requests per server CPU-second compare the servers whatever the scheduler gave them, and
  * the server's CPU per request is split by thread (event loop, libvips, the rest) from /proc.
  *
- *   npx tsx bench/visionCores.ts [--seconds 16] [--rounds 4] [--baseline /path/to/other/checkout]
+ *   npx tsx bench/visionCores.ts [--seconds 16] [--rounds 4] [--clients 4] [--baseline /path/to/other/checkout]
  *
  * With `--baseline`, the same servers are also started from another checkout (with its own node_modules: the
  * code before a change) and every window alternates between the two, so a before/after ratio comes from one
@@ -23,7 +23,9 @@ import { mean, median, percentile, r1, r2 } from './stats.js';
 import sharp from 'sharp';
 import { samplePath } from '../test/helpers/samplePhotos.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '16' }, rounds: { type: 'string', default: '4' }, baseline: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '16' }, rounds: { type: 'string', default: '4' }, clients: { type: 'string', default: '4' }, baseline: { type: 'string' } } });
+/** Concurrent clients of the throughput windows: enough requests in flight to keep every stage of both workers busy. */
+const throughputClients = Number(values.clients);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const checkouts = [{ label: 'now', dir: process.cwd() }, ...(values.baseline ? [{ label: 'before', dir: path.resolve(values.baseline) }] : [])];
@@ -123,8 +125,8 @@ interface Cell {
 const cells: Cell[] = servers.flatMap((s) => [
   { checkout: s.label, what: 'latency 640x480, 1 worker on core 0', server: s.oneCore, images: [flagship], clients: 1, pin: '1', windows: [] },
   { checkout: s.label, what: 'latency group sample1-6, 1 worker on core 0', server: s.oneCore, images: groups, clients: 1, pin: '1', windows: [] },
-  { checkout: s.label, what: 'throughput 640x480, 1 worker on core 0', server: s.oneCore, images: [flagship], clients: 4, windows: [] },
-  { checkout: s.label, what: 'throughput 640x480, 2 workers on 2 cores', server: s.twoWorkers, images: [flagship], clients: 4, windows: [] },
+  { checkout: s.label, what: 'throughput 640x480, 1 worker on core 0', server: s.oneCore, images: [flagship], clients: throughputClients, windows: [] },
+  { checkout: s.label, what: 'throughput 640x480, 2 workers on 2 cores', server: s.twoWorkers, images: [flagship], clients: throughputClients, windows: [] },
 ]);
 try {
   for (const s of servers) for (const server of [s.oneCore, s.twoWorkers]) await load(server, [flagship, ...groups], 1, 1500);
@@ -170,7 +172,7 @@ const at = (checkout: string, what: string) => rows.find((r) => r.checkout === c
 const lines = [
   `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}.`,
   `Load average (1/5/15 min): before ${loadBefore.map((v) => v.toFixed(1)).join(' / ')}, after ${loadAfter.map((v) => v.toFixed(1)).join(' / ')}.`,
-  `Command: npx tsx bench/visionCores.ts --seconds ${seconds} --rounds ${rounds}${values.baseline ? ' --baseline <checkout>' : ''}`,
+  `Command: npx tsx bench/visionCores.ts --seconds ${seconds} --rounds ${rounds} --clients ${throughputClients}${values.baseline ? ' --baseline <checkout>' : ''}`,
   '',
   '| code | measurement | clients | requests | faces | req/s | server cores | client cores | req per server CPU-s | p50 ms | p95 ms | decode ms | detect ms | classify ms | inference ms |',
   '|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

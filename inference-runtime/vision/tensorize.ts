@@ -36,16 +36,13 @@ export async function letterboxTensor(img: RgbImage, pre: Preprocessing): Promis
   const channels = channelsOf(pre);
   const data = new Float32Array(width * height * channels);
   const write = valueWriter(pre);
-  const black = new Uint8Array(width * 3);
-  for (let y = 0; y < height; y++) {
-    const row = y * width * channels;
-    if (y < h) {
-      write(resized, y * w * 3, w, data, row);
-      if (w < width) write(black, 0, width - w, data, row + w * channels);
-    } else {
-      write(black, 0, width, data, row);
-    }
-  }
+  // One call per run of contiguous pixels, with the resized bytes as its only source: a wide image's rows
+  // are one run, and the padding is filled with black's values rather than converted from black pixels.
+  if (w === width) write(resized, 0, w * h, data, 0);
+  else for (let y = 0; y < h; y++) write(resized, y * w * 3, w, data, y * width * channels);
+  const black = blackValues(pre);
+  if (w < width) for (let y = 0; y < h; y++) fillPixels(data, (y * width + w) * channels, width - w, black);
+  fillPixels(data, h * width * channels, (height - h) * width, black);
   return { tensor: float32([1, height, width, channels], data), scale };
 }
 
@@ -59,6 +56,23 @@ export function cropResize(img: RgbImage, box: Box, width: number, height: numbe
   const data = new Uint8Array(width * height * 3);
   resampleInto(img, box, width, height, data);
   return { data, width, height };
+}
+
+/** The model's input values of a black pixel, one per channel. */
+function blackValues(pre: Preprocessing): Float32Array {
+  const values = new Float32Array(channelsOf(pre));
+  valueWriter(pre)(new Uint8Array(3), 0, 1, values, 0);
+  return values;
+}
+
+/** Writes `count` pixels of the same `values` into `target` from `offset`. */
+function fillPixels(target: Float32Array, offset: number, count: number, values: Float32Array): void {
+  if (count <= 0) return;
+  if (values.every((v) => v === values[0])) {
+    target.fill(values[0], offset, offset + count * values.length);
+    return;
+  }
+  for (let o = offset, end = offset + count * values.length; o < end; o += values.length) target.set(values, o);
 }
 
 /** Number of channels the model's colour mode takes. */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import sharp from 'sharp';
 import type { Preprocessing } from '../../../../inference-runtime/config/types.js';
 import { cropResize, cropsToBatchTensor, letterboxTensor, toBatchTensor } from '../../../../inference-runtime/vision/tensorize.js';
 import type { RgbImage } from '../../../../inference-runtime/vision/decode.js';
@@ -33,6 +34,39 @@ describe('model input tensors', () => {
     const w = wide.tensor.data as Float32Array;
     expect(Array.from(w.subarray((2 * 20 + 3) * 3, (2 * 20 + 3) * 3 + 3))).to.deep.equal([255, 0, 0]);
     expect(Array.from(w.subarray((15 * 20 + 3) * 3, (15 * 20 + 3) * 3 + 3))).to.deep.equal([0, 0, 0]);
+  });
+
+  it('letterboxes any image for any preprocessing as the resized image padded with black pixels would be packed', async () => {
+    const colours = ['rgb', 'bgr', 'grayscale'] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 24 }),
+        fc.constantFrom(...colours),
+        fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 3, maxLength: 3 }),
+        fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 0, max: 1000 }),
+        async (iw, ih, width, height, colour, mean, std, seed) => {
+          const img = solid(iw, ih, [0, 0, 0]);
+          for (let i = 0; i < img.data.length; i++) img.data[i] = (i * 31 + seed) & 255;
+          const channels = colour === 'grayscale' ? 1 : 3;
+          const pre: Preprocessing = { width, height, colour, range: [-1, 1], mean: mean.slice(0, channels), std: std.slice(0, channels) };
+          const boxed = await letterboxTensor(img, pre);
+          // The reference: the same resize, padded into a black image, then packed pixel by pixel.
+          const scale = Math.min(width / iw, height / ih);
+          const w = Math.max(1, Math.min(width, Math.round(iw * scale)));
+          const h = Math.max(1, Math.min(height, Math.round(ih * scale)));
+          const resized = await sharp(img.data, { raw: { width: iw, height: ih, channels: 3 } }).resize(w, h, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+          const padded = solid(width, height, [0, 0, 0]);
+          for (let y = 0; y < h; y++) padded.data.set(resized.subarray(y * w * 3, (y + 1) * w * 3), y * width * 3);
+          expect(boxed.tensor.shape).to.deep.equal([1, height, width, channels]);
+          expect(Array.from(boxed.tensor.data as Float32Array)).to.deep.equal(Array.from(toBatchTensor([padded], pre).data as Float32Array));
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('crops a region (edge pixels repeated outside the image) and shrinks it with averaging', () => {

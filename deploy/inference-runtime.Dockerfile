@@ -18,4 +18,4 @@ EXPOSE 8080
 # main.js drains and exits on SIGTERM itself, as PID 1 without an init process.
 STOPSIGNAL SIGTERM
 # Node options: inference-runtime/nodeFlags.ts says why.
-ENTRYPOINT ["/usr/local/bin/node", "--initial-old-space-size=32", "/app/dist/inference-runtime/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "--initial-old-space-size=64", "/app/dist/inference-runtime/main.js"]

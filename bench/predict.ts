@@ -18,6 +18,7 @@ import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistr
 import type { BackendPreference } from '../inference-runtime/config/types.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { EXPRESSION_INPUT, inProcessLoad, type Segment } from './expressionLoad.js';
+import { runtimeNodeFlags } from './runtimeFlags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -186,7 +187,7 @@ function perRequest(before: ServerTime, after: ServerTime): ServerTime {
 }
 
 async function startBenchServer(): Promise<{ child: ChildProcess; url: string; backend: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, BACKEND], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(await runtimeNodeFlags(ROOT)), '--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, BACKEND], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     lines(child, (line) => {
       if (line.event === 'ready') resolve(line);
@@ -198,9 +199,10 @@ async function startBenchServer(): Promise<{ child: ChildProcess; url: string; b
 
 async function startupToReady(): Promise<{ ms: number; models: unknown }> {
   await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
+  const flags = await runtimeNodeFlags(ROOT);
   const once = async (): Promise<{ ms: number; models: unknown }> => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['dist/inference-runtime/main.js', '--port', '0', '--host', '127.0.0.1', '--model-cache', CACHE_DIR], {
+    const child = spawn(process.execPath, [...flags, 'dist/inference-runtime/main.js', '--port', '0', '--host', '127.0.0.1', '--model-cache', CACHE_DIR], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, PORT: '', MLOFFLOAD_POOL_CONFIG: '' },

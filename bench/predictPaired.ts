@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXPRESSION_INPUT } from './expressionLoad.js';
 import { median } from './stats.js';
+import { runtimeNodeFlags } from './runtimeFlags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -76,7 +77,7 @@ function processCpuMs(pid: number): number {
 }
 
 async function startServer(root: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn('taskset', ['-c', SERVE_CORES!, process.execPath, '--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, 'auto'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('taskset', ['-c', SERVE_CORES!, process.execPath, ...(await runtimeNodeFlags(root)), '--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, 'auto'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   for await (const line of createInterface({ input: child.stdout! })) {
     try {
       const event = JSON.parse(line) as { event?: string; url?: string };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { PoolConfig } from '../inference-runtime/config/types.js';
+import { runtimeNodeFlags } from './runtimeFlags.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The entry of a build: this checkout's `dist/`, or another checkout's to compare against. */
@@ -53,7 +54,7 @@ export interface StartOptions {
 export async function startRuntime(options: StartOptions): Promise<StartedRuntime> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PORT' && !k.startsWith('MLOFFLOAD_')));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [options.main, '--port', '0', '--host', '127.0.0.1', '--model-cache', options.cacheDir, '--config', options.pool], {
+  const child = spawn(process.execPath, [...(await runtimeNodeFlags(path.resolve(path.dirname(options.main), '..', '..'))), options.main, '--port', '0', '--host', '127.0.0.1', '--model-cache', options.cacheDir, '--config', options.pool], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...clean, ...(options.workers !== undefined ? { MLOFFLOAD_WORKERS: String(options.workers) } : {}), ...options.env },

@@ -36,6 +36,7 @@ import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { EXPRESSION_INPUT, inProcessLoad, type Segment as LoadSegment } from './expressionLoad.js';
+import { runtimeNodeFlags } from './runtimeFlags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -154,8 +155,8 @@ function summary(segments: Segment[]): { throughput: number; p50: number; p99: n
 }
 
 /** `node --import tsx <script> ...args` from `root`, under `taskset -c <cores>` when pinned. */
-function spawnNode(root: string, script: string, args: string[], stdin: 'ignore' | 'pipe'): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', script, ...args];
+async function spawnNode(root: string, script: string, args: string[], stdin: 'ignore' | 'pipe'): Promise<ChildProcess> {
+  const node = [process.execPath, ...(await runtimeNodeFlags(root)), '--import', 'tsx', script, ...args];
   const [command, ...rest] = values.pin ? ['taskset', '-c', SERVE_CORES, ...node] : node;
   return spawn(command!, rest, { cwd: root, stdio: [stdin, 'pipe', 'inherit'] });
 }
@@ -181,14 +182,14 @@ function nextEvent(child: ChildProcess, event: string): Promise<Record<string, u
 }
 
 async function startBenchServer(root: string): Promise<{ child: ChildProcess; url: string; backend: string }> {
-  const child = spawnNode(root, 'bench/predictServer.ts', [CACHE_DIR, 'auto'], 'ignore');
+  const child = await spawnNode(root, 'bench/predictServer.ts', [CACHE_DIR, 'auto'], 'ignore');
   const ready = await nextEvent(child, 'ready');
   return { child, url: ready.url as string, backend: String(ready.backend) };
 }
 
 /** The in-process path in a pinned process of its own (`--pin`). */
 async function startInProcessRunner(): Promise<{ child: ChildProcess; run: (concurrency: number, seconds?: number) => Promise<Segment>; backend: string; threads: number }> {
-  const child = spawnNode(ROOT, 'bench/expressionInProcess.ts', [CACHE_DIR], 'pipe');
+  const child = await spawnNode(ROOT, 'bench/expressionInProcess.ts', [CACHE_DIR], 'pipe');
   const ready = await nextEvent(child, 'ready');
   const run = async (concurrency: number, seconds = DURATION_S): Promise<Segment> => {
     const done = nextEvent(child, 'segment');

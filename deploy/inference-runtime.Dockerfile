@@ -17,4 +17,5 @@ USER 1000:1000
 EXPOSE 8080
 # main.js drains and exits on SIGTERM itself, as PID 1 without an init process.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/local/bin/node", "/app/dist/inference-runtime/main.js"]
+# Node options: inference-runtime/nodeFlags.ts says why.
+ENTRYPOINT ["/usr/local/bin/node", "--initial-old-space-size=64", "/app/dist/inference-runtime/main.js"]

@@ -6,6 +6,7 @@ import type { PoolConfig } from './config/types.js';
 import { loadAllocatorTrim } from './core/allocatorTrim.js';
 import { fullGarbageCollector } from './core/garbageCollector.js';
 import { releaseWhenQuiet } from './core/quietRelease.js';
+import { missingNodeFlags } from './nodeFlags.js';
 import { MemoryBudget, resolveMemoryBudget } from './core/memoryBudget.js';
 import { createModelRegistry, type PoolModelRegistry } from './dataplane/modelRegistry.js';
 import { ApiKeyCheck, parseApiKeys } from './http/apiKeys.js';
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
     memoryBudgetBytes: budget.limitBytes ?? null,
     memoryBudgetSource: budget.source,
     allocatorTrim: allocator.available ? 'on' : allocator.reason,
+    // Started without them (node main.js by hand), the runtime serves as well but spends more CPU on collections.
+    ...(missingNodeFlags().length > 0 ? { nodeFlagsMissing: missingNodeFlags() } : {}),
   });
 
   const taskLimits = {

@@ -22,6 +22,7 @@ import { NODE_PATH } from '../../deploy/images/nodeBinary.js';
 import { type TestImage, imageBuildTimeout, kubeletFlags, ownVolumesAsKubelet, runImage, useImage } from '../helpers/containerImages.js';
 import { freePort } from '../env/processes.js';
 import { type RunningContainer, prepareContainer, readDockerfile, spawnContainer } from './podProcess.js';
+import { RUNTIME_NODE_FLAGS } from '../../inference-runtime/nodeFlags.js';
 
 const require = createRequire(import.meta.url);
 const examples = join(repoRoot, 'examples', 'facial-expression');
@@ -133,7 +134,7 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
     const image = runtimeImage ? runtimeImage.config : readDockerfile(runtimeDockerfile);
     // The Deployment relies on the image's ENTRYPOINT; the image runs the compiled runtime with node at a fixed path.
     expect(container.command).to.equal(undefined);
-    expect(image.entrypoint).to.deep.equal([NODE_PATH, '/app/dist/inference-runtime/main.js']);
+    expect(image.entrypoint).to.deep.equal([NODE_PATH, ...RUNTIME_NODE_FLAGS, '/app/dist/inference-runtime/main.js']);
     expect(image.workdir).to.equal('/app');
 
     const prepared = await prepareContainer({
@@ -150,8 +151,11 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
         },
       },
     });
-    const [node, entry, ...flags] = prepared.containerArgv;
+    const [node, ...argv] = prepared.containerArgv;
+    const nodeOptions = argv.slice(0, RUNTIME_NODE_FLAGS.length);
+    const [entry, ...flags] = argv.slice(RUNTIME_NODE_FLAGS.length);
     expect(node).to.equal(NODE_PATH);
+    expect(nodeOptions).to.deep.equal(RUNTIME_NODE_FLAGS);
     expect(flags).to.include.members(['--config', '--tls-cert', '--tls-key', '--api-keys-file', '--model-cache']);
     expect(prepared.env).to.include({ NODE_ENV: 'production', POD_NAMESPACE: ns, NODE_NAME: pod.spec!.nodeName, MLOFFLOAD_WORKERS: '2' });
 
@@ -182,7 +186,7 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
       const env = Object.fromEntries(
         Object.entries(prepared.env).map(([k, v]) => [k, k === 'PATH' ? (process.env.PATH ?? v) : v.startsWith('/') ? prepared.localPath(v) : v]),
       );
-      runtime = spawnContainer([process.execPath, '--import', 'tsx', source, ...localFlags], { cwd: repoRoot, env });
+      runtime = spawnContainer([process.execPath, ...nodeOptions, '--import', 'tsx', source, ...localFlags], { cwd: repoRoot, env });
       const listening = await runtime.waitForLog((l) => l.event === 'listening', 120_000);
       expect(listening.url).to.match(/^https:\/\/127\.0\.0\.1:\d+$/);
       url = String(listening.url);

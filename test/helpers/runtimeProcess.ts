@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { PoolConfig } from '../../inference-runtime/config/types.js';
 import { terminate } from './childProcess.js';
+import { RUNTIME_NODE_FLAGS } from '../../inference-runtime/nodeFlags.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Shared by the runtime-process tests so the built-in pool is fetched and compiled once per machine. */
@@ -38,7 +39,7 @@ export class RuntimeProcess {
   /** Starts `main.ts` with exactly these arguments; PORT and MLOFFLOAD_* variables of the test's environment are cleared. */
   static start(args: readonly string[], env: NodeJS.ProcessEnv = {}): RuntimeProcess {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PORT' && !k.startsWith('MLOFFLOAD_')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'inference-runtime/main.ts', ...args], {
+    const child = spawn(process.execPath, [...RUNTIME_NODE_FLAGS, '--import', 'tsx', 'inference-runtime/main.ts', ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...clean, ...env },

@@ -17,6 +17,7 @@ import { type RunningImage, type TestImage, imageBuildTimeout, imageOrSkip, scra
 import { eventuallyReady, runDeploymentPod } from '../../helpers/deploymentPod.js';
 import { eventually } from '../../helpers/eventually.js';
 import { sample } from '../../helpers/samplePhotos.js';
+import { RUNTIME_NODE_FLAGS } from '../../../inference-runtime/nodeFlags.js';
 
 const examples = join(repoRoot, 'examples', 'facial-expression');
 const NAMESPACE = 'images-test';
@@ -103,7 +104,7 @@ describe('inference-runtime image (podman)', function () {
   it('is the image the Deployment expects: uid 1000, node at a fixed path, the compiled runtime, OCI labels', () => {
     const pod = deployment.spec!.template.spec!;
     expect(image.config.user).to.equal(`${pod.securityContext!.runAsUser}:${pod.securityContext!.runAsGroup}`);
-    expect(image.config.entrypoint).to.deep.equal([NODE_PATH, '/app/dist/inference-runtime/main.js']);
+    expect(image.config.entrypoint).to.deep.equal([NODE_PATH, ...RUNTIME_NODE_FLAGS, '/app/dist/inference-runtime/main.js']);
     expect(image.config.workdir).to.equal('/app');
     expect(image.config.env.PATH.split(':')).to.include('/usr/local/bin');
     expect(image.config.stopSignal).to.equal('SIGTERM');

@@ -18,7 +18,7 @@ import { eventually } from '../helpers/eventually.js';
 import { createPodNetwork, type PodNetwork } from '../helpers/podNetwork.js';
 import { run } from '../integration/chart/chartTools.js';
 import { adminKubectl } from '../integration/chart/clusterAccess.js';
-import { type RunningContainer, prepareContainer, readDockerfile, spawnContainer } from './podProcess.js';
+import { type RunningContainer, nodeCommand, prepareContainer, readDockerfile, spawnContainer } from './podProcess.js';
 
 const examples = join(repoRoot, 'examples', 'facial-expression');
 
@@ -118,14 +118,14 @@ describe('end to end: runtime benchmarks in MLModel status, endpoints in MLServi
         },
       },
     });
-    const [, entry, ...flags] = prepared.containerArgv;
-    const source = join(repoRoot, `${/(?:^|\/)dist\/(.+)\.js$/.exec(entry!)![1]}.ts`);
+    const { options: nodeOptions, entry, args: flags } = nodeCommand(prepared.containerArgv);
+    const source = join(repoRoot, `${/(?:^|\/)dist\/(.+)\.js$/.exec(entry)![1]}.ts`);
     // The container's own --host and --port: inside the namespace the pod IP and port are its own.
     const localFlags = flags.map((value) => (value.startsWith('/') ? prepared.localPath(value) : value));
     expect(flags).to.include.members(['--host', '--port']);
     const env2 = Object.fromEntries(Object.entries(prepared.env).map(([k, v]) => [k, v.startsWith('/') ? prepared.localPath(v) : v]));
     network = await createPodNetwork(pod.status!.podIP!);
-    runtime = spawnContainer([...network.execPrefix, process.execPath, '--import', 'tsx', source, ...localFlags], { cwd: repoRoot, env: env2 });
+    runtime = spawnContainer([...network.execPrefix, process.execPath, ...nodeOptions, '--import', 'tsx', source, ...localFlags], { cwd: repoRoot, env: env2 });
     const port = container.ports![0]!.containerPort;
     const ca = readFileSync(join(secretsDir, 'tls.crt'));
     await eventually(

@@ -21,7 +21,7 @@ import { containerEngineMissing } from '../../deploy/images/containerEngine.js';
 import { NODE_PATH } from '../../deploy/images/nodeBinary.js';
 import { type TestImage, imageBuildTimeout, kubeletFlags, ownVolumesAsKubelet, runImage, useImage } from '../helpers/containerImages.js';
 import { freePort } from '../env/processes.js';
-import { type RunningContainer, prepareContainer, readDockerfile, spawnContainer } from './podProcess.js';
+import { type RunningContainer, nodeCommand, prepareContainer, readDockerfile, spawnContainer } from './podProcess.js';
 import { RUNTIME_NODE_FLAGS } from '../../inference-runtime/nodeFlags.js';
 
 const require = createRequire(import.meta.url);
@@ -151,9 +151,7 @@ describe('end to end: manifests to facial expressions over HTTPS', function () {
         },
       },
     });
-    const [node, ...argv] = prepared.containerArgv;
-    const nodeOptions = argv.slice(0, RUNTIME_NODE_FLAGS.length);
-    const [entry, ...flags] = argv.slice(RUNTIME_NODE_FLAGS.length);
+    const { node, options: nodeOptions, entry, args: flags } = nodeCommand(prepared.containerArgv);
     expect(node).to.equal(NODE_PATH);
     expect(nodeOptions).to.deep.equal(RUNTIME_NODE_FLAGS);
     expect(flags).to.include.members(['--config', '--tls-cert', '--tls-key', '--api-keys-file', '--model-cache']);

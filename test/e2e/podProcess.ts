@@ -164,6 +164,14 @@ export async function prepareContainer(options: {
   return { containerArgv, env, mounts, localPath };
 }
 
+/** A container's `node [options] <entry> [args]` command line, split: the options are the words before the entry. */
+export function nodeCommand(argv: readonly string[]): { node: string; options: string[]; entry: string; args: string[] } {
+  const [node, ...rest] = argv;
+  const at = rest.findIndex((word) => !word.startsWith('-'));
+  if (node === undefined || at < 0) throw new Error(`not a node command line: ${JSON.stringify(argv)}`);
+  return { node, options: rest.slice(0, at), entry: rest[at]!, args: rest.slice(at + 1) };
+}
+
 export interface RunningContainer {
   readonly child: ChildProcess;
   output(): string;

@@ -44,11 +44,6 @@ export interface InferenceExecutor {
   engineStats(): Promise<EngineStats[]>;
   /** Requests waiting for a free thread. */
   queueDepth(): number;
-  /**
-   * A full garbage collection in every inference thread other than the caller's (a memory release's first
-   * step, never a request's): inputs handed over with `transfer` die in the thread that ran them.
-   */
-  collectGarbage?(): Promise<void>;
   /** Inferences of a model handed to a thread so far (work dropped from the queue never counts). */
   runsStarted?(key: string): number;
   close(): Promise<void>;

@@ -4,12 +4,10 @@
  * one core, after a check that did not. A stream of requests leaves its buffers' memory in the allocator's
  * arenas, as loading does (core/allocatorTrim.ts); releasing it while requests keep coming would only make the
  * next ones fault their pages back in, so the release waits for the quiet, and sparse requests (under the
- * fraction) never trigger one. The release's own CPU time (full collections in every thread) is not work: it
- * would otherwise count as a busy interval and call for another release after it, and so on.
+ * fraction) never trigger one.
  */
 export interface QuietReleaseOptions {
-  /** A promise is waited for: no check runs until it settles. */
-  release(): void | Promise<void>;
+  release(): void;
   /** How often the process's CPU time is read (default 5 s). */
   intervalMs?: number;
   /** CPU time per interval, as a fraction of one core, above which the process counts as busy (default 5%). */
@@ -35,24 +33,14 @@ export function releaseWhenQuiet(options: QuietReleaseOptions): QuietRelease {
   const cpuMs = options.cpuMs ?? processCpuMs;
   let last = cpuMs();
   let worked = false;
-  let releasing = false;
-  const released = (): void => {
-    releasing = false;
-    last = cpuMs();
-  };
   const check = (): void => {
-    if (releasing) return;
     const now = cpuMs();
     const used = now - last;
     last = now;
     if (used > busyMs) worked = true;
     else if (worked) {
       worked = false;
-      const pending = options.release();
-      if (!(pending instanceof Promise)) return released();
-      releasing = true;
-      // A failed release is over too; reporting it is the release's business.
-      pending.then(released, released);
+      options.release();
     }
   };
   const timer = setInterval(check, intervalMs);

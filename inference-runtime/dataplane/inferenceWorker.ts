@@ -5,7 +5,6 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { BackendSet, defaultBackendFactories } from '../backends/backendSelection.js';
-import { fullGarbageCollector } from '../core/garbageCollector.js';
 import { ModelHost } from './modelHost.js';
 import type { NamedTensors } from '../core/tensor.js';
 import { toWire } from '../core/wireErrors.js';
@@ -15,7 +14,6 @@ const port = parentPort;
 if (!port) throw new Error('inferenceWorker.ts runs as a worker thread only');
 const init = workerData as WorkerInit;
 const host = new ModelHost(new BackendSet(defaultBackendFactories(init.backendOptions)));
-let collect: (() => void) | undefined;
 
 async function handle(msg: WorkerRequest): Promise<WorkerResult> {
   switch (msg.op) {
@@ -28,12 +26,6 @@ async function handle(msg: WorkerRequest): Promise<WorkerResult> {
       return host.infer(msg.key, msg.inputs);
     case 'stats':
       return host.stats(init.name, threadId);
-    case 'collect':
-      // Request tensors handed to this thread die here, and their malloc'd backing stores are freed only when
-      // this thread's heap is collected, which its few JS allocations seldom trigger: until then the allocator
-      // trim (core/allocatorTrim.ts) cannot return them.
-      (collect ??= fullGarbageCollector({ reduceMemory: true }))();
-      return null;
     case 'close':
       await host.close();
       return null;

@@ -22,9 +22,6 @@ export interface WorkerPoolOptions {
   onWorkerEvent?: (event: string, detail: Record<string, unknown>) => void;
 }
 
-/** How long a memory release waits for a worker's collection. */
-const COLLECT_BOUND_MS = 5000;
-
 /** The worker entry (inferenceWorker), as compiled JavaScript or, under tsx, as TypeScript. */
 function spawnWorker(init: WorkerInit): Worker {
   return startModuleWorker(import.meta.url, './inferenceWorker', { workerData: init, name: init.name });
@@ -169,19 +166,6 @@ export class WorkerPoolExecutor implements InferenceExecutor {
 
   queueDepth(): number {
     return this.dispatcher.depth;
-  }
-
-  async collectGarbage(): Promise<void> {
-    // A worker answers between its inferences; one stuck in a computation must not hold up the release (nor the
-    // `models_ready` line that waits on it): it is left out after the bound. One that dies meanwhile comes
-    // back with an empty heap, so nothing of its is missed.
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, COLLECT_BOUND_MS);
-    });
-    const calls = this.lanes.filter((l) => l.alive).map((l) => l.call({ op: 'collect' }).then(() => undefined, () => undefined));
-    await Promise.race([Promise.all(calls), bound]);
-    clearTimeout(timer);
   }
 
   runsStarted(key: string): number {

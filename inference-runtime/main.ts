@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const collectGarbage = fullGarbageCollector({ reduceMemory: true });
   const allocator = loadAllocatorTrim();
 
+  const nodeFlagsMissing = missingNodeFlags();
   log.info('starting', {
     pool: args.poolConfig ?? 'built-in',
     models: pool.models.map((m) => `${m.name}@${m.version}`),
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     memoryBudgetSource: budget.source,
     allocatorTrim: allocator.available ? 'on' : allocator.reason,
     // Started without them (node main.js by hand), the runtime serves as well but spends more CPU on collections.
-    ...(missingNodeFlags().length > 0 ? { nodeFlagsMissing: missingNodeFlags() } : {}),
+    ...(nodeFlagsMissing.length > 0 ? { nodeFlagsMissing } : {}),
   });
 
   const taskLimits = {

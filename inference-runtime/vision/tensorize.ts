@@ -40,7 +40,7 @@ export async function letterboxTensor(img: RgbImage, pre: Preprocessing): Promis
   // are one run, and the padding is filled with black's values rather than converted from black pixels.
   if (w === width) write(resized, 0, w * h, data, 0);
   else for (let y = 0; y < h; y++) write(resized, y * w * 3, w, data, y * width * channels);
-  const black = blackValues(pre);
+  const black = blackValues(write, channels);
   if (w < width) for (let y = 0; y < h; y++) fillPixels(data, (y * width + w) * channels, width - w, black);
   fillPixels(data, h * width * channels, (height - h) * width, black);
   return { tensor: float32([1, height, width, channels], data), scale };
@@ -58,10 +58,10 @@ export function cropResize(img: RgbImage, box: Box, width: number, height: numbe
   return { data, width, height };
 }
 
-/** The model's input values of a black pixel, one per channel. */
-function blackValues(pre: Preprocessing): Float32Array {
-  const values = new Float32Array(channelsOf(pre));
-  valueWriter(pre)(new Uint8Array(3), 0, 1, values, 0);
+/** The model's input values of a black pixel, one per channel, as `write` converts it. */
+function blackValues(write: ValueWriter, channels: number): Float32Array {
+  const values = new Float32Array(channels);
+  write(new Uint8Array(3), 0, 1, values, 0);
   return values;
 }
 

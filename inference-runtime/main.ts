@@ -52,8 +52,8 @@ async function main(): Promise<void> {
   const keyCheck = new ApiKeyCheck(apiKeys);
 
   const budget = resolveMemoryBudget({ bytes: args.memoryBudgetBytes, fraction: args.memoryBudgetFraction });
-  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes, reclaim: budget.limitBytes === undefined ? undefined : fullGarbageCollector() });
-  const collectGarbage = fullGarbageCollector({ reduceMemory: true });
+  const collectGarbage = fullGarbageCollector();
+  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes, reclaim: budget.limitBytes === undefined ? undefined : collectGarbage });
   const allocator = loadAllocatorTrim();
 
   const nodeFlagsMissing = missingNodeFlags();

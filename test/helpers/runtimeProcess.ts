@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { PoolConfig } from '../../inference-runtime/config/types.js';
 import { terminate } from './childProcess.js';
 import { RUNTIME_NODE_FLAGS } from '../../inference-runtime/nodeFlags.js';
+import { buildNativeAddons, NATIVE_SOURCES } from '../../deploy/nativeAddons.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Shared by the runtime-process tests so the built-in pool is fetched and compiled once per machine. */
@@ -16,6 +17,32 @@ export const CACHE_DIR = path.join(tmpdir(), 'mloffload-http-test-cache');
 export interface LogLine {
   event: string;
   [field: string]: unknown;
+}
+
+let addonsChecked = false;
+
+/**
+ * The runtime started from the sources finds its native addons (core/allocatorTrim.ts) in the checkout's dist/,
+ * where `npm run build` puts them: built there before the first start when missing or older than their source,
+ * so that no test depends on another having run first. Without a C compiler the runtime serves without them,
+ * as it would anywhere, and its `starting` line says why.
+ */
+function ensureNativeAddons(): void {
+  if (addonsChecked) return;
+  addonsChecked = true;
+  const built = path.join(ROOT, 'dist', 'inference-runtime', 'native');
+  const stale = readdirSync(NATIVE_SOURCES)
+    .filter((f) => f.endsWith('.c'))
+    .some((f) => {
+      const addon = path.join(built, `${path.basename(f, '.c')}.node`);
+      return !existsSync(addon) || statSync(addon).mtimeMs < statSync(path.join(NATIVE_SOURCES, f)).mtimeMs;
+    });
+  if (!stale) return;
+  try {
+    buildNativeAddons(path.join(ROOT, 'dist'));
+  } catch {
+    // No C compiler: see above.
+  }
 }
 
 /**
@@ -38,6 +65,7 @@ export class RuntimeProcess {
 
   /** Starts `main.ts` with exactly these arguments; PORT and MLOFFLOAD_* variables of the test's environment are cleared. */
   static start(args: readonly string[], env: NodeJS.ProcessEnv = {}): RuntimeProcess {
+    ensureNativeAddons();
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PORT' && !k.startsWith('MLOFFLOAD_')));
     const child = spawn(process.execPath, [...RUNTIME_NODE_FLAGS, '--import', 'tsx', 'inference-runtime/main.ts', ...args], {
       cwd: ROOT,

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { buildNativeAddons } from '../../../deploy/nativeAddons.js';
 import { FACE_DETECTOR, FACIAL_EXPRESSION } from '../../../inference-runtime/config/defaultPool.js';
-import { RuntimeProcess, ROOT } from '../../helpers/runtimeProcess.js';
+import { RuntimeProcess } from '../../helpers/runtimeProcess.js';
 import { sample } from '../../helpers/samplePhotos.js';
 
 /**
@@ -20,9 +19,8 @@ describe('runtime memory after traffic', function () {
   let dir: string;
 
   before(function () {
+    // The release needs the allocator trim, an addon built with a C compiler (test/helpers/runtimeProcess.ts).
     if (process.platform !== 'linux' || spawnSync(process.env.CC || 'cc', ['--version']).status !== 0) this.skip();
-    // What `npm run build` does; the runtime started from the sources looks for the addon in dist/.
-    if (!existsSync(path.join(ROOT, 'dist', 'inference-runtime', 'native', 'mallocTrim.node'))) buildNativeAddons(path.join(ROOT, 'dist'));
     dir = mkdtempSync(path.join(tmpdir(), 'mloffload-memory-'));
   });
 

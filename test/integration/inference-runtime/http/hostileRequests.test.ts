@@ -83,6 +83,8 @@ describe('hostile requests against the runtime process (fuzz)', function () {
   before(async () => {
     inputs = await fixtures();
     runtime = RuntimeProcess.startLocal(['--workers', '1', '--max-body-bytes', String(MAX_BODY_BYTES)]);
+    // The memory releases the test waits for come with the allocator trim (core/allocatorTrim.ts).
+    expect((await runtime.event('starting', 30_000)).allocatorTrim, 'the allocator trim').to.equal('on');
     port = await runtime.port();
     await runtime.event('models_ready', 300_000);
   });

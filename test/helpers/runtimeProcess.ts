@@ -117,6 +117,23 @@ export class RuntimeProcess {
     return Number(kb[1]) * 1024;
   }
 
+  /**
+   * The RSS once the next memory release after log line `since` has run (core/quietRelease.ts: within two of its
+   * 5 s checks after a spell of traffic ends): the lowest over the two seconds after it, since V8 unmaps the
+   * pages a collection emptied from a thread of its own, a little after the release logs. Two such figures
+   * compare what two spells of traffic left, whatever the heap's collection cycle or the allocator's arenas
+   * were doing when each spell stopped.
+   */
+  async rssAfterRelease(since: number, timeoutMs = 30_000): Promise<number> {
+    await this.event('memory_released', timeoutMs, (l) => this.lines.indexOf(l) >= since);
+    let lowest = await this.rssBytes();
+    for (let i = 0; i < 8; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      lowest = Math.min(lowest, await this.rssBytes());
+    }
+    return lowest;
+  }
+
   /** SIGTERM, then SIGKILL after the bound. */
   stop(timeoutMs = 15_000): Promise<number | null> {
     return terminate(

@@ -57,23 +57,6 @@ function violation(request: HostileRequest, answer: RawAnswer): string | undefin
   return undefined;
 }
 
-/**
- * The process's RSS once the memory release that ends the spell of traffic after log line `since` has run
- * (core/quietRelease.ts: within two of its 5 s checks): the lowest over the next two seconds, since V8 unmaps
- * the pages a collection emptied from a thread of its own, a little after the release logs. Both sides of the
- * comparison are taken at that point, after the collection and the allocator trim, so neither depends on where
- * the heap's collection cycle or the allocator's arenas happened to be when the traffic stopped.
- */
-async function rssAfterRelease(runtime: RuntimeProcess, since: number): Promise<number> {
-  await runtime.event('memory_released', 30_000, (l) => runtime.lines.indexOf(l) >= since);
-  let lowest = await runtime.rssBytes();
-  for (let i = 0; i < 8; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    lowest = Math.min(lowest, await runtime.rssBytes());
-  }
-  return lowest;
-}
-
 describe('hostile requests against the runtime process (fuzz)', function () {
   this.timeout(600_000);
   let runtime: RuntimeProcess;
@@ -118,7 +101,7 @@ describe('hostile requests against the runtime process (fuzz)', function () {
     // that depends on which requests happened to overlap, not on how many were served). A leak still shows:
     // the main run must not grow past the level the warm-up settled at.
     await fc.assert(property, { numRuns: RUNS, seed: SEED === undefined ? undefined : SEED + 1, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false });
-    const baseline = await rssAfterRelease(runtime, runtime.lines.length);
+    const baseline = await runtime.rssAfterRelease(runtime.lines.length);
     sent.forEach((_, c) => sent.set(c, 0));
 
     const started = Date.now();
@@ -139,7 +122,7 @@ describe('hostile requests against the runtime process (fuzz)', function () {
     // Memory comes back: the release after the main run leaves about what the one after the warm-up did. What
     // differs between two such releases is where live blocks sit in the allocators' arenas: -24% to +11% in 12
     // runs of random seeds; a leak of 15 KB a request would add 15%.
-    const after = await rssAfterRelease(runtime, mainRunEnded);
+    const after = await runtime.rssAfterRelease(mainRunEnded);
     const releases = runtime.lines.filter((l) => l.event === 'memory_released').map(({ rssMiB, releasedMiB }) => ({ rssMiB, releasedMiB }));
     expect(after, `RSS after the release ${mib(after)} MiB against ${mib(baseline)} MiB after the warm-up's; releases ${JSON.stringify(releases)}`).to.be.at.most(
       baseline * 1.15,

@@ -22,11 +22,21 @@ export function buildAddon(source: string, outFile: string): void {
   execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-o', outFile, source], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** The C sources of the addons, by file name. */
+export function nativeSources(): string[] {
+  return readdirSync(NATIVE_SOURCES).filter((f) => f.endsWith('.c'));
+}
+
+/** Where the addon of C source `file` is built under `distDir`. */
+export function addonTarget(distDir: string, file: string): string {
+  return path.join(distDir, 'inference-runtime', 'native', `${path.basename(file, '.c')}.node`);
+}
+
 /** Compiles every addon into `distDir`; returns the files written. */
 export function buildNativeAddons(distDir: string): string[] {
   const out: string[] = [];
-  for (const file of readdirSync(NATIVE_SOURCES).filter((f) => f.endsWith('.c'))) {
-    const target = path.join(distDir, 'inference-runtime', 'native', `${path.basename(file, '.c')}.node`);
+  for (const file of nativeSources()) {
+    const target = addonTarget(distDir, file);
     buildAddon(path.join(NATIVE_SOURCES, file), target);
     out.push(target);
   }

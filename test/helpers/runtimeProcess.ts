@@ -120,16 +120,16 @@ export class RuntimeProcess {
    * 5 s checks after a spell of traffic ends): the lowest over the two seconds after it, since V8 unmaps the
    * pages a collection emptied from a thread of its own, a little after the release logs. Two such figures
    * compare what two spells of traffic left, whatever the heap's collection cycle or the allocator's arenas
-   * were doing when each spell stopped.
+   * were doing when each spell stopped. With the release's own log line.
    */
-  async rssAfterRelease(since: number, timeoutMs = 30_000): Promise<number> {
-    await this.event('memory_released', timeoutMs, (l) => this.lines.indexOf(l) >= since);
-    let lowest = await this.rssBytes();
+  async rssAfterRelease(since: number, timeoutMs = 30_000): Promise<{ rss: number; release: LogLine }> {
+    const release = await this.event('memory_released', timeoutMs, (l) => this.lines.indexOf(l) >= since);
+    let rss = await this.rssBytes();
     for (let i = 0; i < 8; i++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      lowest = Math.min(lowest, await this.rssBytes());
+      rss = Math.min(rss, await this.rssBytes());
     }
-    return lowest;
+    return { rss, release };
   }
 
   /** SIGTERM, then SIGKILL after the bound. */

@@ -65,12 +65,11 @@ describe('runtime memory after traffic', function () {
     // once they have been served and the runtime has settled.
     const firstSpell = runtime.lines.length;
     await spell(100);
-    const idle = await runtime.rssAfterRelease(firstSpell, 60_000);
+    const { rss: idle } = await runtime.rssAfterRelease(firstSpell, 60_000);
 
     const spellStarted = runtime.lines.length;
     await spell(800);
-    const after = await runtime.rssAfterRelease(spellStarted, 60_000);
-    const released = runtime.lines.filter((l, i) => l.event === 'memory_released' && i >= spellStarted).at(-1)!;
+    const { rss: after, release: released } = await runtime.rssAfterRelease(spellStarted, 60_000);
     const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
     const story = `before any request ${mib(neverServed)} MiB, idle ${mib(idle)} MiB, peak ${mib(peak)} MiB, after ${mib(after)} MiB; ${JSON.stringify(released)}`;
     expect(released.releasedMiB, story).to.be.a('number');

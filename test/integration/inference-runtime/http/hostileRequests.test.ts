@@ -101,7 +101,7 @@ describe('hostile requests against the runtime process (fuzz)', function () {
     // that depends on which requests happened to overlap, not on how many were served). A leak still shows:
     // the main run must not grow past the level the warm-up settled at.
     await fc.assert(property, { numRuns: RUNS, seed: SEED === undefined ? undefined : SEED + 1, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false });
-    const baseline = await runtime.rssAfterRelease(runtime.lines.length);
+    const { rss: baseline } = await runtime.rssAfterRelease(runtime.lines.length);
     sent.forEach((_, c) => sent.set(c, 0));
 
     const started = Date.now();
@@ -122,7 +122,7 @@ describe('hostile requests against the runtime process (fuzz)', function () {
     // Memory comes back: the release after the main run leaves about what the one after the warm-up did. What
     // differs between two such releases is where live blocks sit in the allocators' arenas: -24% to +30% in 19
     // runs of random seeds (three of them in the full suite); a leak of 30 KB a request would add 35%.
-    const after = await runtime.rssAfterRelease(mainRunEnded);
+    const { rss: after } = await runtime.rssAfterRelease(mainRunEnded);
     const releases = runtime.lines.filter((l) => l.event === 'memory_released').map(({ rssMiB, releasedMiB }) => ({ rssMiB, releasedMiB }));
     expect(after, `RSS after the release ${mib(after)} MiB against ${mib(baseline)} MiB after the warm-up's; releases ${JSON.stringify(releases)}`).to.be.at.most(
       baseline * 1.35,

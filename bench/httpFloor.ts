@@ -9,11 +9,11 @@
  */
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processCpuMs } from './processStats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '4' } } });
@@ -53,12 +53,6 @@ if (kind === 'node:http') {
 const server = http.createServer(handler);
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
-
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 console.log(JSON.stringify({ event: 'machine', nproc: os.availableParallelism(), node: process.version, loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' ') }));
 const rows: string[] = [];

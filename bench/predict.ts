@@ -19,6 +19,7 @@ import type { BackendPreference } from '../inference-runtime/config/types.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { EXPRESSION_INPUT, inProcessLoad, type Segment } from './expressionLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
+import { processCpuMs } from './processStats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -81,16 +82,6 @@ function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) * 1024;
 }
-
-/** CPU time (user + system, all threads) of a process, in ms. */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of /proc/<pid>/stat; fields[0] here is field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
-
-const CLOCK_TICKS = 100;
 
 function selfCpuMs(): number {
   const { user, system } = process.cpuUsage();

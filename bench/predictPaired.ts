@@ -13,7 +13,6 @@
  */
 import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { EXPRESSION_INPUT } from './expressionLoad.js';
 import { median } from './stats.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
+import { processCpuMs } from './processStats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -67,13 +67,6 @@ function target(kind: string, input: string, output: string): Target {
     body: Buffer.concat([header, Buffer.from(EXPRESSION_INPUT.buffer)]),
     status: kind === 'v2-refused' ? 400 : 200,
   };
-}
-
-/** CPU time (user + system, all threads) of a process so far, in ms (Linux /proc, 100 ticks per second). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function startServer(root: string): Promise<{ child: ChildProcess; url: string }> {

@@ -13,6 +13,10 @@
  * taskset, and this process (the load generator) to the others. Both then start as many inference threads as
  * the cores they may use (one with the default core), so they run the same worker count.
  *
+ * `--floor` adds the floor under the ratio (bench/v2Floor.ts) in the same rounds, on the same cores: the least
+ * Node.js server for a V2 binary `/infer` (bare `node:http` around the same worker and session) against the
+ * same worker round trip without HTTP. Its ratio is what no runtime code can exceed on that CPU budget.
+ *
  * `--baseline <dir>` serves the HTTP paths a second time from another checkout of the project (its own
  * bench/predictServer.ts, e.g. the previous commit unpacked with `git archive`), in the same rounds, so a
  * change is measured against what it replaces under the same load.
@@ -22,14 +26,13 @@
  * about 0.5 ms of CPU per request and the request path runs slower (measured 2026-11-30); a serving runtime
  * reaches that state within its first minute, which is what the figures are about.
  *
- *   npx tsx bench/v2.ts [--duration <s per segment>] [--rounds <n>] [--warmup <s per path>] [--pin [--serve-cores 1]] [--baseline <dir>]
+ *   npx tsx bench/v2.ts [--duration <s per segment>] [--rounds <n>] [--warmup <s per path>] [--pin [--serve-cores 1]] [--floor] [--baseline <dir>]
  */
 import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
@@ -37,6 +40,7 @@ import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistr
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { EXPRESSION_INPUT, inProcessLoad, type Segment as LoadSegment } from './expressionLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
+import { nextEvent, processCpuMs } from './processStats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -48,6 +52,7 @@ const { values } = parseArgs({
     pin: { type: 'boolean', default: false },
     'serve-cores': { type: 'string', default: '1' },
     baseline: { type: 'string' },
+    floor: { type: 'boolean', default: false },
   },
 });
 const DURATION_S = Number(values.duration);
@@ -112,13 +117,6 @@ interface Segment extends LoadSegment {
   cpuMs?: number;
 }
 
-/** CPU time (user + system, all threads) of a process so far, in ms (Linux /proc, 100 ticks per second). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 async function measured(pid: number, work: () => Promise<Segment>): Promise<Segment> {
   const before = processCpuMs(pid);
   const segment = await work();
@@ -161,24 +159,10 @@ async function spawnNode(root: string, script: string, args: string[], stdin: 'i
   return spawn(command!, rest, { cwd: root, stdio: [stdin, 'pipe', 'inherit'] });
 }
 
-/** The first stdout line of `child` that is a JSON object with `event` equal to `event`. */
-function nextEvent(child: ChildProcess, event: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    const onExit = (code: number | null): void => reject(new Error(`${event}: process exited with ${code}`));
-    lines.on('line', (text) => {
-      try {
-        const line = JSON.parse(text) as Record<string, unknown>;
-        if (line.event !== event) return;
-        lines.close();
-        child.off('exit', onExit);
-        resolve(line);
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', onExit);
-  });
+/** The floor's bare server (bench/v2Floor.ts). */
+async function startFloorServer(): Promise<{ child: ChildProcess; url: string }> {
+  const child = await spawnNode(ROOT, 'bench/v2Floor.ts', ['--mode=http'], 'ignore');
+  return { child, url: String((await nextEvent(child, 'ready')).url) };
 }
 
 async function startBenchServer(root: string): Promise<{ child: ChildProcess; url: string; backend: string }> {
@@ -187,16 +171,25 @@ async function startBenchServer(root: string): Promise<{ child: ChildProcess; ur
   return { child, url: ready.url as string, backend: String(ready.backend) };
 }
 
-/** The in-process path in a pinned process of its own (`--pin`). */
-async function startInProcessRunner(): Promise<{ child: ChildProcess; run: (concurrency: number, seconds?: number) => Promise<Segment>; backend: string; threads: number }> {
-  const child = await spawnNode(ROOT, 'bench/expressionInProcess.ts', [CACHE_DIR], 'pipe');
+interface LoopRunner {
+  child: ChildProcess;
+  run: (concurrency: number, seconds?: number) => Promise<Segment>;
+  ready: Record<string, unknown>;
+}
+
+/**
+ * A process of its own that answers each stdin line `{"concurrency":n,"seconds":s}` with a `segment` line: the
+ * in-process path pinned beside the server (`--pin`), or the floor's loop (`--floor`).
+ */
+async function startLoopRunner(script: string, args: string[]): Promise<LoopRunner> {
+  const child = await spawnNode(ROOT, script, args, 'pipe');
   const ready = await nextEvent(child, 'ready');
   const run = async (concurrency: number, seconds = DURATION_S): Promise<Segment> => {
     const done = nextEvent(child, 'segment');
     child.stdin!.write(`${JSON.stringify({ concurrency, seconds })}\n`);
     return (await done) as unknown as Segment;
   };
-  return { child, run, backend: String(ready.backend), threads: Number(ready.threads) };
+  return { child, run, ready };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -230,8 +223,8 @@ async function main(): Promise<void> {
   // The in-process side: this process (unpinned), or a runner pinned beside the server.
   let local: { pid: number; run: (concurrency: number, seconds?: number) => Promise<Segment>; close: () => Promise<void>; backend: string; threads: number };
   if (values.pin) {
-    const runner = await startInProcessRunner();
-    local = { pid: runner.child.pid!, run: runner.run, close: () => stop(runner.child), backend: runner.backend, threads: runner.threads };
+    const runner = await startLoopRunner('bench/expressionInProcess.ts', [CACHE_DIR]);
+    local = { pid: runner.child.pid!, run: runner.run, close: () => stop(runner.child), backend: String(runner.ready.backend), threads: Number(runner.ready.threads) };
   } else {
     const registry = createModelRegistry({ models: [FACIAL_EXPRESSION] }, { repository: { cacheDir: CACHE_DIR } });
     await registry.whenSettled();
@@ -247,18 +240,30 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ event: 'backends', inProcess: local.backend, servers: servers.map((s) => s.backend), threads: local.threads }));
   const paths = httpPaths(metadata.inputs[0]!.name, metadata.outputs[0]!.name);
   const targets = servers.flatMap((server) => paths.map((p) => ({ ...p, name: `${p.name}${server.label}`, server })));
+  // The floor (bench/v2Floor.ts): its loop and its bare server, on the same cores as the runtime's sides.
+  const floor = values.floor ? { loop: await startLoopRunner('bench/v2Floor.ts', ['--mode=loop']), server: await startFloorServer() } : undefined;
+  const floorTarget = floor && { ...paths[0]!, name: 'floor: bare node:http V2 binary', server: floor.server };
 
   // Warm-up of every path, long enough for V8 to be done optimising it (see above).
   await local.run(4, WARMUP_S);
   for (const target of targets) await overHttp(target.server.url, target, 4, WARMUP_S);
+  if (floor && floorTarget) {
+    await floor.loop.run(4, WARMUP_S);
+    await overHttp(floor.server.url, floorTarget, 4, WARMUP_S);
+  }
 
   const table: string[] = [];
   for (const concurrency of CONCURRENCIES) {
     const inProcessSegments: Segment[] = [];
     const remote = new Map<string, Segment[]>(targets.map((p) => [p.name, []]));
+    const floorSegments = { loop: [] as Segment[], http: [] as Segment[] };
     for (let round = 0; round < ROUNDS; round++) {
       inProcessSegments.push(await measured(local.pid, () => local.run(concurrency)));
       for (const target of targets) remote.get(target.name)!.push(await measured(target.server.child.pid!, () => overHttp(target.server.url, target, concurrency)));
+      if (floor && floorTarget) {
+        floorSegments.loop.push(await measured(floor.loop.child.pid!, () => floor.loop.run(concurrency)));
+        floorSegments.http.push(await measured(floor.server.child.pid!, () => overHttp(floor.server.url, floorTarget, concurrency)));
+      }
     }
     const base = summary(inProcessSegments);
     console.log(JSON.stringify({ event: 'point', concurrency, path: 'in-process', ...base }));
@@ -270,8 +275,22 @@ async function main(): Promise<void> {
         `| ${concurrency} | ${target.name} | ${s.throughput.toFixed(1)} | ${((100 * s.throughput) / base.throughput).toFixed(1)}% | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.cpuMsPerRequest.toFixed(2)} | ${s.errors} |`,
       );
     }
+    if (floor) {
+      const loop = summary(floorSegments.loop);
+      const bare = summary(floorSegments.http);
+      console.log(JSON.stringify({ event: 'point', concurrency, path: 'floor: loop', ...loop }));
+      console.log(JSON.stringify({ event: 'point', concurrency, path: 'floor: bare node:http', ...bare }));
+      table.push(`| ${concurrency} | floor: worker round trip, no HTTP | ${loop.throughput.toFixed(1)} | 100% (of the floor's loop) | ${loop.p50.toFixed(2)} | ${loop.p99.toFixed(2)} | ${loop.cpuMsPerRequest.toFixed(2)} | ${loop.errors} |`);
+      table.push(
+        `| ${concurrency} | floor: bare node:http V2 binary | ${bare.throughput.toFixed(1)} | ${((100 * bare.throughput) / loop.throughput).toFixed(1)}% (of the floor's loop) | ${bare.p50.toFixed(2)} | ${bare.p99.toFixed(2)} | ${bare.cpuMsPerRequest.toFixed(2)} | ${bare.errors} |`,
+      );
+    }
   }
   await local.close();
+  if (floor) {
+    await stop(floor.loop.child);
+    await stop(floor.server.child);
+  }
   for (const server of servers) await stop(server.child);
   console.log(`\nloadavg at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('\n| concurrency | path | req/s | of in-process | p50 ms | p99 ms | CPU ms per request (serving process) | errors |');

@@ -1,0 +1,35 @@
+/** What the benchmarks that drive a runtime in a process of their own read from it. */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** CPU time (user + system, all threads) of a process so far, in ms (Linux /proc). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat; fields[0] here is field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** The first stdout line of `child` that is a JSON object with `event` equal to `event`. */
+export function nextEvent(child: ChildProcess, event: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const onExit = (code: number | null): void => reject(new Error(`${event}: process exited with ${code}`));
+    lines.on('line', (text) => {
+      try {
+        const line = JSON.parse(text) as Record<string, unknown>;
+        if (line.event !== event) return;
+        lines.close();
+        child.off('exit', onExit);
+        resolve(line);
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', onExit);
+  });
+}

@@ -4,8 +4,8 @@
  * pinned like the runtime's sides, and drives both in its rounds.
  *
  * Each process runs the model's compiled ONNX (from bench/v2.ts's cache) in one worker thread with the
- * runtime's session options (backends/onnxBackend.ts) and hands it a fresh tensor per request, as the
- * runtime's executor does:
+ * runtime's session options (`onnxSessionOptions`, backends/onnxBackend.ts) and hands it a fresh tensor per
+ * request, as the runtime's executor does:
  * - `--mode=loop`: callers posting the tensor to the worker and awaiting its output, in a loop (the in-process
  *   path without the registry's bookkeeping); answers each stdin line `{"concurrency":n,"seconds":s}` with a
  *   `segment` line, as bench/expressionInProcess.ts does;
@@ -23,6 +23,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { onnxSessionOptions } from '../inference-runtime/backends/onnxBackend.js';
 import { startModuleWorker } from '../inference-runtime/core/moduleWorker.js';
 import { EXPRESSION_INPUT } from './expressionLoad.js';
 
@@ -36,14 +37,8 @@ interface Job {
 /** The worker: one session, one run per message, the output's first tensor sent back (transferred). */
 async function workerMain(file: string): Promise<void> {
   const ort = await import('onnxruntime-node');
-  const session: InferenceSession = await ort.InferenceSession.create(readFileSync(file), {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    enableCpuMemArena: false,
-    enableMemPattern: true,
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-  });
+  // One thread per session, as each worker of the runtime's pool runs its own.
+  const session: InferenceSession = await ort.InferenceSession.create(readFileSync(file), onnxSessionOptions({ intraOpThreads: 1 }));
   const input = session.inputNames[0]!;
   const output = session.outputNames[0]!;
   parentPort!.on('message', (job: Job) => {

@@ -21,6 +21,20 @@ export interface OnnxBackendOptions {
   memoryArena?: boolean;
 }
 
+/** The options every onnxruntime session of the runtime is created with. */
+export function onnxSessionOptions(options: OnnxBackendOptions): InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    // Without the arena, what a large batch allocated goes back to the allocator when the run ends; with it
+    // the session keeps its peak for good (bench/predictBurst.ts, figures in docs/benchmarks.md). The
+    // memory pattern still plans each run's buffers as one allocation.
+    enableCpuMemArena: options.memoryArena ?? false,
+    enableMemPattern: true,
+    ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 } : {}),
+  };
+}
+
 /** ONNX models on onnxruntime-node (CPU execution provider). */
 export class OnnxBackend implements Backend {
   readonly name = 'onnx';
@@ -56,16 +70,7 @@ export class OnnxBackend implements Backend {
 
   /** Also the entry point for ONNX bytes produced at runtime (the tfjs-graph compiler). */
   async loadSession(bytes: Uint8Array, backendName: string): Promise<LoadedModel> {
-    const session = await this.ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      // Without the arena, what a large batch allocated goes back to the allocator when the run ends; with it
-      // the session keeps its peak for good (bench/predictBurst.ts, figures in docs/benchmarks.md). The
-      // memory pattern still plans each run's buffers as one allocation.
-      enableCpuMemArena: this.options.memoryArena ?? false,
-      enableMemPattern: true,
-      ...(this.options.intraOpThreads ? { intraOpNumThreads: this.options.intraOpThreads, interOpNumThreads: 1 } : {}),
-    });
+    const session = await this.ort.InferenceSession.create(bytes, onnxSessionOptions(this.options));
     try {
       const signature: ModelSignature = {
         inputs: session.inputMetadata.map((m) => specOf(m, 'input')),

@@ -133,11 +133,7 @@ async function main(): Promise<void> {
   // (taken after every model loaded) are published too.
   // One release at a time, in the order asked (models_available's before models_ready's).
   let releasing: Promise<unknown> = Promise.resolve();
-  /**
-   * `threads: false` does not wait for the inference and pool threads' part: at `models_available` they are
-   * busy with the load-time benchmarks, and the line says the runtime is ready.
-   */
-  const releaseMemory = (options: { threads: boolean }): Promise<{ rssMiB: number; releasedMiB?: number }> => {
+  const releaseMemory = (): Promise<{ rssMiB: number; releasedMiB?: number }> => {
     const next = releasing.then(async () => {
       const before = process.memoryUsage.rss();
       if (!allocator.available) return { rssMiB: mib(before) };
@@ -146,8 +142,7 @@ async function main(): Promise<void> {
       // their memory is free for the trim to return (30+ MiB after 3,000 requests). Then each inference
       // thread and each libuv pool thread returns its own arena's top (40 and 30 MiB after 10,000 requests).
       allocator.release(collectGarbage);
-      const threads = Promise.all([registry.executor.releaseArenas(), allocator.releasePoolArenas()]);
-      if (options.threads) await threads;
+      await Promise.all([registry.executor.releaseArenas(), allocator.releasePoolArenas()]);
       const after = process.memoryUsage.rss();
       return { rssMiB: mib(after), releasedMiB: mib(Math.max(0, before - after)) };
     });
@@ -160,18 +155,18 @@ async function main(): Promise<void> {
   void registry.whenLoaded().then(() => {
     loadedMs = Math.round(performance.now() - started);
     const fields = { ready: registry.isReady(), startupMs: loadedMs };
-    void releaseMemory({ threads: false }).then((released) => log.info('models_available', { ...fields, ...released }));
+    void releaseMemory().then((released) => log.info('models_available', { ...fields, ...released }));
   });
   void registry.whenSettled().then(async () => {
     const models = registry.list().map((m) => ({ name: m.name, version: m.version, state: m.state, backend: m.backend, reason: m.reason }));
     const ready = registry.isReady();
     const measuredMs = Math.round(performance.now() - started);
-    const fields = { ready, startupMs: loadedMs, measuredMs, models, ...(await releaseMemory({ threads: true })) };
+    const fields = { ready, startupMs: loadedMs, measuredMs, models, ...(await releaseMemory()) };
     if (ready) log.info('models_ready', fields);
     else log.warn('models_settled_with_failures', fields);
     // Requests leave their buffers in the arenas too: what a spell of traffic left goes back when it ends.
     if (!allocator.available || draining.signal.aborted) return;
-    const quiet = releaseWhenQuiet({ release: () => void releaseMemory({ threads: true }).then((released) => log.info('memory_released', released)) });
+    const quiet = releaseWhenQuiet({ release: () => void releaseMemory().then((released) => log.info('memory_released', released)) });
     draining.signal.addEventListener('abort', () => quiet.stop(), { once: true });
   });
 }

@@ -8,11 +8,10 @@
  *
  *   node --import tsx bench/expressionInProcess.ts <cache dir>
  */
-import { createInterface } from 'node:readline';
 import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
-import { inProcessLoad } from './expressionLoad.js';
+import { answerSegments, inProcessLoad } from './expressionLoad.js';
 
 const cacheDir = process.argv[2];
 const registry = createModelRegistry({ models: [FACIAL_EXPRESSION] }, { repository: cacheDir ? { cacheDir } : undefined });
@@ -27,10 +26,5 @@ const input = model.signature().inputs[0]!.name;
 const infer = (tensors: NamedTensors): Promise<NamedTensors> => model.infer(tensors, { transfer: true });
 process.stdout.write(`${JSON.stringify({ event: 'ready', threads: registry.executor.threads, backend: registry.list()[0]!.backend })}\n`);
 
-const lines = createInterface({ input: process.stdin });
-for await (const line of lines) {
-  const { concurrency, seconds } = JSON.parse(line) as { concurrency: number; seconds: number };
-  const segment = await inProcessLoad(infer, input, concurrency, seconds);
-  process.stdout.write(`${JSON.stringify({ event: 'segment', ...segment })}\n`);
-}
+await answerSegments((concurrency, seconds) => inProcessLoad(infer, input, concurrency, seconds));
 await registry.close();

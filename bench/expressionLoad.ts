@@ -3,6 +3,7 @@
  * in-process load they measure the protocols against.
  */
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 
 /** A deterministic 64x64 grey input in [-1, 1]. */
@@ -41,4 +42,15 @@ export async function inProcessLoad(infer: (inputs: NamedTensors) => Promise<Nam
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, lane));
   return { latencies, seconds: (performance.now() - t0) / 1000, errors };
+}
+
+/**
+ * A load runner's side of bench/v2.ts's protocol: each stdin line `{"concurrency":n,"seconds":s}` is answered
+ * with one stdout line `{"event":"segment",...}` holding what `run` measured.
+ */
+export async function answerSegments(run: (concurrency: number, seconds: number) => Promise<Segment>): Promise<void> {
+  for await (const line of createInterface({ input: process.stdin })) {
+    const { concurrency, seconds } = JSON.parse(line) as { concurrency: number; seconds: number };
+    process.stdout.write(`${JSON.stringify({ event: 'segment', ...(await run(concurrency, seconds)) })}\n`);
+  }
 }

@@ -144,6 +144,11 @@ async function overHttp(url: string, target: HttpPath, concurrency: number, seco
   return { latencies, seconds: (performance.now() - t0) / 1000, errors: errors + result.errors + result.timeouts };
 }
 
+/** One line of the table: `share` is the path's throughput as a share of the side it is compared with. */
+function row(concurrency: number, name: string, s: ReturnType<typeof summary>, share: string): string {
+  return `| ${concurrency} | ${name} | ${s.throughput.toFixed(1)} | ${share} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.cpuMsPerRequest.toFixed(2)} | ${s.errors} |`;
+}
+
 function summary(segments: Segment[]): { throughput: number; p50: number; p99: number; errors: number; cpuMsPerRequest: number } {
   const sorted = segments.flatMap((s) => s.latencies).sort((a, b) => a - b);
   const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
@@ -242,12 +247,12 @@ async function main(): Promise<void> {
   const targets = servers.flatMap((server) => paths.map((p) => ({ ...p, name: `${p.name}${server.label}`, server })));
   // The floor (bench/v2Floor.ts): its loop and its bare server, on the same cores as the runtime's sides.
   const floor = values.floor ? { loop: await startLoopRunner('bench/v2Floor.ts', ['--mode=loop']), server: await startFloorServer() } : undefined;
-  const floorTarget = floor && { ...paths[0]!, name: 'floor: bare node:http V2 binary', server: floor.server };
+  const floorTarget = { ...paths[0]!, name: 'floor: bare node:http V2 binary' };
 
   // Warm-up of every path, long enough for V8 to be done optimising it (see above).
   await local.run(4, WARMUP_S);
   for (const target of targets) await overHttp(target.server.url, target, 4, WARMUP_S);
-  if (floor && floorTarget) {
+  if (floor) {
     await floor.loop.run(4, WARMUP_S);
     await overHttp(floor.server.url, floorTarget, 4, WARMUP_S);
   }
@@ -260,30 +265,26 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       inProcessSegments.push(await measured(local.pid, () => local.run(concurrency)));
       for (const target of targets) remote.get(target.name)!.push(await measured(target.server.child.pid!, () => overHttp(target.server.url, target, concurrency)));
-      if (floor && floorTarget) {
+      if (floor) {
         floorSegments.loop.push(await measured(floor.loop.child.pid!, () => floor.loop.run(concurrency)));
         floorSegments.http.push(await measured(floor.server.child.pid!, () => overHttp(floor.server.url, floorTarget, concurrency)));
       }
     }
     const base = summary(inProcessSegments);
     console.log(JSON.stringify({ event: 'point', concurrency, path: 'in-process', ...base }));
-    table.push(`| ${concurrency} | in-process (registry.infer) | ${base.throughput.toFixed(1)} | 100% | ${base.p50.toFixed(2)} | ${base.p99.toFixed(2)} | ${base.cpuMsPerRequest.toFixed(2)} | ${base.errors} |`);
+    table.push(row(concurrency, 'in-process (registry.infer)', base, '100%'));
     for (const target of targets) {
       const s = summary(remote.get(target.name)!);
       console.log(JSON.stringify({ event: 'point', concurrency, path: target.name, ...s }));
-      table.push(
-        `| ${concurrency} | ${target.name} | ${s.throughput.toFixed(1)} | ${((100 * s.throughput) / base.throughput).toFixed(1)}% | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.cpuMsPerRequest.toFixed(2)} | ${s.errors} |`,
-      );
+      table.push(row(concurrency, target.name, s, `${((100 * s.throughput) / base.throughput).toFixed(1)}%`));
     }
     if (floor) {
       const loop = summary(floorSegments.loop);
       const bare = summary(floorSegments.http);
       console.log(JSON.stringify({ event: 'point', concurrency, path: 'floor: loop', ...loop }));
       console.log(JSON.stringify({ event: 'point', concurrency, path: 'floor: bare node:http', ...bare }));
-      table.push(`| ${concurrency} | floor: worker round trip, no HTTP | ${loop.throughput.toFixed(1)} | 100% (of the floor's loop) | ${loop.p50.toFixed(2)} | ${loop.p99.toFixed(2)} | ${loop.cpuMsPerRequest.toFixed(2)} | ${loop.errors} |`);
-      table.push(
-        `| ${concurrency} | floor: bare node:http V2 binary | ${bare.throughput.toFixed(1)} | ${((100 * bare.throughput) / loop.throughput).toFixed(1)}% (of the floor's loop) | ${bare.p50.toFixed(2)} | ${bare.p99.toFixed(2)} | ${bare.cpuMsPerRequest.toFixed(2)} | ${bare.errors} |`,
-      );
+      table.push(row(concurrency, 'floor: worker round trip, no HTTP', loop, "100% (of the floor's loop)"));
+      table.push(row(concurrency, floorTarget.name, bare, `${((100 * bare.throughput) / loop.throughput).toFixed(1)}% (of the floor's loop)`));
     }
   }
   await local.close();

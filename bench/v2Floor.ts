@@ -7,8 +7,8 @@
  * runtime's session options (`onnxSessionOptions`, backends/onnxBackend.ts) and hands it a fresh tensor per
  * request, as the runtime's executor does:
  * - `--mode=loop`: callers posting the tensor to the worker and awaiting its output, in a loop (the in-process
- *   path without the registry's bookkeeping); answers each stdin line `{"concurrency":n,"seconds":s}` with a
- *   `segment` line, as bench/expressionInProcess.ts does;
+ *   path without the registry's bookkeeping), answering bench/v2.ts's segment requests as
+ *   bench/expressionInProcess.ts does;
  * - `--mode=http`: a bare `node:http` server that reads the V2 binary body, parses its JSON header, copies the
  *   tensor out of it, posts it to the worker and answers the output in V2 binary framing. No routing,
  *   validation, deadline, metrics, memory budget or error mapping: whatever the runtime does, it does at
@@ -20,12 +20,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { onnxSessionOptions } from '../inference-runtime/backends/onnxBackend.js';
 import { startModuleWorker } from '../inference-runtime/core/moduleWorker.js';
-import { EXPRESSION_INPUT } from './expressionLoad.js';
+import type { NamedTensors } from '../inference-runtime/core/tensor.js';
+import { answerSegments, inProcessLoad } from './expressionLoad.js';
 
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
 
@@ -108,25 +108,14 @@ async function serve(infer: (data: Float32Array) => Promise<Float32Array>): Prom
   process.stdout.write(`${JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${port}` })}\n`);
 }
 
-/** `loop` mode: answers each stdin line `{"concurrency":n,"seconds":s}` with a `segment` line. */
+/** `loop` mode: the in-process load (bench/expressionLoad.ts) on the worker round trip. */
 async function loop(infer: (data: Float32Array) => Promise<Float32Array>): Promise<void> {
   process.stdout.write(`${JSON.stringify({ event: 'ready' })}\n`);
-  for await (const line of createInterface({ input: process.stdin })) {
-    const { concurrency, seconds } = JSON.parse(line) as { concurrency: number; seconds: number };
-    const latencies: number[] = [];
-    const end = performance.now() + seconds * 1000;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) {
-          const start = performance.now();
-          await infer(EXPRESSION_INPUT.slice());
-          latencies.push(performance.now() - start);
-        }
-      }),
-    );
-    process.stdout.write(`${JSON.stringify({ event: 'segment', latencies, seconds: (performance.now() - t0) / 1000, errors: 0 })}\n`);
-  }
+  const viaWorker = async (tensors: NamedTensors): Promise<NamedTensors> => {
+    await infer(tensors.input!.data as Float32Array);
+    return {};
+  };
+  await answerSegments((concurrency, seconds) => inProcessLoad(viaWorker, 'input', concurrency, seconds));
 }
 
 if (!isMainThread) {

@@ -53,8 +53,10 @@ async function main(): Promise<void> {
 
   const budget = resolveMemoryBudget({ bytes: args.memoryBudgetBytes, fraction: args.memoryBudgetFraction });
   const collectGarbage = fullGarbageCollector();
-  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes, reclaim: budget.limitBytes === undefined ? undefined : collectGarbage });
   const allocator = loadAllocatorTrim();
+  // Before refusing work, what a collection frees goes back to the system too (it is what the budget reads).
+  const reclaim = (): void => void allocator.release(collectGarbage);
+  const memoryBudget = new MemoryBudget({ limitBytes: budget.limitBytes, reclaim: budget.limitBytes === undefined ? undefined : allocator.available ? reclaim : collectGarbage });
 
   const nodeFlagsMissing = missingNodeFlags();
   log.info('starting', {
@@ -129,32 +131,42 @@ async function main(): Promise<void> {
 
   // `/readyz` answers 200 from `models_available` on; `models_ready` follows once the load-time benchmarks
   // (taken after every model loaded) are published too.
-  const releaseMemory = (): { rssMiB: number; releasedMiB?: number } => {
-    const before = process.memoryUsage.rss();
-    if (!allocator.available) return { rssMiB: mib(before) };
-    // Dead request bodies, decoded images and benchmark inputs hold their malloc'd backing stores until V8
-    // collects them: collected first, their memory is free for the trim to return (30+ MiB after 3,000 requests).
-    collectGarbage();
-    if (!allocator.release()) return { rssMiB: mib(process.memoryUsage.rss()) };
-    const after = process.memoryUsage.rss();
-    return { rssMiB: mib(after), releasedMiB: mib(before - after) };
+  // One release at a time, in the order asked (models_available's before models_ready's).
+  let releasing: Promise<unknown> = Promise.resolve();
+  const releaseMemory = (): Promise<{ rssMiB: number; releasedMiB?: number }> => {
+    const next = releasing.then(async () => {
+      const before = process.memoryUsage.rss();
+      if (!allocator.available) return { rssMiB: mib(before) };
+      // Dead request bodies, decoded images and benchmark inputs hold their malloc'd backing stores until V8
+      // collects them: collected first (inside the release, so the arenas they free into return their tops),
+      // their memory is free for the trim to return (30+ MiB after 3,000 requests). Then each inference
+      // thread and each libuv pool thread returns its own arena's top (40 and 30 MiB after 10,000 requests).
+      allocator.release(collectGarbage);
+      await Promise.all([registry.executor.releaseArenas(), allocator.releasePoolArenas()]);
+      const after = process.memoryUsage.rss();
+      return { rssMiB: mib(after), releasedMiB: mib(Math.max(0, before - after)) };
+    });
+    releasing = next.catch(() => undefined);
+    return next;
   };
   // Loading and warming up the models, then their benchmarks' batched runs, leave freed memory in the
   // inference threads' allocator arenas (core/allocatorTrim.ts): it goes back to the system after each.
   let loadedMs: number | undefined;
   void registry.whenLoaded().then(() => {
     loadedMs = Math.round(performance.now() - started);
-    log.info('models_available', { ready: registry.isReady(), startupMs: loadedMs, ...releaseMemory() });
+    const fields = { ready: registry.isReady(), startupMs: loadedMs };
+    void releaseMemory().then((released) => log.info('models_available', { ...fields, ...released }));
   });
-  void registry.whenSettled().then(() => {
+  void registry.whenSettled().then(async () => {
     const models = registry.list().map((m) => ({ name: m.name, version: m.version, state: m.state, backend: m.backend, reason: m.reason }));
     const ready = registry.isReady();
-    const fields = { ready, startupMs: loadedMs, measuredMs: Math.round(performance.now() - started), models, ...releaseMemory() };
+    const measuredMs = Math.round(performance.now() - started);
+    const fields = { ready, startupMs: loadedMs, measuredMs, models, ...(await releaseMemory()) };
     if (ready) log.info('models_ready', fields);
     else log.warn('models_settled_with_failures', fields);
     // Requests leave their buffers in the arenas too: what a spell of traffic left goes back when it ends.
     if (!allocator.available || draining.signal.aborted) return;
-    const quiet = releaseWhenQuiet({ release: () => log.info('memory_released', releaseMemory()) });
+    const quiet = releaseWhenQuiet({ release: () => void releaseMemory().then((released) => log.info('memory_released', released)) });
     draining.signal.addEventListener('abort', () => quiet.stop(), { once: true });
   });
 }

@@ -3,22 +3,41 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Returns the C allocator's free memory to the system (glibc `malloc_trim(0)`, inference-runtime/native/mallocTrim.c).
+ * Returns the C allocator's free memory to the system (glibc, inference-runtime/native/mallocTrim.c).
  *
  * Why: loading the pool's onnxruntime sessions, warming them up and the load-time benchmarks' batched runs
- * free most of what they allocate, but in the inference threads' malloc arenas, where glibc returns only
- * the memory above the highest live block. The vision pool idled at 350-370 MiB with some 135 MiB of it
- * free inside those arenas (bench/rss.ts). Setting glibc's thresholds instead (`MALLOC_MMAP_THRESHOLD_`,
- * `MALLOC_TRIM_THRESHOLD_`) gives memory back on every request at the price of page faults on every request;
- * a trim at the moments the runtime knows it has just freed a peak costs nothing in between.
+ * free most of what they allocate, and so does each request, but into the threads' malloc arenas, where glibc
+ * keeps it: the free pages below live blocks, and each thread's arena top up to a threshold glibc raises to
+ * 64 MiB. The vision pool idled at 350-370 MiB with some 135 MiB of it free inside those arenas, and after
+ * 10,000 requests the inference threads' arena tops alone held 40 MiB (bench/rss.ts). Setting glibc's
+ * thresholds low instead (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`) gives memory back on every
+ * request at the price of page faults on every request; a release at the moments the runtime knows it has
+ * just freed a peak costs nothing in between.
  */
 export interface AllocatorTrim {
   /** False where the addon is not built (no C compiler at build time) or the C library has no malloc_trim. */
   readonly available: boolean;
   /** Why it is not available. */
   readonly reason?: string;
-  /** Returns free pages of every arena to the system; true when there were any. A no-op when unavailable. */
-  release(): boolean;
+  /**
+   * Returns free memory of every arena to the system: the free pages inside each, the calling thread's arena
+   * top, and the tops of the arenas whose large blocks `collect` (a garbage collection, run first) frees.
+   * True when there was any. A no-op when unavailable.
+   */
+  release(collect?: () => void): boolean;
+  /** Returns the calling thread's arena top (a thread other than the one calling `release`). */
+  releaseThreadArena(): void;
+  /**
+   * Returns the arena tops of the libuv pool's threads (where sharp decodes and resizes): resolves with the
+   * number of pool threads that did (0 when unavailable).
+   */
+  releasePoolArenas(): Promise<number>;
+}
+
+/** libuv's pool size: `UV_THREADPOOL_SIZE`, 4 by default, at most 1024. */
+export function uvPoolThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const size = Number(env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(size) && size >= 1 ? Math.min(size, 1024) : 4;
 }
 
 /**
@@ -35,10 +54,17 @@ export function loadAllocatorTrim(file: string = addonFile()): AllocatorTrim {
   if (process.platform !== 'linux') return unavailable(`malloc_trim is glibc's; this is ${process.platform}`);
   if (!existsSync(file)) return unavailable(`${file} is not built (npm run build needs a C compiler for it)`);
   try {
-    const addon = createRequire(import.meta.url)(file) as { trim?: unknown };
-    const trim = addon.trim;
-    if (typeof trim !== 'function') return unavailable(`${file} has no trim function`);
-    return { available: true, release: () => trim() === true };
+    const addon = createRequire(import.meta.url)(file) as { trim?: unknown; trimThreadArena?: unknown; trimPoolArenas?: unknown };
+    const { trim, trimThreadArena, trimPoolArenas } = addon;
+    if (typeof trim !== 'function' || typeof trimThreadArena !== 'function' || typeof trimPoolArenas !== 'function') {
+      return unavailable(`${file} lacks trim, trimThreadArena or trimPoolArenas (built from an older source?)`);
+    }
+    return {
+      available: true,
+      release: (collect) => trim(collect) === true,
+      releaseThreadArena: () => void trimThreadArena(),
+      releasePoolArenas: () => trimPoolArenas(uvPoolThreads()) as Promise<number>,
+    };
   } catch (error) {
     // A C library without malloc_trim (musl) fails to resolve the symbol when the addon loads.
     return unavailable(`${file} did not load: ${(error as Error).message}`);
@@ -46,5 +72,5 @@ export function loadAllocatorTrim(file: string = addonFile()): AllocatorTrim {
 }
 
 function unavailable(reason: string): AllocatorTrim {
-  return { available: false, reason, release: () => false };
+  return { available: false, reason, release: () => false, releaseThreadArena: () => undefined, releasePoolArenas: async () => 0 };
 }

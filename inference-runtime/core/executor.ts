@@ -42,6 +42,11 @@ export interface InferenceExecutor {
   infer(key: string, inputs: NamedTensors, options?: InferOptions): Promise<NamedTensors>;
   /** Engine memory per thread, for leak checks and diagnostics. */
   engineStats(): Promise<EngineStats[]>;
+  /**
+   * Has each inference thread other than the caller's return its malloc arena's free top to the system
+   * (core/allocatorTrim.ts); part of a memory release, after the caller's own `release`.
+   */
+  releaseArenas(): Promise<void>;
   /** Requests waiting for a free thread. */
   queueDepth(): number;
   /** Inferences of a model handed to a thread so far (work dropped from the queue never counts). */

@@ -48,6 +48,9 @@ export class InProcessExecutor implements InferenceExecutor {
     return [await this.host.stats('main', threadId)];
   }
 
+  /** Inference runs in the caller's thread, whose arena the caller's own release returns. */
+  async releaseArenas(): Promise<void> {}
+
   queueDepth(): number {
     return this.dispatcher.depth;
   }

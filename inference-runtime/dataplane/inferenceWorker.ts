@@ -5,6 +5,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { BackendSet, defaultBackendFactories } from '../backends/backendSelection.js';
+import { loadAllocatorTrim, type AllocatorTrim } from '../core/allocatorTrim.js';
 import { ModelHost } from './modelHost.js';
 import type { NamedTensors } from '../core/tensor.js';
 import { toWire } from '../core/wireErrors.js';
@@ -14,6 +15,8 @@ const port = parentPort;
 if (!port) throw new Error('inferenceWorker.ts runs as a worker thread only');
 const init = workerData as WorkerInit;
 const host = new ModelHost(new BackendSet(defaultBackendFactories(init.backendOptions)));
+/** Loaded at the first memory release. */
+let allocator: AllocatorTrim | undefined;
 
 async function handle(msg: WorkerRequest): Promise<WorkerResult> {
   switch (msg.op) {
@@ -26,6 +29,10 @@ async function handle(msg: WorkerRequest): Promise<WorkerResult> {
       return host.infer(msg.key, msg.inputs);
     case 'stats':
       return host.stats(init.name, threadId);
+    case 'releaseArena':
+      allocator ??= loadAllocatorTrim();
+      allocator.releaseThreadArena();
+      return null;
     case 'close':
       await host.close();
       return null;

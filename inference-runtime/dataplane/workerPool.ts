@@ -164,6 +164,10 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     return Promise.all(lanes.map((l) => l.call({ op: 'stats' }) as Promise<EngineStats>));
   }
 
+  async releaseArenas(): Promise<void> {
+    await Promise.allSettled(this.lanes.filter((l) => l.alive).map((l) => l.call({ op: 'releaseArena' })));
+  }
+
   queueDepth(): number {
     return this.dispatcher.depth;
   }

@@ -43,6 +43,48 @@ process.stdout.write(JSON.stringify({ available: trim.available, start, freed, r
 await worker.terminate();
 `;
 
+/**
+ * What a spell of requests leaves in an inference thread: its buffers freed onto its arena's top, which
+ * glibc's free() keeps below the trim threshold (64 MiB once the runtime's first release has set glibc's
+ * thresholds) and malloc_trim(0) does not return for a thread's arena. The thread's own release returns it.
+ * Run with --single-threaded-gc, so the worker's collection frees its buffers before it answers.
+ */
+const TOP = `
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import { loadAllocatorTrim } from ${JSON.stringify(new URL('../../../../inference-runtime/core/allocatorTrim.ts', import.meta.url).href)};
+const trim = loadAllocatorTrim(process.env.ADDON);
+const rss = () => process.memoryUsage.rss() / 2 ** 20;
+// The runtime's first release (at models_available) sets glibc's thresholds.
+trim.release();
+const worker = new Worker(\`
+import { parentPort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+// The addon as the inference worker's loadAllocatorTrim has it (tsx's hooks do not reach an eval worker).
+const addon = createRequire(process.env.ADDON)(process.env.ADDON);
+let transient = [];
+for (let i = 0; i < 40; i++) transient.push(Buffer.allocUnsafeSlow(1 << 20).fill(1));
+parentPort.on('message', (what) => {
+  if (what === 'free') {
+    transient = null;
+    gc();
+    gc();
+  } else addon.trimThreadArena();
+  parentPort.postMessage(what);
+});
+\`, { eval: true });
+await once(worker, 'online');
+const ask = async (what) => { worker.postMessage(what); await once(worker, 'message'); };
+await ask('free');
+const freed = rss();
+trim.release();
+const trimmed = rss();
+await ask('release');
+const released = rss();
+process.stdout.write(JSON.stringify({ freed, trimmed, released }));
+await worker.terminate();
+`;
+
 function compilerMissing(): boolean {
   return spawnSync(process.env.CC || 'cc', ['--version']).status !== 0;
 }
@@ -76,10 +118,38 @@ describe('allocator trim (glibc malloc_trim addon)', function () {
     expect(r.trimmed - r.start, JSON.stringify(r)).to.be.lessThan(24);
   });
 
-  it('is a no-op, with the reason, where the addon was not built', () => {
+  it("returns an inference thread's arena top, which the trim alone leaves, from that thread", () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--single-threaded-gc', '--import', 'tsx', '--input-type=module', '-e', TOP], {
+      env: { ...process.env, ADDON: addon },
+      timeout: 60_000,
+    }).toString();
+    const r = JSON.parse(out) as { freed: number; trimmed: number; released: number };
+    // The 40 MiB freed onto the worker's arena top stay after the main thread's trim...
+    expect(r.freed - r.trimmed, JSON.stringify(r)).to.be.lessThan(10);
+    // ...and go back when the worker releases its own arena.
+    expect(r.trimmed - r.released, JSON.stringify(r)).to.be.greaterThan(30);
+  });
+
+  it("has each libuv pool thread return its arena's top, one job per thread", () => {
+    const script = `
+import { loadAllocatorTrim } from ${JSON.stringify(new URL('../../../../inference-runtime/core/allocatorTrim.ts', import.meta.url).href)};
+process.stdout.write(String(await loadAllocatorTrim(process.env.ADDON).releasePoolArenas()));
+`;
+    for (const size of ['3', '6']) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { ...process.env, ADDON: addon, UV_THREADPOOL_SIZE: size },
+        timeout: 60_000,
+      }).toString();
+      expect(out).to.equal(size);
+    }
+  });
+
+  it('is a no-op, with the reason, where the addon was not built', async () => {
     const trim = loadAllocatorTrim(path.join(tmpdir(), 'no-such-dir', 'mallocTrim.node'));
     expect(trim.available).to.equal(false);
     expect(trim.reason).to.match(/not built/);
     expect(trim.release()).to.equal(false);
+    expect(() => trim.releaseThreadArena()).not.to.throw();
+    expect(await trim.releasePoolArenas()).to.equal(0);
   });
 });

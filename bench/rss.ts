@@ -8,7 +8,7 @@
  * - `idle after 100 requests`: the warm process once its first flagship requests are served and it is quiet;
  * - `after N more`: the same process after N flagship requests (640x480 JPEG with one face to
  *   `POST /v1/vision/facial-expressions`) sent by a load generator in a process of its own at nice 10, with
- *   the server's CPU time per request (utime + stime of the runtime process over the run).
+ *   the server's CPU time and minor page faults per request (utime + stime and minflt of the runtime process over the run).
  * RSS is `VmRSS` `--idle-ms` after `models_ready`, and `--quiet-ms` after the last request (the runtime gives
  * back what a spell of traffic left at its first 5 s check without work: core/quietRelease.ts).
  *
@@ -80,12 +80,12 @@ function parseSetting(text: string, main: string): Setting {
   return { name, main, env };
 }
 
-/** utime + stime of a process, ms. */
-async function cpuMs(pid: number): Promise<number> {
+/** utime + stime of a process, ms, and its minor page faults (pages the kernel had to map in). */
+async function processCounters(pid: number): Promise<{ cpuMs: number; minorFaults: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of stat(5), counted from the state field (3): clock ticks of 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  // Fields 10, 14 and 15 of stat(5), counted from the state field (3); utime and stime in ticks of 10 ms.
+  return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, minorFaults: Number(fields[7]) };
 }
 
 /** Requests before the idle figure that the run is compared with. */
@@ -114,6 +114,8 @@ interface Sample {
   cold: number;
   afterRequests: number;
   cpuMsPerRequest: number;
+  /** Minor page faults per request: memory an allocator gave back and took again, among others. */
+  faultsPerRequest: number;
   failed: number;
   requestsPerSec: number;
   readyWarmS: number;
@@ -184,11 +186,11 @@ async function bench(): Promise<void> {
           const firstFailed = await generate(FIRST_REQUESTS);
           await idle(Number(values['quiet-ms']));
           const served = (await footprint(pid)).runtimeMiB;
-          const cpu0 = await cpuMs(pid);
+          const before = await processCounters(pid);
           const t0 = performance.now();
           const failed = firstFailed + (await generate(requests));
           const seconds = (performance.now() - t0) / 1000;
-          const cpu = (await cpuMs(pid)) - cpu0;
+          const counters = await processCounters(pid);
           await idle(Number(values['quiet-ms']));
           const after = (await footprint(pid)).runtimeMiB;
           const released = rt.log.filter((l) => l.event === 'memory_released').map((l) => ({ rssMiB: l.rssMiB, releasedMiB: l.releasedMiB }));
@@ -198,7 +200,8 @@ async function bench(): Promise<void> {
             measured,
             cold,
             afterRequests: after,
-            cpuMsPerRequest: cpu / requests,
+            cpuMsPerRequest: (counters.cpuMs - before.cpuMs) / requests,
+            faultsPerRequest: (counters.minorFaults - before.minorFaults) / requests,
             failed,
             requestsPerSec: requests / seconds,
             readyWarmS: rt.readyMs / 1000,
@@ -220,7 +223,7 @@ async function bench(): Promise<void> {
     `vision pool, default workers, RSS ${idleMs} ms after models_ready / ${values['quiet-ms']} ms after the last request; ${requests} requests, ${concurrency} at a time, load generator at nice 10; median of ${values.rounds}; load average ${loadBefore} -> ${loadAfter}\n\n`,
   );
   process.stdout.write(
-    `| build | warm MiB | after the load-time benchmarks MiB | after a cold start MiB | idle after ${FIRST_REQUESTS} requests MiB | after ${requests} more MiB | vs idle after ${FIRST_REQUESTS} (vs warm) | server CPU ms / request | req/s | non-200 | start to ready warm / cold s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n`,
+    `| build | warm MiB | after the load-time benchmarks MiB | after a cold start MiB | idle after ${FIRST_REQUESTS} requests MiB | after ${requests} more MiB | vs idle after ${FIRST_REQUESTS} (vs warm) | server CPU ms / request | minor faults / request | req/s | non-200 | start to ready warm / cold s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n`,
   );
   for (const s of settings) {
     const xs = samples.get(s.name)!;
@@ -230,7 +233,7 @@ async function bench(): Promise<void> {
     const served = m((x) => x.served);
     const pct = (a: number, b: number): string => `${a >= b ? '+' : ''}${r1(((a - b) / b) * 100)}%`;
     process.stdout.write(
-      `| ${s.name}${Object.keys(s.env).length ? ` (${Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''} | ${warm.toFixed(0)} | ${m((x) => x.measured).toFixed(0)} | ${m((x) => x.cold).toFixed(0)} | ${served.toFixed(0)} | ${after.toFixed(0)} | ${pct(after, served)} (${pct(after, warm)}) | ${r2(m((x) => x.cpuMsPerRequest))} | ${r1(m((x) => x.requestsPerSec))} | ${xs.reduce((a, x) => a + x.failed, 0)} | ${r2(m((x) => x.readyWarmS))} / ${r2(m((x) => x.readyColdS))} |\n`,
+      `| ${s.name}${Object.keys(s.env).length ? ` (${Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''} | ${warm.toFixed(0)} | ${m((x) => x.measured).toFixed(0)} | ${m((x) => x.cold).toFixed(0)} | ${served.toFixed(0)} | ${after.toFixed(0)} | ${pct(after, served)} (${pct(after, warm)}) | ${r2(m((x) => x.cpuMsPerRequest))} | ${r1(m((x) => x.faultsPerRequest))} | ${r1(m((x) => x.requestsPerSec))} | ${xs.reduce((a, x) => a + x.failed, 0)} | ${r2(m((x) => x.readyWarmS))} / ${r2(m((x) => x.readyColdS))} |\n`,
     );
   }
 }

@@ -140,7 +140,8 @@ async function main(): Promise<void> {
       // Dead request bodies, decoded images and benchmark inputs hold their malloc'd backing stores until V8
       // collects them: collected first (inside the release, so the arenas they free into return their tops),
       // their memory is free for the trim to return (30+ MiB after 3,000 requests). Then each inference
-      // thread and each libuv pool thread returns its own arena's top (40 and 30 MiB after 10,000 requests).
+      // thread collects its own dead tensors and returns its arena's free memory and top (40 MiB after
+      // 10,000 requests), and each libuv pool thread its arena's top (30 MiB).
       allocator.release(collectGarbage);
       await Promise.all([registry.executor.releaseArenas(), allocator.releasePoolArenas()]);
       const after = process.memoryUsage.rss();

@@ -22,11 +22,10 @@ export interface AllocatorTrim {
   /**
    * Returns free memory of every arena to the system: the free pages inside each, the calling thread's arena
    * top, and the tops of the arenas whose large blocks `collect` (a garbage collection, run first) frees.
-   * True when there was any. A no-op when unavailable.
+   * True when there was any. A no-op when unavailable. Each thread with an arena of its own (the inference
+   * threads) runs it itself, with its own collection: a thread's top is returned only from that thread.
    */
   release(collect?: () => void): boolean;
-  /** Returns the calling thread's arena top (a thread other than the one calling `release`). */
-  releaseThreadArena(): void;
   /**
    * Returns the arena tops of the libuv pool's threads (where sharp decodes and resizes): resolves with the
    * number of pool threads that did (0 when unavailable).
@@ -54,15 +53,14 @@ export function loadAllocatorTrim(file: string = addonFile()): AllocatorTrim {
   if (process.platform !== 'linux') return unavailable(`malloc_trim is glibc's; this is ${process.platform}`);
   if (!existsSync(file)) return unavailable(`${file} is not built (npm run build needs a C compiler for it)`);
   try {
-    const addon = createRequire(import.meta.url)(file) as { trim?: unknown; trimThreadArena?: unknown; trimPoolArenas?: unknown };
-    const { trim, trimThreadArena, trimPoolArenas } = addon;
-    if (typeof trim !== 'function' || typeof trimThreadArena !== 'function' || typeof trimPoolArenas !== 'function') {
-      return unavailable(`${file} lacks trim, trimThreadArena or trimPoolArenas (built from an older source?)`);
+    const addon = createRequire(import.meta.url)(file) as { trim?: unknown; trimPoolArenas?: unknown };
+    const { trim, trimPoolArenas } = addon;
+    if (typeof trim !== 'function' || typeof trimPoolArenas !== 'function') {
+      return unavailable(`${file} lacks trim or trimPoolArenas (built from an older source?)`);
     }
     return {
       available: true,
       release: (collect) => trim(collect) === true,
-      releaseThreadArena: () => void trimThreadArena(),
       releasePoolArenas: () => trimPoolArenas(uvPoolThreads()) as Promise<number>,
     };
   } catch (error) {
@@ -72,5 +70,5 @@ export function loadAllocatorTrim(file: string = addonFile()): AllocatorTrim {
 }
 
 function unavailable(reason: string): AllocatorTrim {
-  return { available: false, reason, release: () => false, releaseThreadArena: () => undefined, releasePoolArenas: async () => 0 };
+  return { available: false, reason, release: () => false, releasePoolArenas: async () => 0 };
 }

@@ -43,8 +43,8 @@ export interface InferenceExecutor {
   /** Engine memory per thread, for leak checks and diagnostics. */
   engineStats(): Promise<EngineStats[]>;
   /**
-   * Has each inference thread other than the caller's return its malloc arena's free top to the system
-   * (core/allocatorTrim.ts); part of a memory release, after the caller's own `release`.
+   * Has each inference thread other than the caller's collect its garbage and return its malloc arena's free
+   * memory and top to the system (core/allocatorTrim.ts); part of a memory release, after the caller's own.
    */
   releaseArenas(): Promise<void>;
   /** Requests waiting for a free thread. */

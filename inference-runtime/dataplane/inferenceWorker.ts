@@ -6,6 +6,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { BackendSet, defaultBackendFactories } from '../backends/backendSelection.js';
 import { loadAllocatorTrim, type AllocatorTrim } from '../core/allocatorTrim.js';
+import { fullGarbageCollector } from '../core/garbageCollector.js';
 import { ModelHost } from './modelHost.js';
 import type { NamedTensors } from '../core/tensor.js';
 import { toWire } from '../core/wireErrors.js';
@@ -16,7 +17,7 @@ if (!port) throw new Error('inferenceWorker.ts runs as a worker thread only');
 const init = workerData as WorkerInit;
 const host = new ModelHost(new BackendSet(defaultBackendFactories(init.backendOptions)));
 /** Loaded at the first memory release. */
-let allocator: AllocatorTrim | undefined;
+let release: { allocator: AllocatorTrim; collect: () => void } | undefined;
 
 async function handle(msg: WorkerRequest): Promise<WorkerResult> {
   switch (msg.op) {
@@ -30,8 +31,10 @@ async function handle(msg: WorkerRequest): Promise<WorkerResult> {
     case 'stats':
       return host.stats(init.name, threadId);
     case 'releaseArena':
-      allocator ??= loadAllocatorTrim();
-      allocator.releaseThreadArena();
+      // This thread's dead tensors (inputs the event loop allocated, in its arena, among them) are freed by
+      // this thread's collection only; the release then returns this thread's arena top.
+      release ??= { allocator: loadAllocatorTrim(), collect: fullGarbageCollector() };
+      release.allocator.release(release.collect);
       return null;
     case 'close':
       await host.close();

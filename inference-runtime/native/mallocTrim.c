@@ -12,8 +12,8 @@
  * the process (Node, V8, onnxruntime, libvips) returns them.
  *
  * So a release lowers the trim threshold for its duration, frees a 96 KiB block in the calling thread (glibc
- * then trims that thread's arena top), runs malloc_trim(0) and sets the thresholds back; the inference
- * threads (trimThreadArena) and the libuv pool's threads (trimPoolArenas) free such a block in their own. Setting a threshold
+ * then trims that thread's arena top), runs malloc_trim(0) and sets the thresholds back; each inference
+ * thread runs such a release itself, and the libuv pool's threads (trimPoolArenas) free such a block in their own. Setting a threshold
  * ends glibc's dynamic thresholds, so they are set to what the dynamic rule reaches at most on 64-bit:
  * blocks under 32 MiB come from the arenas (no page faults per request for the 1-5 MB buffers of a photo),
  * and a top is returned by free() from 64 MiB up; what traffic leaves below that waits for the next release.
@@ -122,17 +122,6 @@ static napi_value trim(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* trimThreadArena(): the calling thread's arena top alone, for threads other than the one calling trim(). */
-static napi_value trim_thread_arena(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value result = NULL;
-  lower_trim_threshold();
-  trim_own_arena();
-  restore_thresholds();
-  napi_get_boolean(env, true, &result);
-  return result;
-}
-
 /*
  * The libuv pool's threads decode and resize images (sharp), each in an arena of its own. Releasing them
  * queues one job per pool thread; each frees its block and then waits (at most POOL_WAIT_MS) until every job
@@ -224,8 +213,6 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   napi_value fn = NULL;
   if (napi_create_function(env, "trim", (size_t)-1, trim, NULL, &fn) != 0) return NULL;
   if (napi_set_named_property(env, exports, "trim", fn) != 0) return NULL;
-  if (napi_create_function(env, "trimThreadArena", (size_t)-1, trim_thread_arena, NULL, &fn) != 0) return NULL;
-  if (napi_set_named_property(env, exports, "trimThreadArena", fn) != 0) return NULL;
   if (napi_create_function(env, "trimPoolArenas", (size_t)-1, trim_pool_arenas, NULL, &fn) != 0) return NULL;
   if (napi_set_named_property(env, exports, "trimPoolArenas", fn) != 0) return NULL;
   return exports;

@@ -19,9 +19,8 @@ export function fullGarbageCollector(): () => void {
   // A collection hands the backing stores of the ArrayBuffers it found dead (request bodies, decoded images,
   // tensors: malloc'd memory, most of what a spell of traffic leaves) to a background thread that frees them
   // after `gc()` returns. A release that trims the allocator right away misses what is freed later, which then
-  // stays resident: 10-42 MiB of 59 in a test of dead 100 KiB buffers, and the main heap at 62 MiB after one
-  // release against 22 after the next (bench/rss.ts). A full collection first waits for the previous one's
-  // sweeping to finish, so the second call returns with every backing store of the first freed.
+  // stays resident: 10-42 MiB of 59 in a test of dead 100 KiB buffers. A full collection first waits for the
+  // previous one's sweeping to finish, so the second call returns with every backing store of the first freed.
   return () => {
     gc();
     gc();

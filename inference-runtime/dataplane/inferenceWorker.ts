@@ -31,8 +31,8 @@ async function handle(msg: WorkerRequest): Promise<WorkerResult> {
     case 'stats':
       return host.stats(init.name, threadId);
     case 'releaseArena':
-      // This thread's dead tensors (inputs the event loop allocated, in its arena, among them) are freed by
-      // this thread's collection only; the release then returns this thread's arena top.
+      // This thread's dead tensors (among them inputs the event loop allocated, in the event loop's arena) are
+      // freed by this thread's collection only; the release then returns this thread's arena top too.
       release ??= { allocator: loadAllocatorTrim(), collect: fullGarbageCollector() };
       release.allocator.release(release.collect);
       return null;

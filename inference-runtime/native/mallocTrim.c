@@ -13,8 +13,9 @@
  *
  * So a release lowers the trim threshold for its duration, frees a 96 KiB block in the calling thread (glibc
  * then trims that thread's arena top), runs malloc_trim(0) and sets the thresholds back; each inference
- * thread runs such a release itself, and the libuv pool's threads (trimPoolArenas) free such a block in their own. Setting a threshold
- * ends glibc's dynamic thresholds, so they are set to what the dynamic rule reaches at most on 64-bit:
+ * thread runs such a release itself, and the libuv pool's threads (trimPoolArenas) free such a block in
+ * their own. Setting a threshold ends glibc's dynamic thresholds, so they are set to what the dynamic rule
+ * reaches at most on 64-bit, where a loaded runtime's own dynamic thresholds already are:
  * blocks under 32 MiB come from the arenas (no page faults per request for the 1-5 MB buffers of a photo),
  * and a top is returned by free() from 64 MiB up; what traffic leaves below that waits for the next release.
  *

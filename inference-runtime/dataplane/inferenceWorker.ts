@@ -30,7 +30,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerResult> {
       return host.infer(msg.key, msg.inputs);
     case 'stats':
       return host.stats(init.name, threadId);
-    case 'releaseArena':
+    case 'releaseMemory':
       // This thread's dead tensors (among them inputs the event loop allocated, in the event loop's arena) are
       // freed by this thread's collection only; the release then returns this thread's arena top too.
       release ??= { allocator: loadAllocatorTrim(), collect: fullGarbageCollector() };

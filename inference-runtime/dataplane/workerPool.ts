@@ -165,7 +165,7 @@ export class WorkerPoolExecutor implements InferenceExecutor {
   }
 
   async releaseArenas(): Promise<void> {
-    await Promise.allSettled(this.lanes.filter((l) => l.alive).map((l) => l.call({ op: 'releaseArena' })));
+    await Promise.allSettled(this.lanes.filter((l) => l.alive).map((l) => l.call({ op: 'releaseMemory' })));
   }
 
   queueDepth(): number {

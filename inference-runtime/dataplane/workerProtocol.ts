@@ -11,7 +11,7 @@ export type WorkerRequest =
   | { id: number; op: 'unload'; key: string }
   | { id: number; op: 'infer'; key: string; inputs: NamedTensors }
   | { id: number; op: 'stats' }
-  | { id: number; op: 'releaseArena' }
+  | { id: number; op: 'releaseMemory' }
   | { id: number; op: 'close' };
 
 /** A request before the pool numbers it. */

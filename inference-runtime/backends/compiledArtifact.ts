@@ -8,7 +8,7 @@ export const COMPILED_BACKEND_NAME = 'onnx (compiled from tfjs-graph)';
 
 /**
  * Compiles a tfjs graph model into its `workDir` and verifies it against tfjs. The result is cached there,
- * keyed by the source digest and the compiler version, so a restart reuses it.
+ * keyed by the source digest, the compiler version and the CPU's channel block, so a restart reuses it.
  */
 export async function compileVerified(files: ModelFiles): Promise<CompileAndVerifyResult> {
   const { cachedCompilation } = await import('../compiler/verify.js');

@@ -5,6 +5,7 @@
  * post-processing head that flattens the batch) the model is compiled again with the traced batch size.
  */
 import type { TensorSpec } from '../core/tensor.js';
+import { alignChannels, cpuChannelBlock } from './channelBlocks.js';
 import { ONNX_TYPE, TranslationContext, type Value, type ValueDtype } from './context.js';
 import { CompileError, UnsupportedOpError } from './errors.js';
 import { logical } from './layout.js';
@@ -42,6 +43,8 @@ export interface CompileOptions {
   modelName?: string;
   /** Set false to keep the traced batch size even when the graph would allow a dynamic one. */
   dynamicBatch?: boolean;
+  /** Channel block to align convolution chains to (channelBlocks.ts); this CPU's by default, 1 for none. */
+  channelBlock?: number;
 }
 
 interface GraphView {
@@ -107,7 +110,7 @@ function spec(name: string, v: Value, dynamicBatch: boolean): TensorSpec {
   return { name, dtype: SPEC_DTYPES[v.dtype], shape: v.shape.map((d, i) => (dynamicBatch && i === v.batchAxis ? -1 : d)) };
 }
 
-function translate(graph: GraphView, dynamicBatch: boolean, modelName: string): { ctx: TranslationContext; model: CompiledModel } {
+function translate(graph: GraphView, dynamicBatch: boolean, modelName: string, channelBlock: number): { ctx: TranslationContext; model: CompiledModel } {
   const ctx = new TranslationContext(graph.consts, dynamicBatch);
   const b = ctx.builder;
   // Reserve the external names first so no internal value can take them.
@@ -149,6 +152,7 @@ function translate(graph: GraphView, dynamicBatch: boolean, modelName: string): 
     if (n.op === 'TopKV2' || (n.input ?? []).some((r) => dependsOnTopK.has(parseTensorRef(r).node))) dependsOnTopK.add(n.name);
   }
   const selection = { outputs: outputNames.filter((_, k) => dependsOnTopK.has(parseTensorRef(graph.outputs[k]).node)), topKNodes };
+  alignChannels({ nodes: b.nodes, initializers: b.initializers, outputs: outputNames }, channelBlock);
   const sourceOps: Record<string, number> = {};
   for (const n of graph.order) sourceOps[n.op] = (sourceOps[n.op] ?? 0) + 1;
   const onnx = encodeOnnxModel({
@@ -176,17 +180,18 @@ function translate(graph: GraphView, dynamicBatch: boolean, modelName: string): 
 /** Compiles a tfjs graph model held in memory (model.json contents and the concatenated weight shards). */
 export function compileTfjsGraph(json: TfjsModelJson, weightData: Uint8Array, options: CompileOptions = {}): CompiledModel {
   const modelName = options.modelName ?? 'model';
+  const block = options.channelBlock ?? cpuChannelBlock();
   const graph = viewGraph(json, weightData);
   const unsupported = graph.order.filter((n) => n.op !== 'Placeholder' && !(n.op in TRANSLATORS)).map((n) => n.op);
   if (unsupported.length > 0) throw new UnsupportedOpError(unsupported, modelName);
   if (graph.inputs.length === 0) throw new CompileError(`${modelName} has no Placeholder input`);
   if (options.dynamicBatch !== false) {
-    const first = translate(graph, true, modelName);
+    const first = translate(graph, true, modelName, block);
     if (first.ctx.batchLosses.length === 0) return first.model;
-    const fixed = translate(graph, false, modelName);
+    const fixed = translate(graph, false, modelName, block);
     return { ...fixed.model, staticBatchReasons: first.ctx.batchLosses };
   }
-  return translate(graph, false, modelName).model;
+  return translate(graph, false, modelName, block).model;
 }
 
 /** Compiles the tfjs graph model at `modelJsonPath` (weight shards resolved beside it). */

@@ -1,8 +1,9 @@
 /**
  * Verified compilation: compile a tfjs graph model to ONNX, run both on the same seeded inputs, and accept
  * the ONNX model only when every output matches. Accepted (and rejected) compilations are cached beside the
- * source in the cache directory, keyed by the source digest and the compiler version; the compiled file's
- * own sha256 is recorded so a corrupted or truncated file is detected and rebuilt.
+ * source in the cache directory, keyed by the source digest, the compiler version and the CPU's channel block
+ * (channelBlocks.ts); the compiled file's own sha256 is recorded so a corrupted or truncated file is detected
+ * and rebuilt.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import type { CompiledModel } from './compile.js';
 import { CompileError } from './errors.js';
 import type { TfjsModelJson } from './tfjsModel.js';
 import { readTfjsModel } from './tfjsModel.js';
+import { cpuChannelBlock } from './channelBlocks.js';
 import { COMPILER_VERSION } from './version.js';
 
 /**
@@ -344,10 +346,15 @@ function failing(checks: OutputCheck[], tolerance: Tolerance): string | undefine
  * rejection), or undefined when this source must be compiled. Reads files only: no compiler, tfjs or
  * onnxruntime is loaded, so a warm start can decide in the main thread.
  */
+/** A compilation's cache key: its source, the compiler's version and the channel block it aligned to. */
+function compilationKey(sourceDigest: string): string {
+  return sha256(new TextEncoder().encode(`${sourceDigest}:${COMPILER_VERSION}:c${cpuChannelBlock()}`)).slice(0, 32);
+}
+
 export async function cachedCompilation(options: CompileAndVerifyOptions): Promise<CompileAndVerifyResult | undefined> {
   const tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
   const source = await readTfjsModel(options.modelJsonPath);
-  const key = sha256(new TextEncoder().encode(`${source.sourceDigest}:${COMPILER_VERSION}`)).slice(0, 32);
+  const key = compilationKey(source.sourceDigest);
   const onnxPath = path.join(options.cacheDir, `compiled-${key}.onnx`);
   const cached = await readManifest(path.join(options.cacheDir, `compiled-${key}.json`));
   if (!cached || cached.sourceDigest !== source.sourceDigest || cached.compilerVersion !== COMPILER_VERSION) return undefined;
@@ -368,7 +375,7 @@ export async function compileAndVerify(options: CompileAndVerifyOptions): Promis
   const tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
   const modelName = options.modelName ?? path.basename(options.modelJsonPath, '.json');
   const source = await readTfjsModel(options.modelJsonPath);
-  const key = sha256(new TextEncoder().encode(`${source.sourceDigest}:${COMPILER_VERSION}`)).slice(0, 32);
+  const key = compilationKey(source.sourceDigest);
   await mkdir(options.cacheDir, { recursive: true });
   const onnxPath = path.join(options.cacheDir, `compiled-${key}.onnx`);
   const manifestPath = path.join(options.cacheDir, `compiled-${key}.json`);

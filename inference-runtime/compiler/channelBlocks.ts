@@ -15,7 +15,8 @@
  *   next multiple: producing convolutions get zero filters and zero biases, depthwise ones zero filters,
  *   consuming convolutions zero input weights. Zero channels stay zero through all of those ops, and the
  *   blocked layout already pads to the block internally, so the work is the same. A set is left alone when
- *   any of its values reaches another op or a graph output.
+ *   any of its values reaches another op or a graph output, or when the block would more than half again
+ *   its channels (8 to 16, say: that would be more work, not the same).
  */
 import { readFileSync } from 'node:fs';
 import { OnnxDataType, type OnnxNode, type OnnxTensor } from './onnxProto.js';
@@ -120,7 +121,12 @@ export function alignChannels(graph: Graph, block: number): number {
   const parent = new Map<string, string>();
   const find = (v: string): string => {
     let r = v;
-    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    for (let up = parent.get(r); up !== undefined && up !== r; up = parent.get(r)) {
+      // Path halving: every value visited skips to its grandparent, so chains stay short.
+      const grand = parent.get(up) ?? up;
+      parent.set(r, grand);
+      r = grand;
+    }
     return r;
   };
   const union = (x: string, y: string): void => {
@@ -146,7 +152,13 @@ export function alignChannels(graph: Graph, block: number): number {
 
   // A set is padded only when every use of its values is one the zero channels cannot change.
   const consumers = new Map<string, OnnxNode[]>();
-  for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  for (const n of graph.nodes) {
+    for (const i of n.inputs) {
+      const list = consumers.get(i);
+      if (list) list.push(n);
+      else consumers.set(i, [n]);
+    }
+  }
   const graphOutputs = new Set(graph.outputs);
   let padded = 0;
   for (const values of sets.values()) {
@@ -159,9 +171,11 @@ export function alignChannels(graph: Graph, block: number): number {
         return isDepthwise(n) ? values.has(n.outputs[0]) : intAttr(n, 'group', 1) === 1;
       });
     });
-    if (!admissible) continue;
     const c = channels.get(values.values().next().value!)!;
     const wide = Math.ceil(c / block) * block;
+    // At most half again as many channels: a weight padded on both axes then grows at most 2.25 times, so a
+    // model of many narrow convolutions cannot make the compiler allocate many times its own size.
+    if (!admissible || wide > 1.5 * c) continue;
     for (const n of graph.nodes) {
       const w = convWeights(n);
       if (!w) continue;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import onnxProto from 'onnx-proto';
 import { cpuChannelBlock } from '../../../../inference-runtime/compiler/channelBlocks.js';
 import type { CompiledModel } from '../../../../inference-runtime/compiler/compile.js';
@@ -67,6 +68,57 @@ describe('compiler: channel blocks', function () {
     const { compiled } = await expectMatch(fx, [stage1, out], 2, { channelBlock: 16 });
     const { convs } = graphOf(compiled);
     expect(convs.find((c) => c.name.startsWith('c1'))!.weights).to.deep.equal([24, 24, 1, 1]);
+  });
+
+  it('leaves a chain alone when the block would more than half again its channels', async () => {
+    const fx = new GraphFixture();
+    const x = fx.input('x', [-1, 8, 8, 3]);
+    const r0 = fx.node('r0', 'Relu', [fx.node('c0', 'Conv2D', [x, fx.weight('w0', [3, 3, 3, 8], 1)], same())]);
+    const pool = fx.node('m', 'MaxPool', [r0], { ...nhwc, ksize: a.ints([1, 2, 2, 1]), strides: a.ints([1, 2, 2, 1]), padding: a.s('VALID') });
+    const out = fx.node('c1', 'Conv2D', [pool, fx.weight('w1', [1, 1, 8, 4], 2)], same());
+    const { compiled } = await expectMatch(fx, [out], 2, { channelBlock: 16 });
+    expect(graphOf(compiled).convs.find((c) => c.name.startsWith('c0'))!.weights).to.deep.equal([8, 3, 3, 3]);
+  });
+
+  it('gives the outputs of the graph as translated for generated convolution chains', async () => {
+    // A chain of blocks over a running value with `channels` channels: pointwise or 3x3 convolutions,
+    // depthwise ones, Relu, residual additions, max pools and zero channel pads, then a 1x1 head.
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('conv' as const), out: fc.integer({ min: 1, max: 40 }), kernel: fc.constantFrom(1, 3) }),
+      fc.record({ op: fc.constantFrom('depthwise' as const, 'relu' as const, 'residual' as const, 'pool' as const) }),
+      fc.record({ op: fc.constant('pad' as const), before: fc.integer({ min: 0, max: 9 }), after: fc.integer({ min: 0, max: 20 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.array(step, { minLength: 1, maxLength: 8 }), fc.constantFrom(8, 16), async (first, steps, block) => {
+        const fx = new GraphFixture();
+        let v = fx.node('c0', 'Conv2D', [fx.input('x', [-1, 8, 8, 2]), fx.weight('w0', [3, 3, 2, first], 1)], same());
+        let channels = first;
+        let side = 8;
+        steps.forEach((s, k) => {
+          const name = `s${k}`;
+          if (s.op === 'conv') {
+            v = fx.node(name, 'Conv2D', [v, fx.weight(`${name}w`, [s.kernel, s.kernel, channels, s.out], k + 2)], same());
+            channels = s.out;
+          } else if (s.op === 'depthwise') {
+            v = fx.node(name, 'DepthwiseConv2dNative', [v, fx.weight(`${name}w`, [3, 3, channels, 1], k + 2)], same());
+          } else if (s.op === 'relu') {
+            v = fx.node(name, 'Relu', [v]);
+          } else if (s.op === 'residual') {
+            const branch = fx.node(`${name}b`, 'Conv2D', [v, fx.weight(`${name}w`, [1, 1, channels, channels], k + 2)], same());
+            v = fx.node(name, 'AddV2', [branch, v]);
+          } else if (s.op === 'pool' && side >= 2) {
+            v = fx.node(name, 'MaxPool', [v], { ...nhwc, ksize: a.ints([1, 2, 2, 1]), strides: a.ints([1, 2, 2, 1]), padding: a.s('VALID') });
+            side /= 2;
+          } else if (s.op === 'pad') {
+            v = fx.node(name, 'Pad', [v, fx.ints(`${name}p`, [0, 0, 0, 0, 0, 0, s.before, s.after], [4, 2])]);
+            channels += s.before + s.after;
+          }
+        });
+        const out = fx.node('head', 'Conv2D', [v, fx.weight('wh', [1, 1, channels, 3], 99)], same());
+        await expectMatch(fx, [out], 2, { channelBlock: block });
+      }),
+      { numRuns: 40, seed: 20261201 },
+    );
   });
 
   it('reads the block from the CPU flags as onnxruntime does (x64 only)', function () {

@@ -15,8 +15,8 @@
  *   next multiple: producing convolutions get zero filters and zero biases, depthwise ones zero filters,
  *   consuming convolutions zero input weights. Zero channels stay zero through all of those ops, and the
  *   blocked layout already pads to the block internally, so the work is the same. A set is left alone when
- *   any of its values reaches another op or a graph output, or when the block would more than half again
- *   its channels (8 to 16, say: that would be more work, not the same).
+ *   any of its values reaches another op or a graph output, or when the block would more than double its
+ *   channels (7 to 16, say).
  */
 import { readFileSync } from 'node:fs';
 import { OnnxDataType, type OnnxNode, type OnnxTensor } from './onnxProto.js';
@@ -173,9 +173,9 @@ export function alignChannels(graph: Graph, block: number): number {
     });
     const c = channels.get(values.values().next().value!)!;
     const wide = Math.ceil(c / block) * block;
-    // At most half again as many channels: a weight padded on both axes then grows at most 2.25 times, so a
-    // model of many narrow convolutions cannot make the compiler allocate many times its own size.
-    if (!admissible || wide > 1.5 * c) continue;
+    // At most twice as many channels: a weight padded on both axes then grows at most fourfold, so a model of
+    // many narrow convolutions cannot make the compiler allocate many times its own size.
+    if (!admissible || wide > 2 * c) continue;
     for (const n of graph.nodes) {
       const w = convWeights(n);
       if (!w) continue;

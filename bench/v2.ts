@@ -14,8 +14,8 @@
  * the cores they may use (one with the default core), so they run the same worker count.
  *
  * `--floor` adds the floor under the ratio (bench/v2Floor.ts) in the same rounds, on the same cores: the least
- * Node.js server for a V2 binary `/infer` (bare `node:http` around the same worker and session) against the
- * same worker round trip without HTTP. Its ratio is what no runtime code can exceed on that CPU budget.
+ * Node.js server for a V2 binary `/infer` and for a JSON `:predict` (bare `node:http` around the same worker
+ * and session) against the same worker round trip without HTTP. Its ratio is what no runtime code can exceed on that CPU budget.
  *
  * `--baseline <dir>` serves the HTTP paths a second time from another checkout of the project (its own
  * bench/predictServer.ts, e.g. the previous commit unpacked with `git archive`), in the same rounds, so a
@@ -247,27 +247,33 @@ async function main(): Promise<void> {
   const targets = servers.flatMap((server) => paths.map((p) => ({ ...p, name: `${p.name}${server.label}`, server })));
   // The floor (bench/v2Floor.ts): its loop and its bare server, on the same cores as the runtime's sides.
   const floor = values.floor ? { loop: await startLoopRunner('bench/v2Floor.ts', ['--mode=loop']), server: await startFloorServer() } : undefined;
-  const floorTarget = { ...paths[0]!, name: 'floor: bare node:http V2 binary' };
+  const predictPath = paths.find((p) => p.route.endsWith(':predict'))!;
+  const floorTargets = [
+    { ...paths[0]!, name: 'floor: bare node:http V2 binary' },
+    { ...predictPath, name: 'floor: bare node:http TF Serving JSON :predict' },
+  ];
 
   // Warm-up of every path, long enough for V8 to be done optimising it (see above).
   await local.run(4, WARMUP_S);
   for (const target of targets) await overHttp(target.server.url, target, 4, WARMUP_S);
   if (floor) {
     await floor.loop.run(4, WARMUP_S);
-    await overHttp(floor.server.url, floorTarget, 4, WARMUP_S);
+    for (const target of floorTargets) await overHttp(floor.server.url, target, 4, WARMUP_S);
   }
 
   const table: string[] = [];
   for (const concurrency of CONCURRENCIES) {
     const inProcessSegments: Segment[] = [];
     const remote = new Map<string, Segment[]>(targets.map((p) => [p.name, []]));
-    const floorSegments = { loop: [] as Segment[], http: [] as Segment[] };
+    const floorSegments = { loop: [] as Segment[], http: floorTargets.map(() => [] as Segment[]) };
     for (let round = 0; round < ROUNDS; round++) {
       inProcessSegments.push(await measured(local.pid, () => local.run(concurrency)));
       for (const target of targets) remote.get(target.name)!.push(await measured(target.server.child.pid!, () => overHttp(target.server.url, target, concurrency)));
       if (floor) {
         floorSegments.loop.push(await measured(floor.loop.child.pid!, () => floor.loop.run(concurrency)));
-        floorSegments.http.push(await measured(floor.server.child.pid!, () => overHttp(floor.server.url, floorTarget, concurrency)));
+        for (const [k, target] of floorTargets.entries()) {
+          floorSegments.http[k]!.push(await measured(floor.server.child.pid!, () => overHttp(floor.server.url, target, concurrency)));
+        }
       }
     }
     const base = summary(inProcessSegments);
@@ -280,11 +286,13 @@ async function main(): Promise<void> {
     }
     if (floor) {
       const loop = summary(floorSegments.loop);
-      const bare = summary(floorSegments.http);
       console.log(JSON.stringify({ event: 'point', concurrency, path: 'floor: loop', ...loop }));
-      console.log(JSON.stringify({ event: 'point', concurrency, path: 'floor: bare node:http', ...bare }));
       table.push(row(concurrency, 'floor: worker round trip, no HTTP', loop, "100% (of the floor's loop)"));
-      table.push(row(concurrency, floorTarget.name, bare, `${((100 * bare.throughput) / loop.throughput).toFixed(1)}% (of the floor's loop)`));
+      for (const [k, target] of floorTargets.entries()) {
+        const bare = summary(floorSegments.http[k]!);
+        console.log(JSON.stringify({ event: 'point', concurrency, path: target.name, ...bare }));
+        table.push(row(concurrency, target.name, bare, `${((100 * bare.throughput) / loop.throughput).toFixed(1)}% (of the floor's loop)`));
+      }
     }
   }
   await local.close();

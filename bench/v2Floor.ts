@@ -10,9 +10,10 @@
  *   path without the registry's bookkeeping), answering bench/v2.ts's segment requests as
  *   bench/expressionInProcess.ts does;
  * - `--mode=http`: a bare `node:http` server that reads the V2 binary body, parses its JSON header, copies the
- *   tensor out of it, posts it to the worker and answers the output in V2 binary framing. No routing,
- *   validation, deadline, metrics, memory budget or error mapping: whatever the runtime does, it does at
- *   least this. Prints `{"event":"ready","url":...}`.
+ *   tensor out of it, posts it to the worker and answers the output in V2 binary framing; and for a TF Serving
+ *   `:predict` URL, reads the JSON body with the runtime's own number reader (`parseFlatPredict`) and answers
+ *   `{"predictions": ...}`. No routing, validation, deadline, metrics, memory budget or error mapping:
+ *   whatever the runtime does, it does at least this. Prints `{"event":"ready","url":...}`.
  *
  *   node --import tsx bench/v2Floor.ts --mode=loop|http
  */
@@ -24,10 +25,13 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { onnxSessionOptions } from '../inference-runtime/backends/onnxBackend.js';
 import { startModuleWorker } from '../inference-runtime/core/moduleWorker.js';
-import type { NamedTensors } from '../inference-runtime/core/tensor.js';
+import type { NamedTensors, TensorSpec } from '../inference-runtime/core/tensor.js';
+import { parseFlatPredict } from '../inference-runtime/http/tfserving/flatTensorJson.js';
 import { answerSegments, inProcessLoad } from './expressionLoad.js';
 
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
+/** The one input of the model, as the JSON reader takes its signature. */
+const PREDICT_INPUT: TensorSpec[] = [{ name: 'input_1', dtype: 'float32', shape: [-1, 64, 64, 1] }];
 
 interface Job {
   id: number;
@@ -91,6 +95,15 @@ async function serve(infer: (data: Float32Array) => Promise<Float32Array>): Prom
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
+      if (req.url?.endsWith(':predict')) {
+        const request = parseFlatPredict(body, PREDICT_INPUT)!;
+        void infer(request.inputs[PREDICT_INPUT[0]!.name]!.data as Float32Array).then((out) => {
+          const json = `{"predictions":[${JSON.stringify(Array.from(out))}]}`;
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
+          res.end(json);
+        });
+        return;
+      }
       const headerLength = Number(req.headers['inference-header-content-length']);
       const header = JSON.parse(body.subarray(0, headerLength).toString()) as { inputs: { parameters: { binary_data_size: number } }[] };
       const size = header.inputs[0]!.parameters.binary_data_size;

@@ -9,7 +9,8 @@
  *
  * Two rewrites of the emitted graph, neither of which changes any graph output:
  * - A constant zero Pad of the channel axis alone becomes a 1x1 convolution with identity weights (the
- *   blocked layout has convolutions but no Pad).
+ *   blocked layout has convolutions but no Pad), when it at most doubles the channels and the weights stay
+ *   under 4 MiB (a small model file cannot ask for a large matrix).
  * - A connected set of values whose channel count is not a multiple of the block (joined through the
  *   convolutions that produce them, depthwise convolutions, Relu, Add and pools) gets zero channels up to the
  *   next multiple: producing convolutions get zero filters and zero biases, depthwise ones zero filters,
@@ -54,6 +55,9 @@ interface Graph {
   /** Names of the graph's outputs: their values keep their channel counts. */
   outputs: string[];
 }
+
+/** Most float weights a channel Pad's identity convolution may have. */
+const MAX_IDENTITY_WEIGHTS = 1 << 20;
 
 /** Ops through which a zero channel stays zero and the channel count is kept. */
 const PASS_THROUGH = new Set(['Relu', 'Add', 'MaxPool', 'AveragePool']);
@@ -104,7 +108,8 @@ export function alignChannels(graph: Graph, block: number): number {
     } else if (n.opType === 'Pad') {
       const c = channels.get(n.inputs[0]);
       const pad = channelPad(n, inits);
-      if (c !== undefined && pad) {
+      // Bounded like the widening below: at most twice the channels, and identity weights of at most 4 MiB.
+      if (c !== undefined && pad && pad.before + pad.after <= c && (c + pad.before + pad.after) * c <= MAX_IDENTITY_WEIGHTS) {
         // The zero Pad of the channel axis as a 1x1 convolution: output channel before + k is input channel k.
         const out = c + pad.before + pad.after;
         const w = new Float32Array(out * c);
@@ -152,7 +157,9 @@ export function alignChannels(graph: Graph, block: number): number {
 
   // A set is padded only when every use of its values is one the zero channels cannot change.
   const consumers = new Map<string, OnnxNode[]>();
+  const producers = new Map<string, OnnxNode>();
   for (const n of graph.nodes) {
+    for (const o of n.outputs) producers.set(o, n);
     for (const i of n.inputs) {
       const list = consumers.get(i);
       if (list) list.push(n);
@@ -164,6 +171,10 @@ export function alignChannels(graph: Graph, block: number): number {
   for (const values of sets.values()) {
     const admissible = [...values].every((v) => {
       if (graphOutputs.has(v)) return false;
+      // Its producer: a pass-through op (whose inputs the union put in the set), a depthwise convolution of a
+      // value of the set, or a convolution without groups, whose filters can be added to.
+      const producer = producers.get(v)!;
+      if (producer.opType === 'Conv' && !(isDepthwise(producer) ? values.has(producer.inputs[0]) : intAttr(producer, 'group', 1) === 1)) return false;
       return (consumers.get(v) ?? []).every((n) => {
         if (PASS_THROUGH.has(n.opType)) return n.inputs.every((i) => values.has(i));
         const w = convWeights(n);
@@ -176,7 +187,14 @@ export function alignChannels(graph: Graph, block: number): number {
     // At most twice as many channels: a weight padded on both axes then grows at most fourfold, so a model of
     // many narrow convolutions cannot make the compiler allocate many times its own size.
     if (!admissible || wide > 2 * c) continue;
-    for (const n of graph.nodes) {
+    // The convolutions that produce or consume the set, each once.
+    const touching = new Set<OnnxNode>();
+    for (const v of values) {
+      const producer = producers.get(v);
+      if (producer) touching.add(producer);
+      for (const n of consumers.get(v) ?? []) touching.add(n);
+    }
+    for (const n of touching) {
       const w = convWeights(n);
       if (!w) continue;
       const depthwise = isDepthwise(n);

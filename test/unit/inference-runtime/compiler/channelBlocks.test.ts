@@ -117,7 +117,7 @@ describe('compiler: channel blocks', function () {
         const out = fx.node('head', 'Conv2D', [v, fx.weight('wh', [1, 1, channels, 3], 99)], same());
         await expectMatch(fx, [out], 2, { channelBlock: block });
       }),
-      { numRuns: 40, seed: 20261201 },
+      { numRuns: 100, seed: 20261201 },
     );
   });
 

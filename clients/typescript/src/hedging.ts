@@ -3,7 +3,10 @@ import type { Endpoint } from './endpoints.js';
 export interface HedgeOptions {
   /** Send the same request to the next endpoint when the first has not answered within this budget. */
   enabled: boolean;
-  /** A fixed budget in ms; when absent, the budget is `percentile` of the endpoint's observed latency. */
+  /**
+   * A fixed budget in ms; when absent, the budget is `percentile` of the endpoint's observed latency. 0 sends
+   * every hedgeable call to `maxInFlight` endpoints at once.
+   */
   afterMs?: number;
   /** Percentile of the endpoint's answered-request latency used as budget (default 95). */
   percentile: number;
@@ -101,12 +104,17 @@ export function runHedged<T>(options: HedgedRunOptions<T>): Promise<T> {
       if (hedgeTimer !== undefined) clearTimeout(hedgeTimer);
       hedgeTimer = undefined;
       if (!options.hedging || next >= candidates.length || inFlight.size >= options.maxInFlight) return;
-      hedgeTimer = setTimeout(() => {
+      const hedge = () => {
         hedgeTimer = undefined;
         if (settled || next >= candidates.length || inFlight.size >= options.maxInFlight) return;
         options.onHedge?.(from, candidates[next]!);
         launch();
-      }, options.budget(from));
+      };
+      const budget = options.budget(from);
+      // A budget of 0 sends the hedge together with the attempt it doubles (once that attempt has been sent),
+      // not after a timer tick that a fast answer could beat.
+      if (budget <= 0) queueMicrotask(hedge);
+      else hedgeTimer = setTimeout(hedge, budget);
     };
 
     const launch = (): void => {

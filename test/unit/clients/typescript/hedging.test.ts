@@ -91,4 +91,19 @@ describe('client SDK: hedged runs over ranked endpoints', () => {
     expect(await runHedged<string>({ ...base, hedging: false, candidates: [a, b, c], budget: () => 10, attempt })).to.equal('http://a');
     expect(peak).to.equal(1);
   });
+
+  it('with a budget of 0 sends the call to two endpoints at once, however fast the first answers', async () => {
+    const called: string[] = [];
+    const hedged: string[] = [];
+    const value = await runHedged<string>({
+      ...base,
+      candidates: [a, b, c],
+      budget: () => 0,
+      onHedge: (from, to) => hedged.push(`${from.url}->${to.url}`),
+      attempt: async (e) => (called.push(e.url), { kind: 'answer', value: e.url }),
+    });
+    expect(value).to.equal('http://a');
+    expect(called).to.deep.equal(['http://a', 'http://b']);
+    expect(hedged).to.deep.equal(['http://a->http://b']);
+  });
 });

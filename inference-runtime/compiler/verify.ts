@@ -341,16 +341,16 @@ function failing(checks: OutputCheck[], tolerance: Tolerance): string | undefine
     .join('; ');
 }
 
-/**
- * The verdict an earlier compilation left in the cache (verified with its file intact, or a remembered
- * rejection), or undefined when this source must be compiled. Reads files only: no compiler, tfjs or
- * onnxruntime is loaded, so a warm start can decide in the main thread.
- */
 /** A compilation's cache key: its source, the compiler's version and the channel block it aligned to. */
 function compilationKey(sourceDigest: string): string {
   return sha256(new TextEncoder().encode(`${sourceDigest}:${COMPILER_VERSION}:c${cpuChannelBlock()}`)).slice(0, 32);
 }
 
+/**
+ * The verdict an earlier compilation left in the cache (verified with its file intact, or a remembered
+ * rejection), or undefined when this source must be compiled. Reads files only: no compiler, tfjs or
+ * onnxruntime is loaded, so a warm start can decide in the main thread.
+ */
 export async function cachedCompilation(options: CompileAndVerifyOptions): Promise<CompileAndVerifyResult | undefined> {
   const tolerance = { ...DEFAULT_TOLERANCE, ...options.tolerance };
   const source = await readTfjsModel(options.modelJsonPath);

@@ -15,7 +15,8 @@
  *
  * `--floor` adds the floor under the ratio (bench/v2Floor.ts) in the same rounds, on the same cores: the least
  * Node.js server for a V2 binary `/infer` and for a JSON `:predict` (bare `node:http` around the same worker
- * and session) against the same worker round trip without HTTP. Its ratio is what no runtime code can exceed on that CPU budget.
+ * and session) against the same worker round trip without HTTP. Its ratio is what no runtime code can exceed
+ * on that CPU budget.
  *
  * `--baseline <dir>` serves the HTTP paths a second time from another checkout of the project (its own
  * bench/predictServer.ts, e.g. the previous commit unpacked with `git archive`), in the same rounds, so a

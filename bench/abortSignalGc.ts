@@ -1,0 +1,73 @@
+/**
+ * What one AbortSignal per request costs the garbage collector on Node.js, apart from any runtime code: a bare
+ * `node:http` server that reads each body (89 KB, the size of a `:predict` body) and answers 2 ms later, making
+ * per request nothing, one `new AbortController().signal`, or one plain `new EventTarget()`. Each server runs
+ * pinned to core 1 with `--trace-gc --trace-gc-nvp`, driven by autocannon on core 0; the table gives the bytes
+ * an average young-generation collection found alive, and young-generation and full collections per 1000
+ * requests.
+ *
+ *   npx tsx bench/abortSignalGc.ts [--seconds 5]
+ */
+import autocannon from 'autocannon';
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, serve: { type: 'string' } } });
+const MODES = ['nothing', 'AbortController', 'EventTarget'] as const;
+
+/** Server mode: the per-request object of `mode`, kept until the answer. */
+function serve(mode: string): void {
+  const server = http.createServer((req, res) => {
+    const held = mode === 'AbortController' ? new AbortController().signal : mode === 'EventTarget' ? new EventTarget() : undefined;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => setTimeout(() => res.end(held ? 'held' : 'none'), 2));
+  });
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
+async function measure(mode: string): Promise<{ requests: number; scavenges: number; survived: number; fulls: number }> {
+  const child = spawn('taskset', ['-c', '1', process.execPath, '--trace-gc', '--trace-gc-nvp', '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const counts = { requests: 0, scavenges: 0, survived: 0, fulls: 0 };
+  let counting = false;
+  const url = await new Promise<string>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('"event":"ready"')) resolve(String((JSON.parse(line) as { url: string }).url));
+      if (!counting) return;
+      const kind = /\bgc=(\w+)/.exec(line)?.[1];
+      if (kind === 's') {
+        counts.scavenges++;
+        counts.survived += Number(/new_space_survived=(\d+)/.exec(line)?.[1] ?? 0);
+      } else if (kind === 'mc') {
+        counts.fulls++;
+      }
+    });
+  });
+  const body = Buffer.alloc(89_000, 'a');
+  const load = (seconds: number): Promise<autocannon.Result> =>
+    new Promise((resolve, reject) => autocannon({ url, method: 'POST', body, connections: 4, duration: seconds }, (e, r) => (e ? reject(e as Error) : resolve(r))));
+  await load(Number(values.seconds));
+  counting = true;
+  counts.requests = (await load(Number(values.seconds))).requests.total;
+  counting = false;
+  child.kill('SIGTERM');
+  return counts;
+}
+
+if (values.serve) {
+  serve(values.serve);
+} else {
+  const machine = `nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+  spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)]);
+  console.log(`Machine: ${machine}.\nCommand: npx tsx bench/abortSignalGc.ts --seconds ${values.seconds}\n`);
+  console.log('| made per request | requests | scavenges / 1000 requests | KB alive per scavenge | full collections / 1000 requests |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const mode of MODES) {
+    const c = await measure(mode);
+    console.log(`| ${mode} | ${c.requests} | ${((1000 * c.scavenges) / c.requests).toFixed(2)} | ${(c.scavenges ? c.survived / c.scavenges / 1024 : 0).toFixed(0)} | ${((1000 * c.fulls) / c.requests).toFixed(2)} |`);
+  }
+}

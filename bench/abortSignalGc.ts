@@ -12,9 +12,9 @@ import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { GC_TRACE_FLAGS, traceGc, type GcCounts } from './gcTrace.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, serve: { type: 'string' } } });
 const MODES = ['nothing', 'AbortController', 'EventTarget'] as const;
@@ -30,32 +30,17 @@ function serve(mode: string): void {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
 }
 
-async function measure(mode: string): Promise<{ requests: number; scavenges: number; survived: number; fulls: number }> {
-  const child = spawn('taskset', ['-c', '1', process.execPath, '--trace-gc', '--trace-gc-nvp', '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const counts = { requests: 0, scavenges: 0, survived: 0, fulls: 0 };
-  let counting = false;
-  const url = await new Promise<string>((resolve) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('"event":"ready"')) resolve(String((JSON.parse(line) as { url: string }).url));
-      if (!counting) return;
-      const kind = /\bgc=(\w+)/.exec(line)?.[1];
-      if (kind === 's') {
-        counts.scavenges++;
-        counts.survived += Number(/new_space_survived=(\d+)/.exec(line)?.[1] ?? 0);
-      } else if (kind === 'mc') {
-        counts.fulls++;
-      }
-    });
-  });
+async function measure(mode: string): Promise<{ requests: number; gc: GcCounts }> {
+  const child = spawn('taskset', ['-c', '1', process.execPath, ...GC_TRACE_FLAGS, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const trace = traceGc(child, `the ${mode} server`);
+  const url = await trace.url;
   const body = Buffer.alloc(89_000, 'a');
   const load = (seconds: number): Promise<autocannon.Result> =>
     new Promise((resolve, reject) => autocannon({ url, method: 'POST', body, connections: 4, duration: seconds }, (e, r) => (e ? reject(e as Error) : resolve(r))));
   await load(Number(values.seconds));
-  counting = true;
-  counts.requests = (await load(Number(values.seconds))).requests.total;
-  counting = false;
+  const { result, gc } = await trace.count(() => load(Number(values.seconds)));
   child.kill('SIGTERM');
-  return counts;
+  return { requests: result.requests.total, gc };
 }
 
 if (values.serve) {
@@ -67,7 +52,8 @@ if (values.serve) {
   console.log('| made per request | requests | scavenges / 1000 requests | KB alive per scavenge | full collections / 1000 requests |');
   console.log('|---|---:|---:|---:|---:|');
   for (const mode of MODES) {
-    const c = await measure(mode);
-    console.log(`| ${mode} | ${c.requests} | ${((1000 * c.scavenges) / c.requests).toFixed(2)} | ${(c.scavenges ? c.survived / c.scavenges / 1024 : 0).toFixed(0)} | ${((1000 * c.fulls) / c.requests).toFixed(2)} |`);
+    const { requests, gc } = await measure(mode);
+    const per = (n: number): string => ((1000 * n) / requests).toFixed(2);
+    console.log(`| ${mode} | ${requests} | ${per(gc.scavenges)} | ${(gc.scavenges ? gc.survivedBytes / gc.scavenges / 1024 : 0).toFixed(0)} | ${per(gc.fullCollections)} |`);
   }
 }

@@ -13,9 +13,9 @@ import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { EXPRESSION_INPUT } from './expressionLoad.js';
+import { GC_TRACE_FLAGS, traceGc, type GcCounts } from './gcTrace.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '4' }, warmup: { type: 'string', default: '10' }, seconds: { type: 'string', default: '10' } } });
@@ -28,34 +28,11 @@ const machine = `nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'u
 // The load generator keeps off the server's core.
 spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)]);
 
-interface Counts {
-  requests: number;
-  markCompacts: number;
-  scavenges: number;
-  survived: number;
-  promoted: number;
-}
-
-async function measure(script: string, args: string[]): Promise<Counts> {
-  const node = [process.execPath, ...(await runtimeNodeFlags()), '--trace-gc', '--trace-gc-nvp', '--import', 'tsx', script, ...args];
+async function measure(script: string, args: string[]): Promise<{ requests: number; gc: GcCounts }> {
+  const node = [process.execPath, ...(await runtimeNodeFlags()), ...GC_TRACE_FLAGS, '--import', 'tsx', script, ...args];
   const child = spawn('taskset', ['-c', '1', ...node], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const counts: Counts = { requests: 0, markCompacts: 0, scavenges: 0, survived: 0, promoted: 0 };
-  let counting = false;
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('"event":"ready"')) resolve(String((JSON.parse(line) as { url: string }).url));
-      if (!counting) return;
-      const kind = /\bgc=(\w+)/.exec(line)?.[1];
-      if (kind === 's') {
-        counts.scavenges++;
-        counts.survived += Number(/new_space_survived=(\d+)/.exec(line)?.[1] ?? 0);
-        counts.promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
-      } else if (kind === 'mc' || kind === 'mmc') {
-        counts.markCompacts++;
-      }
-    });
-  });
+  const trace = traceGc(child, script);
+  const url = await trace.url;
   const load = (seconds: number): Promise<autocannon.Result> =>
     new Promise((resolve, reject) => {
       autocannon(
@@ -64,12 +41,9 @@ async function measure(script: string, args: string[]): Promise<Counts> {
       );
     });
   await load(Number(values.warmup));
-  counting = true;
-  counts.requests = (await load(Number(values.seconds))).requests.total;
-  counting = false;
-  child.removeAllListeners('exit');
+  const { result, gc } = await trace.count(() => load(Number(values.seconds)));
   child.kill('SIGTERM');
-  return counts;
+  return { requests: result.requests.total, gc };
 }
 
 console.log(`Machine: ${machine}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`);
@@ -80,8 +54,8 @@ for (const [name, script, args] of [
   ['runtime (bench/predictServer.ts)', 'bench/predictServer.ts', [CACHE_DIR, 'auto']],
   ['floor: bare node:http (bench/v2Floor.ts)', 'bench/v2Floor.ts', ['--mode=http']],
 ] as const) {
-  const c = await measure(script, [...args]);
-  const per = (n: number): string => ((1000 * n) / c.requests).toFixed(2);
-  const kb = (bytes: number): string => (c.scavenges ? bytes / c.scavenges / 1024 : 0).toFixed(0);
-  console.log(`| ${name} | ${c.requests} | ${per(c.markCompacts)} | ${per(c.scavenges)} | ${kb(c.survived)} | ${kb(c.promoted)} |`);
+  const { requests, gc } = await measure(script, [...args]);
+  const per = (n: number): string => ((1000 * n) / requests).toFixed(2);
+  const kb = (bytes: number): string => (gc.scavenges ? bytes / gc.scavenges / 1024 : 0).toFixed(0);
+  console.log(`| ${name} | ${requests} | ${per(gc.fullCollections)} | ${per(gc.scavenges)} | ${kb(gc.survivedBytes)} | ${kb(gc.promotedBytes)} |`);
 }

@@ -17,6 +17,12 @@ export const EXPRESSION_INPUT: Float32Array = (() => {
   return data;
 })();
 
+/** EXPRESSION_INPUT as a TF Serving `:predict` JSON body: one 64x64x1 instance in the row format. */
+export function expressionPredictBody(): Buffer {
+  const rows = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [EXPRESSION_INPUT[y * 64 + x]!]));
+  return Buffer.from(JSON.stringify({ instances: [rows] }));
+}
+
 export interface Segment {
   latencies: number[];
   seconds: number;

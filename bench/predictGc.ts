@@ -14,15 +14,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXPRESSION_INPUT } from './expressionLoad.js';
+import { expressionPredictBody } from './expressionLoad.js';
 import { GC_TRACE_FLAGS, traceGc, type GcCounts } from './gcTrace.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '4' }, warmup: { type: 'string', default: '10' }, seconds: { type: 'string', default: '10' } } });
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
 const ROUTE = '/v1/models/facial-expression:predict';
-const rows = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [EXPRESSION_INPUT[y * 64 + x]!]));
-const body = Buffer.from(JSON.stringify({ instances: [rows] }));
+const body = expressionPredictBody();
 
 const machine = `nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
 // The load generator keeps off the server's core.

@@ -15,14 +15,13 @@ import type { TensorSpec } from '../inference-runtime/core/tensor.js';
 import { parseFlatPredict } from '../inference-runtime/http/tfserving/flatTensorJson.js';
 import { parsePredictRequest } from '../inference-runtime/http/tfserving/jsonTensor.js';
 import { parseTfServingJson } from '../inference-runtime/http/tfserving/jsonText.js';
-import { EXPRESSION_INPUT } from './expressionLoad.js';
+import { EXPRESSION_INPUT, expressionPredictBody } from './expressionLoad.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '60' }, baseline: { type: 'string' } } });
 const ROUNDS = Number(values.rounds);
 const PER_ROUND = 50;
 
-const rows = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [EXPRESSION_INPUT[y * 64 + x]!]));
-const body = Buffer.from(JSON.stringify({ instances: [rows] }));
+const body = expressionPredictBody();
 const specs: TensorSpec[] = [{ name: 'input_1', dtype: 'float32', shape: [-1, 64, 64, 1] }];
 
 const readers: Record<string, () => unknown> = {

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EXPRESSION_INPUT } from './expressionLoad.js';
+import { EXPRESSION_INPUT, expressionPredictBody } from './expressionLoad.js';
 import { median } from './stats.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { processCpuMs } from './processStats.js';
@@ -49,8 +49,7 @@ interface Target {
 /** The request of `--path`, for the model's input and output names. */
 function target(kind: string, input: string, output: string): Target {
   if (kind === 'predict') {
-    const rows = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [EXPRESSION_INPUT[y * 64 + x]!]));
-    return { route: '/v1/models/facial-expression:predict', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ instances: [rows] })), status: 200 };
+    return { route: '/v1/models/facial-expression:predict', headers: { 'content-type': 'application/json' }, body: expressionPredictBody(), status: 200 };
   }
   // `v2-refused` names an input the model does not have: the whole HTTP side, answered 400, without an inference.
   const name = kind === 'v2-refused' ? `${input}_unknown` : input;

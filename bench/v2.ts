@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util';
 import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
-import { EXPRESSION_INPUT, inProcessLoad, type Segment as LoadSegment } from './expressionLoad.js';
+import { EXPRESSION_INPUT, expressionPredictBody, inProcessLoad, type Segment as LoadSegment } from './expressionLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { nextEvent, processCpuMs } from './processStats.js';
 
@@ -80,7 +80,6 @@ function httpPaths(input: string, output: string): HttpPath[] {
       outputs: [{ name: output, parameters: { binary_data: true } }],
     }),
   );
-  const rows = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [VALUES[y * 64 + x]!]));
   // The same request naming an input the model does not have: the whole HTTP side (body, framing, JSON
   // header, error answer) without an inference, which is what the protocol costs by itself.
   const refusedHeader = Buffer.from(binaryHeader.toString().replace(JSON.stringify(input), JSON.stringify(`${input}_unknown`)));
@@ -108,7 +107,7 @@ function httpPaths(input: string, output: string): HttpPath[] {
       name: 'TF Serving JSON :predict',
       route: '/v1/models/facial-expression:predict',
       headers: { 'content-type': 'application/json' },
-      body: Buffer.from(JSON.stringify({ instances: [rows] })),
+      body: expressionPredictBody(),
     },
   ];
 }

@@ -17,7 +17,7 @@ import { FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import { createModelRegistry } from '../inference-runtime/dataplane/modelRegistry.js';
 import type { BackendPreference } from '../inference-runtime/config/types.js';
 import type { NamedTensors } from '../inference-runtime/core/tensor.js';
-import { EXPRESSION_INPUT, inProcessLoad, type Segment } from './expressionLoad.js';
+import { expressionPredictBody, inProcessLoad, type Segment } from './expressionLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { processCpuMs } from './processStats.js';
 
@@ -115,10 +115,8 @@ function lines(child: ChildProcess, onLine: (line: Record<string, unknown>) => v
 
 // ---------------------------------------------------------------------------------------------- inputs
 
-/** A deterministic 64x64 grey face-sized input in [-1, 1]. */
-const VALUES = EXPRESSION_INPUT;
-const ROWS: number[][][] = Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [VALUES[y * 64 + x]!]));
-const BODY = JSON.stringify({ instances: [ROWS] });
+/** EXPRESSION_INPUT (a deterministic 64x64 grey input in [-1, 1]) as a `:predict` body. */
+const BODY = expressionPredictBody();
 
 // ---------------------------------------------------------------------------------------------- runs
 

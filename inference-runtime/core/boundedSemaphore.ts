@@ -1,4 +1,5 @@
 import { Overloaded, RequestTimeout } from './errors.js';
+import type { CancelSignal } from './cancelSignal.js';
 
 interface Waiter {
   grant(): void;
@@ -34,7 +35,7 @@ export class BoundedSemaphore {
   }
 
   /** Resolves with a release function (idempotent) once a permit is held. */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  acquire(signal?: CancelSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(this.timedOut());
     if (this.holders < this.permits) {
       this.holders++;

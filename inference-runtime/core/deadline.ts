@@ -1,10 +1,11 @@
 import { RequestTimeout } from './errors.js';
+import type { CancelSignal } from './cancelSignal.js';
 
 /**
  * Resolves with `work`, or rejects with RequestTimeout when `signal` aborts first. The work itself keeps
  * running when the engine cannot be interrupted; its late result or error is dropped, never unhandled.
  */
-export function raceDeadline<T>(work: Promise<T>, signal: AbortSignal, what = 'the request'): Promise<T> {
+export function raceDeadline<T>(work: Promise<T>, signal: CancelSignal, what = 'the request'): Promise<T> {
   if (signal.aborted) {
     work.catch(() => {});
     return Promise.reject(timeoutError(what));

@@ -2,6 +2,7 @@ import type { EngineMemory, LoadPlan, ModelFiles, ModelSignature } from './backe
 import type { PoolModel } from '../config/types.js';
 import { NotReady, Overloaded, RequestTimeout } from './errors.js';
 import type { NamedTensors } from './tensor.js';
+import type { CancelSignal } from './cancelSignal.js';
 
 /** What a thread reports after loading a model. */
 export interface HostedModelInfo {
@@ -21,8 +22,8 @@ export interface EngineStats {
 }
 
 export interface InferOptions {
-  /** Aborting (e.g. `AbortSignal.timeout(ms)` or the HTTP request's deadline) rejects with RequestTimeout. */
-  signal?: AbortSignal;
+  /** Aborting (a real AbortSignal or the HTTP request's deadline) rejects with RequestTimeout. */
+  signal?: CancelSignal;
   /**
    * Hand the input buffers over to the worker instead of copying them (zero-copy). The caller's typed arrays
    * are detached afterwards, so only pass this for tensors built for this one call. Buffers that are shared
@@ -68,13 +69,13 @@ interface Waiting {
   key: string;
   inputs: NamedTensors;
   transfer: boolean;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   resolve(out: NamedTensors): void;
   reject(err: unknown): void;
   onAbort?: () => void;
 }
 
-export function abortError(signal: AbortSignal, key: string): Error {
+export function abortError(signal: CancelSignal, key: string): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof RequestTimeout) return reason;
   if (reason instanceof Error && reason.name !== 'TimeoutError' && reason.name !== 'AbortError') return reason;

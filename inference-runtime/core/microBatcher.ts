@@ -1,5 +1,6 @@
 import type { ModelSignature } from './backend.js';
 import type { BatchingConfig } from '../config/types.js';
+import { CancelController } from './cancelSignal.js';
 import { abortError, type InferOptions } from './executor.js';
 import type { HostTensor, NamedTensors, TensorData } from './tensor.js';
 
@@ -82,7 +83,7 @@ export class MicroBatcher {
     // Each request keeps its own deadline and is answered at once when it expires (settling a promise twice
     // is a no-op, so the late result is dropped). The batch itself is dropped from the worker queue once no
     // request of it is waiting any more.
-    const everyoneLeft = new AbortController();
+    const everyoneLeft = new CancelController();
     let waiting = batch.length;
     const detach: (() => void)[] = [];
     for (const e of batch) {

@@ -6,6 +6,7 @@ import type { NamedTensors } from '../core/tensor.js';
 import { InferenceSession } from './inferenceSession.js';
 import { MeteredModel } from './meteredModel.js';
 import { ModelMetrics } from './modelMetrics.js';
+import type { CancelSignal } from '../core/cancelSignal.js';
 
 /** A model's metadata in the runtime's own terms; each protocol prints it in its own shape. */
 export interface ModelMetadata {
@@ -96,7 +97,7 @@ export class DataPlane implements ModelRegistry {
   }
 
   /** The models of one task request, bound to its deadline (see InferenceSession). */
-  session(signal?: AbortSignal): InferenceSession {
+  session(signal?: CancelSignal): InferenceSession {
     return new InferenceSession(this.registry, signal, this.metrics);
   }
 

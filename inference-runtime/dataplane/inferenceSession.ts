@@ -1,6 +1,7 @@
 import type { ModelRegistry, ServingModel } from '../core/registry.js';
 import { MeteredModel } from './meteredModel.js';
 import type { ModelMetrics } from './modelMetrics.js';
+import type { CancelSignal } from '../core/cancelSignal.js';
 
 /**
  * The models one request uses, each bound to the request's deadline and metered. A task route takes its
@@ -12,7 +13,7 @@ export class InferenceSession {
 
   constructor(
     private readonly registry: ModelRegistry,
-    readonly signal?: AbortSignal,
+    readonly signal?: CancelSignal,
     private readonly metrics?: ModelMetrics,
   ) {}
 

@@ -4,6 +4,7 @@ import type { InferOptions } from '../core/executor.js';
 import type { ServingModel } from '../core/registry.js';
 import type { NamedTensors } from '../core/tensor.js';
 import type { ModelMetrics } from './modelMetrics.js';
+import type { CancelSignal } from '../core/cancelSignal.js';
 
 /**
  * A serving model seen through one request: every inference carries the request's deadline (so work whose
@@ -17,7 +18,7 @@ export class MeteredModel implements ServingModel {
 
   constructor(
     private readonly inner: ServingModel,
-    private readonly signal?: AbortSignal,
+    private readonly signal?: CancelSignal,
     private readonly metrics?: ModelMetrics,
   ) {}
 

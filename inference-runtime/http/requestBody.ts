@@ -5,11 +5,12 @@ import type { Context } from 'koa';
 import { InvalidInput, PayloadTooLarge, UnsupportedMediaType } from '../core/errors.js';
 import { timeoutError } from './deadline.js';
 import { parseTfServingJson } from './tfserving/jsonText.js';
+import type { CancelSignal } from '../core/cancelSignal.js';
 
 export interface BodyLimits {
   maxBytes: number;
   /** Aborts the read (504) when the request's deadline passes. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /**

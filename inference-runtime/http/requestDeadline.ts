@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { RequestTimeout } from '../core/errors.js';
 import { timeoutSignal } from '../core/timeoutSignal.js';
+import type { CancelSignal } from '../core/cancelSignal.js';
 
 /**
  * The deadline of one request: aborted when its time budget is spent, or as soon as the client goes away
@@ -10,7 +11,7 @@ import { timeoutSignal } from '../core/timeoutSignal.js';
  * The deadline (core/timeoutSignal.ts) is held by the response until it closes: a signal that can be
  * collected let a queued request run on past its deadline after a garbage collection.
  */
-export function requestDeadline(res: ServerResponse, timeoutMs: number): AbortSignal {
+export function requestDeadline(res: ServerResponse, timeoutMs: number): CancelSignal {
   const deadline = timeoutSignal(timeoutMs);
   res.once('close', () => {
     deadline.clear();

@@ -70,7 +70,7 @@ async function copyLocal(file: string, fh: FileHandle, limits: TransferLimits): 
 async function download(url: URL, fh: FileHandle, limits: TransferLimits): Promise<{ sha256: string; size: number }> {
   // Held here until the download ends (core/timeoutSignal.ts: a collectable timeout signal may never fire).
   const deadline = timeoutSignal(limits.timeoutMs, limits.signal);
-  const signal = deadline.signal;
+  const signal = deadline.toAbortSignal();
   const where = redactUrl(url);
   let received = 0;
   let expected: number | undefined;

@@ -3,6 +3,7 @@ import { DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType } from
 import type { DecodeAdmission } from './decodeAdmission.js';
 import { bytesPerSampleOf, decodeBytes } from './decodeCost.js';
 import type { VisionLimits } from './limits.js';
+import type { CancelSignal } from '../core/cancelSignal.js';
 
 // libvips' operation cache would keep the pixels of recent decodes: after four 6300x6300 16-bit decodes the
 // process stayed at 1.3 GB with it and went back to 127 MB without. Decodes of untrusted uploads are never
@@ -71,7 +72,7 @@ export function workingSize(width: number, height: number, format: string, maxSi
 export async function decodeImage(
   bytes: Uint8Array,
   limits: Omit<VisionLimits, 'maxConcurrentDecodes' | 'maxWaitingDecodes'>,
-  admission?: { gate: DecodeAdmission; signal?: AbortSignal },
+  admission?: { gate: DecodeAdmission; signal?: CancelSignal },
 ): Promise<DecodedImage> {
   if (bytes.length === 0) throw new InvalidInput('the request carries no image (empty body)');
   let meta: Metadata;

@@ -1,6 +1,7 @@
 import { BoundedSemaphore } from '../core/boundedSemaphore.js';
 import { MemoryBudget } from '../core/memoryBudget.js';
 import type { VisionLimits } from './limits.js';
+import type { CancelSignal } from '../core/cancelSignal.js';
 
 /**
  * Who may decode now: a bounded number of decodes at once (more wait, up to a bound, then 503), each
@@ -17,7 +18,7 @@ export class DecodeAdmission {
   }
 
   /** Runs `decode` once it has a turn and its `bytes` fit the budget; the claim lasts until it settles. */
-  async run<T>(bytes: number, signal: AbortSignal | undefined, decode: () => Promise<T>): Promise<T> {
+  async run<T>(bytes: number, signal: CancelSignal | undefined, decode: () => Promise<T>): Promise<T> {
     const release = await this.turns.acquire(signal);
     try {
       const claim = this.budget.admit(bytes, 'decoding the image');

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { InvalidInput } from '../../core/errors.js';
 import { parseJsonInput } from '../../http/jsonInput.js';
 import { readJsonBytes } from '../../http/requestBody.js';
+import type { CancelSignal } from '../../core/cancelSignal.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -28,7 +29,7 @@ export function parseJsonBody(body: Buffer): unknown {
  * The JSON body of a task request whose body is always JSON: 415 for another media type, 413 beyond
  * `maxBytes`, 504 when the deadline passes while it is read, 400 when it is not UTF-8 JSON.
  */
-export async function readJsonRequest(ctx: Context, maxBytes: number, signal?: AbortSignal): Promise<unknown> {
+export async function readJsonRequest(ctx: Context, maxBytes: number, signal?: CancelSignal): Promise<unknown> {
   return parseJsonBody(await readJsonBytes(ctx, { maxBytes, signal }));
 }
 

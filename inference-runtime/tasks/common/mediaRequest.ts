@@ -4,6 +4,7 @@ import { InvalidInput, UnsupportedMediaType } from '../../core/errors.js';
 import { readBody } from '../../http/requestBody.js';
 import { multipartBoundary } from './multipartBoundary.js';
 import { b64Member, isJsonMediaType, jsonObject, parseJsonBody } from './jsonBody.js';
+import type { CancelSignal } from '../../core/cancelSignal.js';
 
 /** The media of a task request (an image, audio) and the option fields that came with it in the body. */
 export interface MediaRequest {
@@ -28,7 +29,7 @@ export interface MediaForm {
  * multipart form, or JSON `{"<field>": {"b64": "..."}, ...options}`. The whole body is bounded by `maxBytes`
  * (413) and the deadline (504); any other media type is a 415 naming the forms taken.
  */
-export async function readMediaRequest(ctx: Context, form: MediaForm, maxBytes: number, signal?: AbortSignal): Promise<MediaRequest> {
+export async function readMediaRequest(ctx: Context, form: MediaForm, maxBytes: number, signal?: CancelSignal): Promise<MediaRequest> {
   const type = ctx.request.type.toLowerCase();
   if (form.rawTypes.includes(type)) {
     return { bytes: await readBody(ctx.req, { maxBytes, signal }), fields: {} };

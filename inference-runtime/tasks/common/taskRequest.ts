@@ -7,6 +7,7 @@ import type { MeteredModel } from '../../dataplane/meteredModel.js';
 import type { RequestState } from '../../http/requestState.js';
 import { OptionReader } from './optionReader.js';
 import { StageTimer, type Timing } from './stageTimer.js';
+import type { CancelSignal } from '../../core/cancelSignal.js';
 
 /** How a task response names a model that answered. */
 export interface ModelInfo {
@@ -40,7 +41,7 @@ export class TaskRequest {
     this.options = new OptionReader(ctx.query, fields);
   }
 
-  get deadline(): AbortSignal | undefined {
+  get deadline(): CancelSignal | undefined {
     return (this.ctx.state as Partial<RequestState>).deadline;
   }
 
@@ -84,7 +85,7 @@ export class TaskRequest {
 export async function beginTask<B>(
   ctx: Context,
   registry: ModelRegistry,
-  read: (deadline: AbortSignal | undefined) => Promise<B>,
+  read: (deadline: CancelSignal | undefined) => Promise<B>,
   options: (body: B) => Record<string, unknown> = () => ({}),
 ): Promise<{ request: TaskRequest; body: B }> {
   const body = await read((ctx.state as Partial<RequestState>).deadline);
@@ -92,6 +93,6 @@ export async function beginTask<B>(
 }
 
 /** The models of one request over `registry`: the data plane's session when it is one (per-model metrics). */
-export function sessionFor(registry: ModelRegistry, signal?: AbortSignal): InferenceSession {
+export function sessionFor(registry: ModelRegistry, signal?: CancelSignal): InferenceSession {
   return registry instanceof DataPlane ? registry.session(signal) : new InferenceSession(registry, signal);
 }

@@ -3,6 +3,7 @@ import { InvalidInput } from '../../core/errors.js';
 import type { GrammarRequest } from '../../speech/grammar.js';
 import { readMediaRequest, type MediaForm, type MediaRequest } from '../common/mediaRequest.js';
 import type { OptionReader } from '../common/optionReader.js';
+import type { CancelSignal } from '../../core/cancelSignal.js';
 
 /** Media types of a WAV body (browsers, curl and the RFC 2361 registrations name it differently). */
 export const WAV_MEDIA_TYPES = ['audio/wav', 'audio/wave', 'audio/x-wav', 'audio/vnd.wave'];
@@ -35,6 +36,6 @@ export function grammarRequest(options: OptionReader): GrammarRequest {
 export const AUDIO_FORM: MediaForm = { field: 'audio', rawTypes: WAV_MEDIA_TYPES, multipart: false, noun: 'a WAV file' };
 
 /** Reads the audio of a request, the whole body bounded by `maxBytes` (413). */
-export function readAudioRequest(ctx: Context, maxBytes: number, signal?: AbortSignal): Promise<AudioRequest> {
+export function readAudioRequest(ctx: Context, maxBytes: number, signal?: CancelSignal): Promise<AudioRequest> {
   return readMediaRequest(ctx, AUDIO_FORM, maxBytes, signal);
 }

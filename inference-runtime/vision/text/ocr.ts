@@ -19,6 +19,7 @@ import {
   ORIENTATION_WIDTH,
 } from './textModels.js';
 import { rotate180, warpQuad, writeChwBgr } from './warp.js';
+import type { CancelSignal } from '../../core/cancelSignal.js';
 
 /** The models of one OCR request; the orientation classifier is optional. */
 export interface OcrModels {
@@ -199,7 +200,7 @@ export async function readText(
   models: OcrModels,
   img: RgbImage,
   options: OcrOptions = defaultOcrOptions,
-  signal?: AbortSignal,
+  signal?: CancelSignal,
 ): Promise<{ lines: OcrLine[]; timing: OcrTiming }> {
   // Every tensor is built for its one call: hand the buffers to the worker instead of copying them.
   const infer: InferOptions = { signal, transfer: true };

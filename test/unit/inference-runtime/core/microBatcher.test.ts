@@ -3,6 +3,7 @@ import type { ModelSignature } from '../../../../inference-runtime/core/backend.
 import { RequestTimeout } from '../../../../inference-runtime/core/errors.js';
 import { MicroBatcher } from '../../../../inference-runtime/core/microBatcher.js';
 import type { NamedTensors } from '../../../../inference-runtime/core/tensor.js';
+import type { CancelSignal } from '../../../../inference-runtime/core/cancelSignal.js';
 
 const sig: ModelSignature = {
   inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 2] }],
@@ -63,9 +64,9 @@ describe('micro-batcher', () => {
   });
 
   it('takes a formed batch out of the worker queue once none of its requests waits any more', async () => {
-    const seen: AbortSignal[] = [];
+    const seen: CancelSignal[] = [];
     // The engine queue: holds the batch until the test looks at the signal it was given.
-    const run = (_inputs: NamedTensors, options: { signal?: AbortSignal }): Promise<NamedTensors> => {
+    const run = (_inputs: NamedTensors, options: { signal?: CancelSignal }): Promise<NamedTensors> => {
       seen.push(options.signal!);
       return new Promise(() => undefined);
     };

@@ -29,12 +29,13 @@ function listenOnly(timeoutMs: number, parent: AbortSignal | undefined, boundMs:
       clearInterval(collecting);
       resolve('never');
     }, boundMs);
-    timeoutSignal(timeoutMs, parent).signal.addEventListener(
+    const { signal } = timeoutSignal(timeoutMs, parent);
+    signal.addEventListener(
       'abort',
-      (event) => {
+      () => {
         clearInterval(collecting);
         clearTimeout(bound);
-        resolve({ reason: (event.target as AbortSignal).reason, afterMs: performance.now() - started });
+        resolve({ reason: signal.reason, afterMs: performance.now() - started });
       },
       { once: true },
     );

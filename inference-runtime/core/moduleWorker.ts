@@ -17,7 +17,7 @@ export function startModuleWorker(callerUrl: string, entry: string, options: { w
   if (!fromTs) return new Worker(url, options);
   const tsxApi = resolveImport('tsx', './esm/api');
   const boot = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { ...options, eval: true });
+  return new Worker(boot, Object.assign({}, options, { eval: true }));
 }
 
 /**

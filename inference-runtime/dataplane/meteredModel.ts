@@ -43,7 +43,7 @@ export class MeteredModel implements ServingModel {
     let outcome: unknown = 'ok';
     try {
       const signal = options.signal ?? this.signal;
-      const work = this.inner.infer(inputs, { ...options, signal });
+      const work = this.inner.infer(inputs, Object.assign({}, options, { signal }));
       // The batcher and the worker queue answer an aborted request themselves; the race covers any other
       // ServingModel (an engine cannot be interrupted mid-graph, so a late result is dropped).
       return await (signal ? raceDeadline(work, signal, `inference on ${this.name}`) : work);

@@ -41,7 +41,7 @@ export class ModelMetrics {
 
   observe(model: { name: string; version: string }, seconds: number, result: unknown): void {
     const labels = { model: model.name, version: model.version };
-    this.count?.inc({ ...labels, outcome: outcomeOf(result) });
+    this.count?.inc({ model: labels.model, version: labels.version, outcome: outcomeOf(result) });
     if (result === 'ok') this.seconds?.observe(labels, seconds);
   }
 }

@@ -195,7 +195,7 @@ export class PoolModelRegistry implements ModelRegistry {
   ) {
     this.logger = options.logger ?? quietLogger;
     this.repository = options.repository instanceof ModelRepository ? options.repository : new ModelRepository(options.repository);
-    this.executor = options.executor ?? createExecutor({ ...options, logger: this.logger });
+    this.executor = options.executor ?? createExecutor(Object.assign({}, options, { logger: this.logger }));
     this.benchmark = options.benchmark === false ? false : { ...DEFAULT_BENCHMARK, ...options.benchmark };
     this.backendOverride = options.backend ?? defaultBackendOverride();
     this.tasks = options.tasks;
@@ -407,7 +407,6 @@ export class PoolModelRegistry implements ModelRegistry {
     try {
       entry.benchmark = await benchmarkModel(
         {
-          ...(task ? { example: (batch: number) => task.exampleInputs(view, batch) } : {}),
           signature: entry.sig!,
           preprocessing: entry.config.preprocessing,
           // Inputs are reused across runs: copied to the workers, never transferred. A closing registry
@@ -422,6 +421,7 @@ export class PoolModelRegistry implements ModelRegistry {
           threads: this.executor.threads,
           // Two per worker: the next input waits in the worker while the current one computes.
           concurrency: this.executor.mode === 'worker-threads' ? this.executor.threads * 2 : 1,
+          ...(task ? { example: (batch: number) => task.exampleInputs(view, batch) } : {}),
         },
         options,
       );

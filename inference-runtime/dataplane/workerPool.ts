@@ -79,7 +79,7 @@ class WorkerLane implements Lane {
     return new Promise<WorkerResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       try {
-        this.worker.postMessage({ ...request, id } as WorkerRequest, transfer);
+        this.worker.postMessage({ id, ...request } as WorkerRequest, transfer);
       } catch (err) {
         this.pending.delete(id);
         reject(err as Error);
@@ -190,7 +190,7 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     const detail = { worker: lane.name, exitCode: code, error: err?.message };
     if (this.closed) return;
     if (this.restarts.length >= 5 * this.threads) {
-      this.options.onWorkerEvent?.('worker-abandoned', { ...detail, reason: 'too many restarts within a minute' });
+      this.options.onWorkerEvent?.('worker-abandoned', Object.assign({}, detail, { reason: 'too many restarts within a minute' }));
       return;
     }
     this.restarts.push(now);

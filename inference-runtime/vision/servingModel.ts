@@ -27,7 +27,7 @@ export function preprocessingOf(model: ImageModel, fallback: Omit<Preprocessing,
   if (model.config.preprocessing) return model.config.preprocessing;
   const [, height, width] = imageInput(model).shape;
   if (!(height > 0 && width > 0)) throw new TypeError(`model ${model.name} declares no input size and its entry has no preprocessing`);
-  return { ...fallback, width, height };
+  return Object.assign({}, fallback, { width, height });
 }
 
 /** True when the model takes several images per call (batch dimension unknown or larger than 1). */

@@ -56,7 +56,6 @@ export function modelMetadataResponse(name: string, version: string, signature: 
   return {
     model_spec: { name, signature_name: '', version },
     metadata: {
-      ...(backend ? { backend } : {}),
       signature_def: {
         signature_def: {
           [DEFAULT_SIGNATURE]: {
@@ -66,6 +65,7 @@ export function modelMetadataResponse(name: string, version: string, signature: 
           },
         },
       },
+      ...(backend ? { backend } : {}),
     },
   };
 }

@@ -85,7 +85,7 @@ export function decodeInferRequest(
   if (offset !== binary.length) {
     throw new InvalidInput(`${binary.length} bytes of binary data follow the JSON part, but the inputs' binary_data_size add up to ${offset}`);
   }
-  return { ...(id !== undefined ? { id } : {}), inputs, outputs: requestedOutputs(request, model, binaryByDefault) };
+  return { inputs, outputs: requestedOutputs(request, model, binaryByDefault), ...(id !== undefined ? { id } : {}) };
 }
 
 function requestedOutputs(request: JsonObject, model: { name: string; signature: ModelSignature }, binaryByDefault: boolean): RequestedOutput[] {

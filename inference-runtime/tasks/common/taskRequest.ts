@@ -58,13 +58,13 @@ export class TaskRequest {
   answer<T extends object>(answering: MeteredModel, body: T): T & { models: ModelInfo[]; timing: Timing } {
     const timing = this.settle(answering);
     const used = this.models.used();
-    return { ...body, models: (used.length ? used : [answering]).map(modelInfo), timing };
+    return Object.assign({}, body, { models: (used.length ? used : [answering]).map(modelInfo), timing });
   }
 
   /** As `answer`, for a route whose one model answers alone: the body names it as `model`. */
   answerAlone<T extends object>(answering: MeteredModel, body: T): T & { model: ModelInfo; timing: Timing } {
     const timing = this.settle(answering);
-    return { ...body, model: modelInfo(answering), timing };
+    return Object.assign({}, body, { model: modelInfo(answering), timing });
   }
 
   private settle(answering: MeteredModel): Timing {

@@ -78,7 +78,7 @@ export function minAreaRect(points: readonly Point[]): RotatedRect {
 
 /** The rectangle grown by `distance` on every side (what a round-joined polygon offset's bounding rectangle is). */
 export function growRect(r: RotatedRect, distance: number): RotatedRect {
-  return { ...r, width: r.width + 2 * distance, height: r.height + 2 * distance };
+  return Object.assign({}, r, { width: r.width + 2 * distance, height: r.height + 2 * distance });
 }
 
 /** Corners of a rotated rectangle, ordered as a Quad. */

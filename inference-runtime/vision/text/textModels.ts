@@ -93,7 +93,7 @@ export function recognizerLabelProblems(labels: readonly string[] | undefined): 
 
 const withShape = (view: View, shape: number[]): NamedTensors => {
   const [x] = view.signature.inputs;
-  return exampleInputs([{ ...x, shape }], shape[0]);
+  return exampleInputs([Object.assign({}, x, { shape })], shape[0]);
 };
 
 /** A 1280x720 photo as detection sees it: the long side limited to 960, both sides multiples of 32. */

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { runtimeNodeFlags } from './runtimeFlags.js';
+import { nodeScript } from './runtimeBuild.js';
 
 /** The first line of a child's stdout that parses as JSON (the ready line); throws if the child exits first. */
 export async function readyLine<T>(child: ChildProcess, name: string): Promise<T> {
@@ -27,7 +28,7 @@ export interface VisionServer {
 
 /** bench/visionServer.ts with `workers` inference threads, optionally pinned to cores (taskset), from a checkout. */
 export async function startVisionServer(options: { name: string; workers: number; backend: string; pin?: string; cwd?: string }): Promise<VisionServer> {
-  const node = [process.execPath, ...(await runtimeNodeFlags(options.cwd)), '--import', 'tsx', path.join('bench', 'visionServer.ts'), '--workers', String(options.workers), '--backend', options.backend];
+  const node = [process.execPath, ...(await runtimeNodeFlags(options.cwd)), ...nodeScript(options.cwd ?? process.cwd(), path.join('bench', 'visionServer.ts')), '--workers', String(options.workers), '--backend', options.backend];
   const [cmd, ...args] = options.pin ? ['taskset', '-c', options.pin, ...node] : node;
   const child = spawn(cmd!, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   const info = await readyLine<{ url: string; backends: string[] }>(child, options.name);

@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { FACE_DETECTOR, FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
 import { samplePath } from '../test/helpers/samplePhotos.js';
+import { nodeScript } from './runtimeBuild.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +48,7 @@ interface Runtime {
 }
 
 async function startRuntime(cacheDir: string, poolFile: string, budget: string): Promise<Runtime> {
-  const args = ['--import', 'tsx', 'inference-runtime/main.ts', '--port', '0', '--host', '127.0.0.1', '--model-cache', cacheDir, '--config', poolFile, '--workers', '1', '--memory-budget', budget];
+  const args = [...nodeScript(process.cwd(), 'inference-runtime/main.ts'), '--port', '0', '--host', '127.0.0.1', '--model-cache', cacheDir, '--config', poolFile, '--workers', '1', '--memory-budget', budget];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: '' } });
   let url = '';
   let budgetBytes: number | null = null;

@@ -20,6 +20,7 @@ import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { expressionPredictBody, inProcessLoad, type Segment } from './expressionLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { processCpuMs } from './processStats.js';
+import { nodeScript } from './runtimeBuild.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -176,7 +177,7 @@ function perRequest(before: ServerTime, after: ServerTime): ServerTime {
 }
 
 async function startBenchServer(): Promise<{ child: ChildProcess; url: string; backend: string }> {
-  const child = spawn(process.execPath, [...(await runtimeNodeFlags(ROOT)), '--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, BACKEND], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(await runtimeNodeFlags(ROOT)), ...nodeScript(ROOT, 'bench/predictServer.ts'), CACHE_DIR, BACKEND], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     lines(child, (line) => {
       if (line.event === 'ready') resolve(line);

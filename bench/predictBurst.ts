@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readyLine } from './benchServer.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
+import { nodeScript } from './runtimeBuild.js';
 
 const { values } = parseArgs({ options: { concurrency: { type: 'string', default: '6' }, rounds: { type: 'string', default: '3' }, repeat: { type: 'string', default: '2' } } });
 const CONCURRENCY = Number(values.concurrency);
@@ -28,7 +29,7 @@ const LARGE = JSON.stringify({ instances: Array.from({ length: 64 }, () => row) 
 const SMALL = JSON.stringify({ instances: [row] });
 
 async function start(arena: boolean): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...(await runtimeNodeFlags()), '--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, 'auto', ...(arena ? ['--onnx-memory-arena'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(await runtimeNodeFlags()), ...nodeScript(process.cwd(), 'bench/predictServer.ts'), CACHE_DIR, 'auto', ...(arena ? ['--onnx-memory-arena'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   return { url: (await readyLine<{ url: string }>(child, 'predict server')).url, child };
 }
 

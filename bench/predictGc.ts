@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { expressionPredictBody } from './expressionLoad.js';
 import { GC_TRACE_FLAGS, traceGc, type GcCounts } from './gcTrace.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
+import { nodeScript } from './runtimeBuild.js';
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '4' }, warmup: { type: 'string', default: '10' }, seconds: { type: 'string', default: '10' } } });
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -28,7 +29,7 @@ const machine = `nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'u
 spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)]);
 
 async function measure(script: string, args: string[]): Promise<{ requests: number; gc: GcCounts }> {
-  const node = [process.execPath, ...(await runtimeNodeFlags()), ...GC_TRACE_FLAGS, '--import', 'tsx', script, ...args];
+  const node = [process.execPath, ...(await runtimeNodeFlags()), ...GC_TRACE_FLAGS, ...nodeScript(process.cwd(), script), ...args];
   const child = spawn('taskset', ['-c', '1', ...node], { stdio: ['ignore', 'pipe', 'inherit'] });
   const trace = traceGc(child, script);
   const url = await trace.url;

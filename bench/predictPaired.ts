@@ -22,6 +22,7 @@ import { EXPRESSION_INPUT, expressionPredictBody } from './expressionLoad.js';
 import { median } from './stats.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { processCpuMs } from './processStats.js';
+import { nodeScript } from './runtimeBuild.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -69,7 +70,7 @@ function target(kind: string, input: string, output: string): Target {
 }
 
 async function startServer(root: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn('taskset', ['-c', SERVE_CORES!, process.execPath, ...(await runtimeNodeFlags(root)), '--import', 'tsx', 'bench/predictServer.ts', CACHE_DIR, 'auto'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('taskset', ['-c', SERVE_CORES!, process.execPath, ...(await runtimeNodeFlags(root)), ...nodeScript(root, 'bench/predictServer.ts'), CACHE_DIR, 'auto'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   for await (const line of createInterface({ input: child.stdout! })) {
     try {
       const event = JSON.parse(line) as { event?: string; url?: string };

@@ -32,6 +32,7 @@ import { EXAMPLE_POD_SELECTOR, EXAMPLE_SERVICE, realNodeTenancy, exampleDir, exa
 import { samplePath } from '../test/helpers/samplePhotos.js';
 import { run } from '../test/integration/chart/chartTools.js';
 import { adminKubectl } from '../test/integration/chart/clusterAccess.js';
+import { nodeScript } from './runtimeBuild.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '15' }, rounds: { type: 'string', default: '4' } } });
 const seconds = Number(values.seconds);
@@ -88,7 +89,7 @@ try {
   writeFileSync(join(work, 'api-keys'), `${key}\n`);
   host = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'inference-runtime', 'main.ts'), '--config', join(work, poolFile), '--host', '127.0.0.1', '--port', '0', '--model-cache', join(work, 'cache')]
+    [...nodeScript(repoRoot, 'inference-runtime/main.ts'), '--config', join(work, poolFile), '--host', '127.0.0.1', '--port', '0', '--model-cache', join(work, 'cache')]
       .concat(['--tls-cert', join(work, 'client', 'tls.crt'), '--tls-key', join(work, 'client', 'tls.key'), '--api-keys-file', join(work, 'api-keys')]),
     { cwd: repoRoot, env: { ...process.env, MLOFFLOAD_WORKERS: '2', NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );

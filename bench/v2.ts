@@ -42,6 +42,7 @@ import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { EXPRESSION_INPUT, expressionPredictBody, inProcessLoad, type Segment as LoadSegment } from './expressionLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { nextEvent, processCpuMs } from './processStats.js';
+import { nodeScript } from './runtimeBuild.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -157,9 +158,9 @@ function summary(segments: Segment[]): { throughput: number; p50: number; p99: n
   return { throughput: sorted.length / seconds, p50: at(50), p99: at(99), errors: segments.reduce((t, s) => t + s.errors, 0), cpuMsPerRequest: cpuMs / sorted.length };
 }
 
-/** `node --import tsx <script> ...args` from `root`, under `taskset -c <cores>` when pinned. */
+/** `<script> ...args` from `root` as it ships (runtimeBuild.ts), under `taskset -c <cores>` when pinned. */
 async function spawnNode(root: string, script: string, args: string[], stdin: 'ignore' | 'pipe'): Promise<ChildProcess> {
-  const node = [process.execPath, ...(await runtimeNodeFlags(root)), '--import', 'tsx', script, ...args];
+  const node = [process.execPath, ...(await runtimeNodeFlags(root)), ...nodeScript(root, script), ...args];
   const [command, ...rest] = values.pin ? ['taskset', '-c', SERVE_CORES, ...node] : node;
   return spawn(command!, rest, { cwd: root, stdio: [stdin, 'pipe', 'inherit'] });
 }

@@ -13,7 +13,7 @@ export default tseslint.config(
     // The code every request runs through. On Node 20 (V8 11.3) an object literal that opens with a spread and
     // then names a key gets a hidden class of its own, kept in the old generation until a full collection; one
     // per request kept requests' objects alive through young-generation collections (docs/benchmarks.md,
-    // "Collections under :predict"). Name the keys first, or use Object.assign({}, a, { key }).
+    // "Hidden classes under :predict"). Name the keys first, or use Object.assign({}, a, { key }).
     files: ['inference-runtime/{http,dataplane,core,vision}/**/*.ts', 'inference-runtime/tasks/common/**/*.ts'],
     rules: {
       'no-restricted-syntax': [

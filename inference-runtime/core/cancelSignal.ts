@@ -16,9 +16,10 @@ export interface CancelSignal {
  * Not an AbortController, for the garbage collector's sake. Node 20 builds each AbortSignal by swapping the
  * prototype of a fresh EventTarget and then adding fields, which gives every signal a map (hidden class) of
  * its own, allocated in V8's old generation. The signals and whatever they hold then survive the young
- * generation's collections: one AbortSignal per request left a bare `node:http` server with twice the full
- * collections, and the runtime's `:predict` route with ~400 KB found alive by every scavenge
- * (bench/abortSignalGc.ts, bench/predictGc.ts, docs/benchmarks.md). Node 22 builds signals without the swap.
+ * generation's collections: one AbortSignal per request gives a bare `node:http` server twice the full
+ * collections, and in the runtime's `:predict` route, one request at a time, it was ~170 KB of the ~410 KB
+ * every scavenge found alive (bench/abortSignalGc.ts, bench/predictGc.ts, docs/benchmarks.md). Later Node.js
+ * releases build signals without the swap (nodejs/node#52644 was closed as already fixed); Node 20 swaps.
  *
  * `toAbortSignal()` gives a real AbortSignal that follows this one, for the Node APIs that need one (fetch,
  * streams); it is made on first use only.

@@ -17,14 +17,14 @@
  *
  *   npx tsx bench/abortSignalGc.ts [--seconds 5]
  */
-import autocannon from 'autocannon';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CancelController } from '../inference-runtime/core/cancelSignal.js';
-import { GC_TRACE_FLAGS, traceGc, type GcCounts } from './gcTrace.js';
+import { GC_TRACE_FLAGS, gcFigures, measureGc, type GcCounts } from './gcTrace.js';
+import { httpLoad } from './httpLoad.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, serve: { type: 'string' } } });
 const MODES = ['nothing', 'AbortController', 'CancelController', 'EventTarget', '{ ...labels, outcome }', 'Object.assign({}, labels, { outcome })'] as const;
@@ -60,17 +60,11 @@ function serve(mode: string): void {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
 }
 
-async function measure(mode: string): Promise<{ requests: number; gc: GcCounts }> {
-  const child = spawn('taskset', ['-c', '1', process.execPath, ...GC_TRACE_FLAGS, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const trace = traceGc(child, `the ${mode} server`);
-  const url = await trace.url;
+function measure(mode: string): Promise<{ requests: number; gc: GcCounts }> {
+  const argv = [process.execPath, ...GC_TRACE_FLAGS, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode];
   const body = Buffer.alloc(89_000, 'a');
-  const load = (seconds: number): Promise<autocannon.Result> =>
-    new Promise((resolve, reject) => autocannon({ url, method: 'POST', body, connections: 4, duration: seconds }, (e, r) => (e ? reject(e as Error) : resolve(r))));
-  await load(Number(values.seconds));
-  const { result, gc } = await trace.count(() => load(Number(values.seconds)));
-  child.kill('SIGTERM');
-  return { requests: result.requests.total, gc };
+  const load = async (url: string, seconds: number): Promise<number> => (await httpLoad({ url, body }, 4, { seconds })).answered;
+  return measureGc(argv, `the ${mode} server`, load, Number(values.seconds), Number(values.seconds));
 }
 
 if (values.serve) {
@@ -83,7 +77,7 @@ if (values.serve) {
   console.log('|---|---:|---:|---:|---:|');
   for (const mode of MODES) {
     const { requests, gc } = await measure(mode);
-    const per = (n: number): string => ((1000 * n) / requests).toFixed(2);
-    console.log(`| ${mode} | ${requests} | ${per(gc.scavenges)} | ${(gc.scavenges ? gc.survivedBytes / gc.scavenges / 1024 : 0).toFixed(0)} | ${per(gc.fullCollections)} |`);
+    const f = gcFigures(requests, gc);
+    console.log(`| ${mode} | ${requests} | ${f.scavengesPer1000} | ${f.kbAlive} | ${f.fullPer1000} |`);
   }
 }

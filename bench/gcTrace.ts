@@ -4,7 +4,7 @@
  * (mark-compact) collections. The child also prints its JSON ready line (`{"event":"ready","url":...}`) on
  * stdout, where the trace goes.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 export const GC_TRACE_FLAGS = ['--trace-gc', '--trace-gc-nvp'];
@@ -56,4 +56,35 @@ export function traceGc(child: ChildProcess, name: string): GcTrace {
       }
     },
   };
+}
+
+/** Per-request and per-scavenge figures of `gc` over `requests`, as the tables of bench/ print them. */
+export function gcFigures(requests: number, gc: GcCounts): { fullPer1000: string; scavengesPer1000: string; kbAlive: string; kbPromoted: string } {
+  const per = (n: number): string => ((1000 * n) / requests).toFixed(2);
+  const kb = (bytes: number): string => (gc.scavenges ? bytes / gc.scavenges / 1024 : 0).toFixed(0);
+  return { fullPer1000: per(gc.fullCollections), scavengesPer1000: per(gc.scavenges), kbAlive: kb(gc.survivedBytes), kbPromoted: kb(gc.promotedBytes) };
+}
+
+/**
+ * Starts `argv` (a node command line, GC_TRACE_FLAGS among its flags) pinned to core 1, runs `load` against
+ * its ready URL for `warmupSeconds`, then again for `seconds` while counting its collections, and stops it.
+ * `load` returns the number of requests answered.
+ */
+export async function measureGc(
+  argv: string[],
+  name: string,
+  load: (url: string, seconds: number) => Promise<number>,
+  warmupSeconds: number,
+  seconds: number,
+): Promise<{ requests: number; gc: GcCounts }> {
+  const child = spawn('taskset', ['-c', '1', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const trace = traceGc(child, name);
+    const url = await trace.url;
+    await load(url, warmupSeconds);
+    const { result, gc } = await trace.count(() => load(url, seconds));
+    return { requests: result, gc };
+  } finally {
+    child.kill('SIGTERM');
+  }
 }

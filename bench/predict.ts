@@ -5,7 +5,6 @@
  *
  *   npx tsx bench/predict.ts [--backend auto|tfjs] [--duration <s per segment>] [--rounds <n>] [--requests <n>] [--skip-startup]
  */
-import autocannon from 'autocannon';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +19,8 @@ import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { expressionPredictBody, inProcessLoad, type Segment } from './expressionLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { processCpuMs } from './processStats.js';
+import { httpLoad, type HttpLoadLength } from './httpLoad.js';
+import { mainOf } from './runtimeStart.js';
 import { nodeScript } from './runtimeBuild.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,30 +125,8 @@ const BODY = expressionPredictBody();
 
 const inProcess = inProcessLoad;
 
-async function overHttp(url: string, concurrency: number, options: { seconds?: number; amount?: number }): Promise<Segment> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const t0 = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: `${url}/v1/models/facial-expression:predict`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: BODY,
-        connections: concurrency,
-        ...(options.amount ? { amount: options.amount } : { duration: options.seconds }),
-      },
-      (error, done) => (error ? reject(error as Error) : resolve(done)),
-    );
-    // autocannon's own histogram has 1 ms resolution; keep the exact response times.
-    instance.on('response', (_client, status, _bytes, responseTime) => {
-      if (status === 200) latencies.push(responseTime);
-      else errors++;
-    });
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  return { latencies, seconds, errors: errors + result.errors + result.timeouts };
+function overHttp(url: string, concurrency: number, length: HttpLoadLength): Promise<Segment> {
+  return httpLoad({ url: `${url}/v1/models/facial-expression:predict`, headers: { 'content-type': 'application/json' }, body: BODY }, concurrency, length);
 }
 
 interface ServerTime {
@@ -192,7 +171,7 @@ async function startupToReady(): Promise<{ ms: number; models: unknown }> {
   const flags = await runtimeNodeFlags(ROOT);
   const once = async (): Promise<{ ms: number; models: unknown }> => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...flags, 'dist/inference-runtime/main.js', '--port', '0', '--host', '127.0.0.1', '--model-cache', CACHE_DIR], {
+    const child = spawn(process.execPath, [...flags, mainOf(), '--port', '0', '--host', '127.0.0.1', '--model-cache', CACHE_DIR], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, PORT: '', MLOFFLOAD_POOL_CONFIG: '' },

@@ -9,13 +9,13 @@
  *
  *   npx tsx bench/predictGc.ts [--connections 4] [--warmup 10] [--seconds 10]
  */
-import autocannon from 'autocannon';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { expressionPredictBody } from './expressionLoad.js';
-import { GC_TRACE_FLAGS, traceGc, type GcCounts } from './gcTrace.js';
+import { GC_TRACE_FLAGS, gcFigures, measureGc, type GcCounts } from './gcTrace.js';
+import { httpLoad } from './httpLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { nodeScript } from './runtimeBuild.js';
 
@@ -29,21 +29,10 @@ const machine = `nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'u
 spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)]);
 
 async function measure(script: string, args: string[]): Promise<{ requests: number; gc: GcCounts }> {
-  const node = [process.execPath, ...(await runtimeNodeFlags()), ...GC_TRACE_FLAGS, ...nodeScript(process.cwd(), script), ...args];
-  const child = spawn('taskset', ['-c', '1', ...node], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const trace = traceGc(child, script);
-  const url = await trace.url;
-  const load = (seconds: number): Promise<autocannon.Result> =>
-    new Promise((resolve, reject) => {
-      autocannon(
-        { url: `${url}${ROUTE}`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: Number(values.connections), duration: seconds },
-        (error, result) => (error ? reject(error as Error) : resolve(result)),
-      );
-    });
-  await load(Number(values.warmup));
-  const { result, gc } = await trace.count(() => load(Number(values.seconds)));
-  child.kill('SIGTERM');
-  return { requests: result.requests.total, gc };
+  const argv = [process.execPath, ...(await runtimeNodeFlags()), ...GC_TRACE_FLAGS, ...nodeScript(process.cwd(), script), ...args];
+  const load = async (url: string, seconds: number): Promise<number> =>
+    (await httpLoad({ url: `${url}${ROUTE}`, headers: { 'content-type': 'application/json' }, body }, Number(values.connections), { seconds })).answered;
+  return measureGc(argv, script, load, Number(values.warmup), Number(values.seconds));
 }
 
 console.log(`Machine: ${machine}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`);
@@ -55,7 +44,6 @@ for (const [name, script, args] of [
   ['floor: bare node:http (bench/v2Floor.ts)', 'bench/v2Floor.ts', ['--mode=http']],
 ] as const) {
   const { requests, gc } = await measure(script, [...args]);
-  const per = (n: number): string => ((1000 * n) / requests).toFixed(2);
-  const kb = (bytes: number): string => (gc.scavenges ? bytes / gc.scavenges / 1024 : 0).toFixed(0);
-  console.log(`| ${name} | ${requests} | ${per(gc.fullCollections)} | ${per(gc.scavenges)} | ${kb(gc.survivedBytes)} | ${kb(gc.promotedBytes)} |`);
+  const f = gcFigures(requests, gc);
+  console.log(`| ${name} | ${requests} | ${f.fullPer1000} | ${f.scavengesPer1000} | ${f.kbAlive} | ${f.kbPromoted} |`);
 }

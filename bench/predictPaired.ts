@@ -11,7 +11,6 @@
  *   npx tsx bench/predictPaired.ts --baseline <dir> [--path v2-binary|v2-refused|predict] [--connections 1]
  *     [--rounds 10] [--duration 4] [--warmup 20] [--serve-cores 1]
  */
-import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import { EXPRESSION_INPUT, expressionPredictBody } from './expressionLoad.js';
 import { median } from './stats.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { processCpuMs } from './processStats.js';
+import { httpLoad } from './httpLoad.js';
 import { nodeScript } from './runtimeBuild.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -85,16 +85,8 @@ async function startServer(root: string): Promise<{ child: ChildProcess; url: st
 /** Drives `t` for `seconds`; requests answered with the expected status, and the server's CPU ms per request. */
 async function segment(server: { child: ChildProcess; url: string }, t: Target, seconds: number): Promise<{ perSecond: number; cpuMs: number }> {
   const before = processCpuMs(server.child.pid!);
-  let answered = 0;
-  let wrong = 0;
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      { url: `${server.url}${t.route}`, method: 'POST', headers: t.headers, body: t.body, connections: Number(values.connections), duration: seconds },
-      (error, done) => (error ? reject(error as Error) : resolve(done)),
-    );
-    instance.on('response', (_client, status) => (status === t.status ? answered++ : wrong++));
-  });
-  if (wrong > 0 || result.errors > 0) throw new Error(`${wrong} answers with another status than ${t.status}, ${result.errors} errors`);
+  const { answered, errors } = await httpLoad({ url: `${server.url}${t.route}`, headers: t.headers, body: t.body, status: t.status }, Number(values.connections), { seconds });
+  if (errors > 0) throw new Error(`${errors} answers with another status than ${t.status}, or errors`);
   return { perSecond: answered / seconds, cpuMs: (processCpuMs(server.child.pid!) - before) / answered };
 }
 

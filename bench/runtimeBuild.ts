@@ -17,7 +17,12 @@ import path from 'node:path';
 export function nodeScript(root: string, script: string): string[] {
   if (!existsSync(path.join(root, 'tsconfig.bench.json'))) return ['--import', 'tsx', script];
   buildOnce(root);
-  return [path.join(root, 'dist', script.replace(/\.ts$/, '.js'))];
+  return [distOf(root, script)];
+}
+
+/** Where a build puts the compiled `script` (a path under the checkout, `.ts`) of checkout `root`. */
+export function distOf(root: string, script: string): string {
+  return path.join(root, 'dist', script.replace(/\.ts$/, '.js'));
 }
 
 const built = new Set<string>();

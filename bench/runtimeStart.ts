@@ -11,12 +11,13 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { PoolConfig } from '../inference-runtime/config/types.js';
+import { distOf } from './runtimeBuild.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The entry of a build: this checkout's `dist/`, or another checkout's to compare against. */
 export function mainOf(checkout = ROOT): string {
-  const main = path.join(checkout, 'dist/inference-runtime/main.js');
+  const main = distOf(checkout, 'inference-runtime/main.ts');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` in ${checkout} first`);
   return main;
 }

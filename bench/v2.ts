@@ -29,7 +29,6 @@
  *
  *   npx tsx bench/v2.ts [--duration <s per segment>] [--rounds <n>] [--warmup <s per path>] [--pin [--serve-cores 1]] [--floor] [--baseline <dir>]
  */
-import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -42,6 +41,7 @@ import type { NamedTensors } from '../inference-runtime/core/tensor.js';
 import { EXPRESSION_INPUT, expressionPredictBody, inProcessLoad, type Segment as LoadSegment } from './expressionLoad.js';
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { nextEvent, processCpuMs } from './processStats.js';
+import { httpLoad } from './httpLoad.js';
 import { nodeScript } from './runtimeBuild.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -128,21 +128,8 @@ function inProcess(infer: (inputs: NamedTensors) => Promise<NamedTensors>, input
   return inProcessLoad(infer, input, concurrency, seconds);
 }
 
-async function overHttp(url: string, target: HttpPath, concurrency: number, seconds = DURATION_S): Promise<Segment> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const t0 = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      { url: `${url}${target.route}`, method: 'POST', headers: target.headers, body: target.body, connections: concurrency, duration: seconds },
-      (error, done) => (error ? reject(error as Error) : resolve(done)),
-    );
-    instance.on('response', (_client, status, _bytes, responseTime) => {
-      if (status === (target.status ?? 200)) latencies.push(responseTime);
-      else errors++;
-    });
-  });
-  return { latencies, seconds: (performance.now() - t0) / 1000, errors: errors + result.errors + result.timeouts };
+function overHttp(url: string, target: HttpPath, concurrency: number, seconds = DURATION_S): Promise<Segment> {
+  return httpLoad({ url: `${url}${target.route}`, headers: target.headers, body: target.body, status: target.status }, concurrency, { seconds });
 }
 
 /** One line of the table: `share` is the path's throughput as a share of the side it is compared with. */

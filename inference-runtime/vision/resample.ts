@@ -141,33 +141,100 @@ export function resampleLumaInto(
   out: Float32Array,
   offset: number,
 ): void {
-  const tx = axisTaps(region.x, region.width, width, img.width);
+  const tx = axisRuns(region.x, region.width, width, img.width);
   const ty = axisTaps(region.y, region.height, height, img.height);
-  // The window covers every index a tap names, zero weights included, so no read falls outside it.
-  const [x0, x1] = indexSpan(tx);
+  // Rows: every index a vertical tap names, zero weights included. Columns: the runs' span, unclamped; a
+  // column outside the image holds the luma of the edge column it repeats.
   const [y0, y1] = indexSpan(ty);
   const rows = y1 - y0 + 1;
-  const cols = x1 - x0 + 1;
+  const cols = tx.last - tx.first + 1;
+  // The image columns the window covers; a window wholly outside the image repeats its nearest edge column.
+  const inLast = Math.max(0, Math.min(img.width - 1, tx.last));
+  const inFirst = Math.min(inLast, Math.max(0, tx.first));
+  const left = Math.max(0, Math.min(cols, inFirst - tx.first));
   const src = img.data;
   const rowBytes = img.width * 3;
   const [wr, wg, wb] = weights;
-  // Luma of the source window the taps read, once per pixel.
   const luma = new Float32Array(rows * cols);
-  for (let r = 0, l = 0; r < rows; r++) {
-    for (let s = (y0 + r) * rowBytes + x0 * 3, end = s + cols * 3; s < end; s += 3) luma[l++] = src[s] * wr + src[s + 1] * wg + src[s + 2] * wb;
+  for (let r = 0; r < rows; r++) {
+    const line = r * cols;
+    const row = (y0 + r) * rowBytes;
+    let l = line + left;
+    for (let s = row + inFirst * 3, end = row + (inLast + 1) * 3; s < end && l < line + cols; s += 3) luma[l++] = src[s] * wr + src[s + 1] * wg + src[s + 2] * wb;
+    if (left > 0) luma.fill(src[row + inFirst * 3] * wr + src[row + inFirst * 3 + 1] * wg + src[row + inFirst * 3 + 2] * wb, line, line + left);
+    if (l < line + cols) luma.fill(src[row + inLast * 3] * wr + src[row + inLast * 3 + 1] * wg + src[row + inLast * 3 + 2] * wb, l, line + cols);
   }
   const horizontal = new Float32Array(rows * width);
+  const { start, count, weight } = tx;
   const tw = tx.width;
-  for (let r = 0; r < rows; r++) {
-    const line = r * cols - x0;
+  for (let r = 0, h = 0; r < rows; r++) {
+    const line = r * cols - tx.first;
     for (let o = 0; o < width; o++) {
       let a = 0;
+      const p = line + start[o];
       const base = o * tw;
-      for (let k = 0; k < tw; k++) a += luma[line + tx.index[base + k]] * tx.weight[base + k];
-      horizontal[r * width + o] = a;
+      for (let k = 0, n = count[o]; k < n; k++) a += luma[p + k] * weight[base + k];
+      horizontal[h++] = a;
     }
   }
   verticalPass(ty, horizontal, width, y0, height, out, offset, width, map.gain, map.bias);
+}
+
+/**
+ * The taps of `axisTaps` as runs: per output pixel the first source index of its nonzero weights (unclamped:
+ * it may lie outside the image, whose edge then repeats) and how many follow, with the same weights. The
+ * reads of a run are contiguous, and the zero weights at its ends, which add nothing, are not read.
+ */
+interface AxisRuns {
+  width: number;
+  start: Int32Array;
+  count: Int32Array;
+  /** `width` per output pixel, the run's weights first. */
+  weight: Float32Array;
+  /** Smallest and largest source index read, unclamped. */
+  first: number;
+  last: number;
+}
+
+function axisRuns(from: number, length: number, out: number, size: number): AxisRuns {
+  const scale = length / out;
+  const radius = Math.max(1, scale);
+  const width = Math.ceil(2 * radius) + 1;
+  const start = new Int32Array(out);
+  const count = new Int32Array(out);
+  const weight = new Float32Array(out * width);
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (let o = 0; o < out; o++) {
+    const centre = from + (o + 0.5) * scale;
+    const j0 = Math.floor(centre - radius + 0.5);
+    let sum = 0;
+    let lo = -1;
+    let hi = -1;
+    for (let k = 0; k < width; k++) {
+      const w = Math.max(0, 1 - Math.abs(j0 + k + 0.5 - centre) / radius);
+      if (w > 0) {
+        if (lo === -1) lo = k;
+        hi = k;
+        // Stored as float32 before the division, as axisTaps does, so both give the same weights.
+        weight[o * width + k - lo] = w;
+        sum += w;
+      }
+    }
+    if (sum === 0) {
+      // A region wholly outside the image still reads its nearest edge pixel.
+      start[o] = Math.min(size - 1, Math.max(0, Math.floor(centre)));
+      count[o] = 1;
+      weight[o * width] = 1;
+    } else {
+      start[o] = j0 + lo;
+      count[o] = hi - lo + 1;
+      for (let k = 0; k < count[o]; k++) weight[o * width + k] /= sum;
+    }
+    first = Math.min(first, start[o]);
+    last = Math.max(last, start[o] + count[o] - 1);
+  }
+  return { width, start, count, weight, first, last };
 }
 
 function indexSpan(taps: AxisTaps): [number, number] {

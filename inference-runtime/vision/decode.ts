@@ -2,6 +2,7 @@ import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType } from '../core/errors.js';
 import type { DecodeAdmission } from './decodeAdmission.js';
 import { bytesPerSampleOf, decodeBytes } from './decodeCost.js';
+import { readJpegHeader, type ImageHeader } from './jpegHeader.js';
 import type { VisionLimits } from './limits.js';
 import type { CancelSignal } from '../core/cancelSignal.js';
 
@@ -75,9 +76,9 @@ export async function decodeImage(
   admission?: { gate: DecodeAdmission; signal?: CancelSignal },
 ): Promise<DecodedImage> {
   if (bytes.length === 0) throw new InvalidInput('the request carries no image (empty body)');
-  let meta: Metadata;
+  let meta: ImageHeader | Metadata | undefined = readJpegHeader(bytes);
   try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    meta ??= await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
     throw new InvalidInput('not a decodable image: send a JPEG, PNG or WebP file');
   }

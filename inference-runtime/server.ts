@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { InFlight } from './core/inFlight.js';
 import { answerClientErrors, capConnections, checkConnectionLimits, closeAfterEarlyResponse, DEFAULT_CONNECTION_LIMITS, refuseTunnels, refuseUpgradeWithBody, serverTimeoutOptions, type ConnectionLimits } from './http/connectionLimits.js';
 
 export interface TlsFiles {
@@ -34,14 +35,15 @@ export interface RunningServer {
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 export async function startServer(handler: http.RequestListener, options: ServerOptions): Promise<RunningServer> {
-  const active = new Set<http.ServerResponse>();
+  // Not a Set: one entry in and out per request (core/inFlight.ts).
+  const active = new InFlight<http.ServerResponse>();
   let draining = false;
   const tracked: http.RequestListener = (req, res) => {
-    active.add(res);
+    const entry = active.add(res);
     // Requests that still arrive on open keep-alive connections while draining are served, then closed.
     if (draining) res.setHeader('Connection', 'close');
     res.once('close', () => {
-      active.delete(res);
+      active.delete(entry);
       // The socket of a finished keep-alive response is idle now: close it rather than wait for its timeout.
       if (draining) setImmediate(() => server.closeIdleConnections());
     });
@@ -73,7 +75,7 @@ export async function startServer(handler: http.RequestListener, options: Server
   const close = (): Promise<{ forced: boolean }> => {
     closing ??= new Promise((resolve) => {
       draining = true;
-      for (const res of active) if (!res.headersSent) res.setHeader('Connection', 'close');
+      for (const res of active.values()) if (!res.headersSent) res.setHeader('Connection', 'close');
       let forced = false;
       const timer = setTimeout(() => {
         forced = true;

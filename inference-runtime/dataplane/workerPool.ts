@@ -8,6 +8,7 @@ import type { EngineStats, HostedModelInfo } from './modelHost.js';
 import { startModuleWorker } from '../core/moduleWorker.js';
 import type { NamedTensors } from '../core/tensor.js';
 import { fromWire } from '../core/wireErrors.js';
+import { InFlight } from '../core/inFlight.js';
 import { transferables, type WorkerInit, type WorkerCall, type WorkerReply, type WorkerRequest, type WorkerResult } from './workerProtocol.js';
 
 export interface WorkerPoolOptions {
@@ -28,6 +29,7 @@ function spawnWorker(init: WorkerInit): Worker {
 }
 
 interface Pending {
+  id: number;
   resolve(result: WorkerResult): void;
   reject(err: Error): void;
 }
@@ -38,7 +40,8 @@ class WorkerLane implements Lane {
   alive = false;
   private worker!: Worker;
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  /** Calls waiting for their reply: at most the lane's capacity of inferences, and the odd load or close. Not a Map: one entry in and out per request (core/inFlight.ts). */
+  private readonly pending = new InFlight<Pending>();
   private stopping = false;
 
   constructor(
@@ -55,9 +58,10 @@ class WorkerLane implements Lane {
     this.worker = worker;
     let lastError: Error | undefined;
     worker.on('message', (reply: WorkerReply) => {
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
+      const entry = this.pending.find((p) => p.id === reply.id);
+      if (!entry) return;
+      this.pending.delete(entry);
+      const p = entry.value;
       if (reply.ok) p.resolve(reply.result);
       else p.reject(fromWire(reply.error));
     });
@@ -68,8 +72,9 @@ class WorkerLane implements Lane {
       if (this.worker !== worker) return;
       this.alive = false;
       const reason = new Error(`inference worker ${this.name} stopped (exit code ${code}${lastError ? `: ${lastError.message}` : ''})`);
-      for (const p of this.pending.values()) p.reject(reason);
+      const waiting = this.pending.values();
       this.pending.clear();
+      for (const p of waiting) p.reject(reason);
       if (!this.stopping) this.onExit(this, code, lastError);
     });
   }
@@ -77,11 +82,11 @@ class WorkerLane implements Lane {
   call(request: WorkerCall, transfer: ArrayBuffer[] = []): Promise<WorkerResult> {
     const id = this.nextId++;
     return new Promise<WorkerResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const entry = this.pending.add({ id, resolve, reject });
       try {
         this.worker.postMessage({ id, ...request } as WorkerRequest, transfer);
       } catch (err) {
-        this.pending.delete(id);
+        this.pending.delete(entry);
         reject(err as Error);
       }
     });

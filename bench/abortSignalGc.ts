@@ -9,7 +9,11 @@
  * - the runtime's CancelController (inference-runtime/core/cancelSignal.ts), which replaced it;
  * - a plain `new EventTarget()`;
  * - `{ ...labels, outcome }`, an object literal opening with a spread and then adding a key (a map per object);
- * - `Object.assign({}, labels, { outcome })`, the same object as the request path now builds it.
+ * - `Object.assign({}, labels, { outcome })`, the same object as the request path now builds it;
+ * - an entry in a long-lived Set (added at the request, deleted at the answer), as the server kept its
+ *   responses in flight: V8 rebuilds the Set's table every few requests, and a rebuilt table links to its
+ *   successor;
+ * - an entry in the runtime's InFlight list (inference-runtime/core/inFlight.ts), which replaced it.
  *
  * Each server runs pinned to core 1 with `--trace-gc --trace-gc-nvp`, driven by autocannon on core 0; the
  * table gives young-generation collections per 1000 requests, the bytes an average one found alive, and full
@@ -23,11 +27,21 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CancelController } from '../inference-runtime/core/cancelSignal.js';
+import { InFlight } from '../inference-runtime/core/inFlight.js';
 import { GC_TRACE_FLAGS, gcFigures, measureGc, type GcCounts } from './gcTrace.js';
 import { httpLoad } from './httpLoad.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, serve: { type: 'string' } } });
-const MODES = ['nothing', 'AbortController', 'CancelController', 'EventTarget', '{ ...labels, outcome }', 'Object.assign({}, labels, { outcome })'] as const;
+const MODES = [
+  'nothing',
+  'AbortController',
+  'CancelController',
+  'EventTarget',
+  '{ ...labels, outcome }',
+  'Object.assign({}, labels, { outcome })',
+  'Set entry',
+  'InFlight entry',
+] as const;
 
 /** The per-request object of `mode`. */
 function make(mode: string, n: number): unknown {
@@ -51,11 +65,21 @@ function make(mode: string, n: number): unknown {
 /** Server mode: the per-request object of `mode`, kept until the answer. */
 function serve(mode: string): void {
   let n = 0;
+  const set = new Set<http.ServerResponse>();
+  const list = new InFlight<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     const held = make(mode, n++);
+    if (mode === 'Set entry') set.add(res);
+    const entry = mode === 'InFlight entry' ? list.add(res) : undefined;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => setTimeout(() => res.end(held ? 'held' : 'none'), 2));
+    req.on('end', () =>
+      setTimeout(() => {
+        set.delete(res);
+        if (entry) list.delete(entry);
+        res.end(held ? 'held' : 'none');
+      }, 2),
+    );
   });
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
 }

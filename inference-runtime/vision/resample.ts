@@ -17,39 +17,24 @@ interface AxisTaps {
 }
 
 function axisTaps(start: number, length: number, out: number, size: number): AxisTaps {
-  const scale = length / out;
-  const radius = Math.max(1, scale);
-  const width = Math.ceil(2 * radius) + 1;
+  const runs = axisRuns(start, length, out, size);
+  const { width } = runs;
   const index = new Int32Array(out * width);
   const weight = new Float32Array(out * width);
   let min = size - 1;
   let max = 0;
   for (let o = 0; o < out; o++) {
-    const centre = start + (o + 0.5) * scale;
-    const first = Math.floor(centre - radius + 0.5);
-    let sum = 0;
+    const count = runs.count[o];
     for (let k = 0; k < width; k++) {
-      const j = first + k;
-      const w = Math.max(0, 1 - Math.abs(j + 0.5 - centre) / radius);
+      // Past its run, an output pixel's taps repeat the run's last index with a zero weight.
+      const j = runs.start[o] + Math.min(k, count - 1);
       const clamped = j < 0 ? 0 : j >= size ? size - 1 : j;
       index[o * width + k] = clamped;
-      weight[o * width + k] = w;
-      sum += w;
-      if (w > 0) {
-        if (clamped < min) min = clamped;
-        if (clamped > max) max = clamped;
-      }
+      if (k >= count) continue;
+      weight[o * width + k] = runs.weight[o * width + k];
+      if (clamped < min) min = clamped;
+      if (clamped > max) max = clamped;
     }
-    // A region wholly outside the image still reads its nearest edge pixel.
-    if (sum === 0) {
-      const nearest = Math.min(size - 1, Math.max(0, Math.floor(centre)));
-      index[o * width] = nearest;
-      weight[o * width] = 1;
-      sum = 1;
-      if (nearest < min) min = nearest;
-      if (nearest > max) max = nearest;
-    }
-    for (let k = 0; k < width; k++) weight[o * width + k] /= sum;
   }
   return { width, index, weight, min, max };
 }
@@ -181,9 +166,10 @@ export function resampleLumaInto(
 }
 
 /**
- * The taps of `axisTaps` as runs: per output pixel the first source index of its nonzero weights (unclamped:
- * it may lie outside the image, whose edge then repeats) and how many follow, with the same weights. The
- * reads of a run are contiguous, and the zero weights at its ends, which add nothing, are not read.
+ * The tent filter of one axis as runs: per output pixel the first source index of its nonzero weights
+ * (unclamped: it may lie outside the image, whose edge then repeats) and how many follow, with their
+ * weights. The reads of a run are contiguous, and the zero weights at the filter's ends, which add nothing,
+ * are not read. `axisTaps` spells the same weights out tap by tap, with clamped indices.
  */
 interface AxisRuns {
   width: number;
@@ -216,7 +202,7 @@ function axisRuns(from: number, length: number, out: number, size: number): Axis
       if (w > 0) {
         if (lo === -1) lo = k;
         hi = k;
-        // Stored as float32 before the division, as axisTaps does, so both give the same weights.
+        // Stored as float32, then divided by the sum of the unrounded weights.
         weight[o * width + k - lo] = w;
         sum += w;
       }

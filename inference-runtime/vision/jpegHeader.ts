@@ -1,6 +1,6 @@
 /**
  * A JPEG's header read from its bytes, for the checks before a decode: one header parse per upload instead
- * of a libvips call of its own (sharp's `metadata()`: a trip to the libuv pool and back, and ~0.2 ms of CPU
+ * of a libvips call of its own (sharp's `metadata()`: a trip to the libuv pool and back, and 0.1-0.3 ms of CPU
  * per image) ahead of the decode.
  *
  * It answers only what it is sure of, with the fields libvips would report for the file (see

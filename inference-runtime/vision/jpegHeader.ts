@@ -6,7 +6,8 @@
  * It answers only what it is sure of, with the fields libvips would report for the file (see
  * `ImageHeader`). Anything unusual (a marker out of place, a segment running past the end, a precision
  * other than 8 bits, lossless, hierarchical or arithmetic coding, a height left to a DNL marker, several
- * frames or several Exif blocks, an Exif block it does not fully understand, an orientation outside 1-8)
+ * frames or several Exif blocks, an Exif block it does not fully understand, an orientation outside 1-8,
+ * more segments before the first scan than a real file has)
  * returns undefined, and the caller asks libvips, so every odd file gets libvips' own answer.
  */
 
@@ -36,6 +37,12 @@ const ORIENTATION_TAG = 0x0112;
 const SHORT = 3;
 
 const spaces: Record<number, ImageHeader['space']> = { 1: 'b-w', 3: 'srgb', 4: 'cmyk' };
+/**
+ * Segments read before the first scan at most. A camera JPEG has 10-20 (an ICC profile split over APP2
+ * segments adds one per 64 KB); a body of tiny segments is left to libvips, off the event loop.
+ */
+const MAX_SEGMENTS = 256;
+const MAX_FILL = 64;
 
 /** The header of a JPEG file, or undefined when it is not one or not one this reader is sure of. */
 export function readJpegHeader(bytes: Uint8Array): ImageHeader | undefined {
@@ -44,11 +51,12 @@ export function readJpegHeader(bytes: Uint8Array): ImageHeader | undefined {
   let orientation: number | undefined;
   let exifBlocks = 0;
   let p = 2;
-  for (;;) {
-    // A marker: 0xFF, optional 0xFF fill bytes, then its code.
+  for (let segments = 0; segments < MAX_SEGMENTS; segments++) {
+    // A marker: 0xFF, optional 0xFF fill bytes (a few; a run longer than that is left to libvips), then its code.
     if (p >= bytes.length || bytes[p] !== 0xff) return undefined;
-    while (p < bytes.length && bytes[p] === 0xff) p++;
-    if (p + 2 >= bytes.length) return undefined;
+    const marks = p;
+    while (p < bytes.length && bytes[p] === 0xff && p - marks < MAX_FILL) p++;
+    if (p + 2 >= bytes.length || bytes[p] === 0xff) return undefined;
     const marker = bytes[p];
     // Markers without a length (TEM, RSTn, SOI, EOI) have no place in a header.
     if (marker === 0x00 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9)) return undefined;
@@ -71,6 +79,7 @@ export function readJpegHeader(bytes: Uint8Array): ImageHeader | undefined {
     }
     p = end;
   }
+  return undefined;
 }
 
 /** The frame header: precision, height, width, components. */

@@ -89,7 +89,7 @@ describe('JPEG header', () => {
     }
   });
 
-  it('leaves to libvips what it is not sure of: other formats, a second Exif block, an orientation out of range, 12-bit and lossless frames', async () => {
+  it('leaves to libvips what it is not sure of: other formats, a second Exif block, an orientation out of range, 12-bit and lossless frames, a header of thousands of segments or of fill bytes', async () => {
     const plain = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).jpeg().toBuffer();
     const sof = plain.indexOf(Buffer.from([0xff, 0xc0]));
     const twelveBit = Buffer.from(plain);
@@ -104,6 +104,8 @@ describe('JPEG header', () => {
       withSegment(plain, exifSegment([[0x0112, 4, 1, 6]], true)),
       twelveBit,
       lossless,
+      withSegment(plain, Buffer.concat(Array.from({ length: 5000 }, () => Buffer.from([0xff, 0xfe, 0x00, 0x02])))),
+      withSegment(plain, Buffer.alloc(100_000, 0xff)),
       plain.subarray(0, sof + 5),
     ]) {
       expect(readJpegHeader(bytes)).to.equal(undefined);

@@ -17,16 +17,15 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startVisionServer, stopServer } from './benchServer.js';
 import { mean, median, percentile, r1, r2 } from './stats.js';
-import sharp from 'sharp';
 import type { Timing } from '../clients/typescript/src/index.js';
-import { samplePath } from '../test/helpers/samplePhotos.js';
+import { singleFace640x480 } from '../test/helpers/samplePhotos.js';
 import { createOnnxSession } from '../inference-runtime/compiler/onnxSession.js';
 import { compileAndVerify, randomInputs } from '../inference-runtime/compiler/verify.js';
 
@@ -121,7 +120,7 @@ async function engineLatencies(): Promise<{ model: string; ms: number }[]> {
 }
 
 const image: Uint8Array<ArrayBuffer> = new Uint8Array(
-  await sharp(await readFile(samplePath(1))).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer(),
+  await singleFace640x480(),
 );
 const loadBefore = os.loadavg();
 const engines = await engineLatencies();

@@ -18,14 +18,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { FACE_DETECTOR, FACIAL_EXPRESSION } from '../inference-runtime/config/defaultPool.js';
-import { samplePath } from '../test/helpers/samplePhotos.js';
+import { singleFace640x480 } from '../test/helpers/samplePhotos.js';
 import { nodeScript } from './runtimeBuild.js';
 
 const { values } = parseArgs({
@@ -109,7 +109,7 @@ function predictBody(rows: number): Uint8Array<ArrayBuffer> {
 }
 
 async function floodInputs(): Promise<{ flagship: Request; mix: Request[] }> {
-  const face = new Uint8Array(await sharp(await readFile(samplePath(1))).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer());
+  const face = new Uint8Array(await singleFace640x480());
   const flagship: Request = { kind: 'flagship 640x480 JPEG', path: '/v1/vision/facial-expressions', type: 'image/jpeg', body: face };
   const mix: Request[] = [
     { kind: '4400x4400 16-bit interlaced PNG', path: '/v1/vision/faces', type: 'image/png', body: await interlaced16BitPng(4400) },

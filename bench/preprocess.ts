@@ -23,13 +23,13 @@ import { decodeImage, workingSize } from '../inference-runtime/vision/decode.js'
 import { defaultVisionLimits } from '../inference-runtime/vision/limits.js';
 import type { RgbImage } from '../inference-runtime/vision/decode.js';
 import { cropResize, cropsToBatchTensor, letterboxTensor, toBatchTensor } from '../inference-runtime/vision/tensorize.js';
-import { sample } from '../test/helpers/samplePhotos.js';
+import { sample, singleFace640x480 } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' } } });
 const rounds = Number(values.rounds);
 sharp.cache(false);
 
-const face640 = await sharp(sample(1)).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer();
+const face640 = await singleFace640x480();
 const group = sample(2);
 const pre256 = { width: 256, height: 256, colour: 'rgb' as const, range: [-1, 1] as [number, number] };
 const pre64 = { width: 64, height: 64, colour: 'grayscale' as const, range: [-1, 1] as [number, number] };

@@ -13,12 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import type { Preprocessing } from '../inference-runtime/config/types.js';
 import type * as Decode from '../inference-runtime/vision/decode.js';
 import type * as Limits from '../inference-runtime/vision/limits.js';
 import type * as Tensorize from '../inference-runtime/vision/tensorize.js';
-import { sample } from '../test/helpers/samplePhotos.js';
+import { sample, singleFace640x480 } from '../test/helpers/samplePhotos.js';
 import { median } from './stats.js';
 
 const { values } = parseArgs({ options: { baseline: { type: 'string' }, rounds: { type: 'string', default: '10' } } });
@@ -44,7 +43,7 @@ const checkouts = [
   { label: 'this checkout', stages: await stagesOf(process.cwd()) },
   { label: 'baseline', stages: await stagesOf(path.resolve(values.baseline)) },
 ];
-const face640 = await sharp(sample(1)).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer();
+const face640 = await singleFace640x480();
 const group = sample(2);
 const pixels = (await checkouts[0]!.stages.decodeImage(face640, checkouts[0]!.stages.limits)).pixels;
 const pre256: Preprocessing = { width: 256, height: 256, colour: 'rgb', range: [-1, 1] };

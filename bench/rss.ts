@@ -20,14 +20,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { visionPool } from '../inference-runtime/config/defaultPool.js';
-import { samplePath } from '../test/helpers/samplePhotos.js';
+import { singleFace640x480 } from '../test/helpers/samplePhotos.js';
 import { footprint, loadAverage, mainOf, poolFile, startRuntime, type StartedRuntime } from './runtimeStart.js';
 import { median, r1, r2 } from './stats.js';
 
@@ -135,7 +134,7 @@ async function bench(): Promise<void> {
   const pool = poolFile(visionPool(), 'vision');
   const work = mkdtempSync(path.join(tmpdir(), 'mloffload-bench-rss-'));
   const imageFile = path.join(work, 'face-640x480.jpg');
-  await sharp(await readFile(samplePath(1))).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toFile(imageFile);
+  await writeFile(imageFile, await singleFace640x480());
   // Every child gets exactly the allocator variables of its setting, none inherited from this shell.
   const blank = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('MALLOC_')).map((k) => [k, undefined]));
   const start = (cacheDir: string, s: Setting): Promise<StartedRuntime> => startRuntime({ main: s.main, pool, cacheDir, env: { ...blank, ...s.env } });

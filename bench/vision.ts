@@ -15,9 +15,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mean, percentile } from './stats.js';
 import { startVisionServer, stopServer, type VisionServer } from './benchServer.js';
-import sharp from 'sharp';
 import type { Timing } from '../clients/typescript/src/index.js';
-import { samplePath } from '../test/helpers/samplePhotos.js';
+import { samplePath, singleFace640x480 } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({
   options: {
@@ -117,7 +116,7 @@ function summarise(ms: Measurement[]): Omit<Row, 'backend' | 'workers' | 'worklo
   };
 }
 
-const singleFace = await sharp(readFileSync(samplePath(1))).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer();
+const singleFace = await singleFace640x480();
 const workloads: Workload[] = [
   { name: '640x480, 1 face', images: [singleFace] },
   { name: 'samples 1-6 (1920 px, 3-5 faces)', images: [1, 2, 3, 4, 5, 6].map((n) => readFileSync(samplePath(n))) },

@@ -20,8 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startVisionServer, stopServer } from './benchServer.js';
 import { mean, median, percentile, r1, r2 } from './stats.js';
-import sharp from 'sharp';
-import { samplePath } from '../test/helpers/samplePhotos.js';
+import { samplePath, singleFace640x480 } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '16' }, rounds: { type: 'string', default: '4' }, clients: { type: 'string', default: '4' }, baseline: { type: 'string' } } });
 /** Concurrent clients of the throughput windows: enough requests in flight to keep every stage of both workers busy. */
@@ -104,7 +103,7 @@ async function load(server: Server, images: string[], clients: number, ms: numbe
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-vision-cores-'));
 const flagship = path.join(tmp, 'face640.jpg');
-await writeFile(flagship, await sharp(samplePath(1)).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer());
+await writeFile(flagship, await singleFace640x480());
 const groups = [1, 2, 3, 4, 5, 6].map(samplePath);
 
 const loadBefore = os.loadavg();

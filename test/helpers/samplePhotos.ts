@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import path from 'node:path';
 import { findPackageDir } from '../../inference-runtime/core/npmPackage.js';
 
@@ -11,4 +12,12 @@ export function samplePath(n: number): string {
 
 export function sample(n: number): Buffer {
   return readFileSync(samplePath(n));
+}
+
+/**
+ * The flagship's photo: a 640x480 JPEG with one face (the laughing woman of sample1, cut out with nobody else
+ * in frame), as the benchmarks and tests send it.
+ */
+export function singleFace640x480(): Promise<Buffer<ArrayBuffer>> {
+  return sharp(sample(1)).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer();
 }

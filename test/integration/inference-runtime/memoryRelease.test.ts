@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { FACE_DETECTOR, FACIAL_EXPRESSION } from '../../../inference-runtime/config/defaultPool.js';
 import { RuntimeProcess } from '../../helpers/runtimeProcess.js';
-import { sample } from '../../helpers/samplePhotos.js';
+import { singleFace640x480 } from '../../helpers/samplePhotos.js';
 
 /**
  * The runtime process with the flagship pool: after a spell of flagship requests it goes back to about the
@@ -42,7 +41,7 @@ describe('runtime memory after traffic', function () {
     await runtime.event('models_ready', 240_000);
     const neverServed = await runtime.rssBytes();
 
-    const image = await sharp(sample(1)).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer();
+    const image = await singleFace640x480();
     let peak = neverServed;
     const spell = async (requests: number): Promise<void> => {
       let sent = 0;

@@ -1,6 +1,4 @@
-import { sample } from '../../../helpers/samplePhotos.js';
-
-export { sample, samplePath } from '../../../helpers/samplePhotos.js';
+export { sample, samplePath, singleFace640x480 } from '../../../helpers/samplePhotos.js';
 
 /** Faces a person sees in each photo (looked at one by one): every face is clearly visible. */
 export const visibleFaces: Record<number, number> = { 1: 3, 2: 3, 3: 3, 4: 4, 5: 5, 6: 4 };
@@ -16,9 +14,3 @@ export const smilingFaces: { sample: number; x: number; y: number }[] = [
   { sample: 4, x: 1370, y: 294 },
   { sample: 6, x: 775, y: 502 },
 ];
-
-/** A 640x480 JPEG with one face (the laughing woman of sample1, cut out with nobody else in frame). */
-export async function singleFace640x480(): Promise<Buffer> {
-  const { default: sharp } = await import('sharp');
-  return sharp(sample(1)).extract({ left: 1280, top: 100, width: 640, height: 480 }).jpeg({ quality: 90 }).toBuffer();
-}

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
 import { loadAllocatorTrim } from './core/allocatorTrim.js';
+import { jpegDecoder } from './vision/jpegDecoder.js';
 import { fullGarbageCollector } from './core/garbageCollector.js';
 import { releaseWhenQuiet } from './core/quietRelease.js';
 import { missingNodeFlags } from './nodeFlags.js';
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
     memoryBudgetBytes: budget.limitBytes ?? null,
     memoryBudgetSource: budget.source,
     allocatorTrim: allocator.available ? 'on' : allocator.reason,
+    // JPEGs are decoded by libjpeg-turbo alone where they can be (vision/jpegDecoder.ts), else by libvips.
+    jpegDecoder: jpegDecoder().available ? 'on' : jpegDecoder().reason,
     // Started without them (node main.js by hand), the runtime serves as well but spends more CPU on collections.
     ...(nodeFlagsMissing.length > 0 ? { nodeFlagsMissing } : {}),
   });

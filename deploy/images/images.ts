@@ -39,8 +39,9 @@ export const images: Readonly<Record<ImageName, ImageDefinition>> = {
     // The speech recogniser (Debian's python3 over libpocketsphinx3, and the US English model), the Apertium
     // engine and the language pairs of the built-in pool (translation-eng-spa, translation-spa-eng).
     // install-info answers readline-common's `dpkg | install-info` (apertium -> gawk -> libreadline8); the
-    // dpkg that python3-minimal depends on is extracted and then removed (debianBase.ts).
-    debianPackages: ['python3-minimal', 'libpython3.11-stdlib', 'libpocketsphinx3', 'pocketsphinx-en-us', 'apertium', 'apertium-eng-spa', 'install-info'],
+    // dpkg that python3-minimal depends on is extracted and then removed (debianBase.ts). libjpeg-turbo for
+    // the JPEG decode addon (inference-runtime/native/jpegDecode.c).
+    debianPackages: ['python3-minimal', 'libpython3.11-stdlib', 'libpocketsphinx3', 'pocketsphinx-en-us', 'apertium', 'apertium-eng-spa', 'install-info', 'libjpeg62-turbo'],
     contents: {
       // All of it: tasks, backends and the pool loader are imported on demand.
       dist: { tree: 'inference-runtime' },

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon, nativeAddonFile } from './nativeAddon.js';
 
 /**
  * Returns the C allocator's free memory to the system (glibc, inference-runtime/native/mallocTrim.c).
@@ -39,34 +37,16 @@ export function uvPoolThreads(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(size) && size >= 1 ? Math.min(size, 1024) : 4;
 }
 
-/**
- * Where `npm run build` (deploy/nativeAddons.ts) puts the addon: next to the compiled core/ folder; a runtime
- * started from the sources (tsx) finds it in the checkout's dist/.
- */
-export function addonFile(): string {
-  const compiled = fileURLToPath(new URL('../native/mallocTrim.node', import.meta.url));
-  const ofSources = fileURLToPath(new URL('../../dist/inference-runtime/native/mallocTrim.node', import.meta.url));
-  return existsSync(compiled) || !existsSync(ofSources) ? compiled : ofSources;
-}
-
-export function loadAllocatorTrim(file: string = addonFile()): AllocatorTrim {
+export function loadAllocatorTrim(file: string = nativeAddonFile('mallocTrim')): AllocatorTrim {
   if (process.platform !== 'linux') return unavailable(`malloc_trim is glibc's; this is ${process.platform}`);
-  if (!existsSync(file)) return unavailable(`${file} is not built (npm run build needs a C compiler for it)`);
-  try {
-    const addon = createRequire(import.meta.url)(file) as { trim?: unknown; trimPoolArenas?: unknown };
-    const { trim, trimPoolArenas } = addon;
-    if (typeof trim !== 'function' || typeof trimPoolArenas !== 'function') {
-      return unavailable(`${file} lacks trim or trimPoolArenas (built from an older source?)`);
-    }
-    return {
-      available: true,
-      release: (collect) => trim(collect) === true,
-      releasePoolArenas: () => trimPoolArenas(uvPoolThreads()) as Promise<number>,
-    };
-  } catch (error) {
-    // A C library without malloc_trim (musl) fails to resolve the symbol when the addon loads.
-    return unavailable(`${file} did not load: ${(error as Error).message}`);
-  }
+  const loaded = loadNativeAddon<{ trim(collect?: () => void): unknown; trimPoolArenas(threads: number): Promise<number> }>(file, ['trim', 'trimPoolArenas']);
+  if ('reason' in loaded) return unavailable(loaded.reason);
+  const { trim, trimPoolArenas } = loaded.addon;
+  return {
+    available: true,
+    release: (collect) => trim(collect) === true,
+    releasePoolArenas: () => trimPoolArenas(uvPoolThreads()),
+  };
 }
 
 function unavailable(reason: string): AllocatorTrim {

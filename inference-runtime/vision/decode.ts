@@ -2,6 +2,7 @@ import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { DomainError, InvalidInput, PayloadTooLarge, UnsupportedMediaType } from '../core/errors.js';
 import type { DecodeAdmission } from './decodeAdmission.js';
 import { bytesPerSampleOf, decodeBytes } from './decodeCost.js';
+import { jpegDecoder, type JpegDecoder } from './jpegDecoder.js';
 import { readJpegHeader, type ImageHeader } from './jpegHeader.js';
 import type { VisionLimits } from './limits.js';
 import type { CancelSignal } from '../core/cancelSignal.js';
@@ -68,15 +69,19 @@ export function workingSize(width: number, height: number, format: string, maxSi
  * interlacing counted). With `admission`, the decode then waits for its turn and its memory (503 when
  * neither comes). The image is decoded upright (EXIF orientation), converted to sRGB (greyscale and CMYK
  * inputs too; an embedded RGB profile is not applied, see `ignoresIccProfile`), flattened onto white, and
- * shrunk to the working size in the same pass.
+ * shrunk to the working size in the same pass. A JPEG that needs none of that but the colour conversion
+ * (upright, not CMYK, within the working size) is decoded by libjpeg-turbo alone (`native`, see
+ * vision/jpegDecoder.ts), to the same pixels; libvips decodes the rest.
  */
 export async function decodeImage(
   bytes: Uint8Array,
   limits: Omit<VisionLimits, 'maxConcurrentDecodes' | 'maxWaitingDecodes'>,
   admission?: { gate: DecodeAdmission; signal?: CancelSignal },
+  native: JpegDecoder = jpegDecoder(),
 ): Promise<DecodedImage> {
   if (bytes.length === 0) throw new InvalidInput('the request carries no image (empty body)');
-  let meta: ImageHeader | Metadata | undefined = readJpegHeader(bytes);
+  const header = readJpegHeader(bytes);
+  let meta: ImageHeader | Metadata | undefined = header;
   try {
     meta ??= await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
@@ -111,7 +116,7 @@ export async function decodeImage(
       `image is ${width}x${height} pixels, ${meta.channels} channels of ${depth} bits${meta.isProgressive ? ', interlaced' : ''}: decoding it needs about ${mib(needs)} MiB; at most ${mib(limits.maxDecodeBytes)} MiB are accepted`,
     );
   }
-  const run = (): Promise<{ data: Buffer; info: OutputInfo }> =>
+  const withLibvips = (): Promise<{ data: Uint8Array; info: Pick<OutputInfo, 'width' | 'height' | 'channels'> }> =>
     sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'warning', ignoreIcc: ignoresIccProfile(meta) })
       .rotate()
       .resize(targetWidth, targetHeight, { fit: 'fill', kernel: 'lanczos3' })
@@ -120,7 +125,18 @@ export async function decodeImage(
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-  let raw: { data: Buffer; info: OutputInfo };
+  const nativeFits =
+    native.available && header !== undefined && header.space !== 'cmyk' && (header.orientation ?? 1) === 1 && targetWidth === width && targetHeight === height;
+  const run = !nativeFits
+    ? withLibvips
+    : async (): Promise<{ data: Uint8Array; info: Pick<OutputInfo, 'width' | 'height' | 'channels'> }> => {
+        const pixels = await native.decode(bytes, width, height);
+        if (pixels === 'unsupported') return withLibvips();
+        // Caught below, as libvips' refusals are.
+        if (pixels === 'corrupt') throw new Error('libjpeg refused the image');
+        return { data: pixels, info: { width, height, channels: 3 } };
+      };
+  let raw: Awaited<ReturnType<typeof run>>;
   try {
     raw = admission ? await admission.gate.run(needs, admission.signal, run) : await run();
   } catch (error) {

@@ -1,14 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import sharp, { type Sharp } from 'sharp';
+import sharp from 'sharp';
 import { InvalidInput } from '../../../../inference-runtime/core/errors.js';
 import { decodeImage } from '../../../../inference-runtime/vision/decode.js';
 import { readJpegHeader } from '../../../../inference-runtime/vision/jpegHeader.js';
 import { defaultVisionLimits } from '../../../../inference-runtime/vision/limits.js';
-import { rejection } from './imageFixtures.js';
+import { exifSegment, jpegFixtures as fixtures, rejection, withSegment } from './imageFixtures.js';
 
 /** What the decode's checks read of a header, orientation 1 and none being the same. */
 interface Seen {
@@ -33,51 +30,6 @@ async function libvips(bytes: Uint8Array): Promise<Seen | undefined> {
 function ours(bytes: Uint8Array): Seen | undefined {
   const h = readJpegHeader(bytes);
   return h && { format: h.format, width: h.width, height: h.height, channels: h.channels, isProgressive: h.isProgressive, space: h.space, orientation: h.orientation ?? 1 };
-}
-
-/** An Exif APP1 segment holding one IFD with `entries` (tag, type, count, value), in either byte order. */
-function exifSegment(entries: Array<[number, number, number, number]>, little: boolean): Buffer {
-  const tiff = Buffer.alloc(8 + 2 + 12 * entries.length + 4);
-  const u16 = (v: number, at: number): number => (little ? tiff.writeUInt16LE(v, at) : tiff.writeUInt16BE(v, at));
-  const u32 = (v: number, at: number): number => (little ? tiff.writeUInt32LE(v, at) : tiff.writeUInt32BE(v, at));
-  tiff.write(little ? 'II' : 'MM', 0, 'latin1');
-  u16(42, 2);
-  u32(8, 4);
-  u16(entries.length, 8);
-  entries.forEach(([tag, type, count, value], i) => {
-    u16(tag, 10 + 12 * i);
-    u16(type, 12 + 12 * i);
-    u32(count, 14 + 12 * i);
-    u16(value, 18 + 12 * i);
-  });
-  const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(payload.length + 2);
-  return Buffer.concat([Buffer.from([0xff, 0xe1]), length, payload]);
-}
-
-/** `jpeg` with `segment` inserted right after its SOI marker. */
-function withSegment(jpeg: Buffer, segment: Buffer): Buffer {
-  return Buffer.concat([jpeg.subarray(0, 2), segment, jpeg.subarray(2)]);
-}
-
-const facePhotos = path.join(path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
-
-async function fixtures(): Promise<Array<[string, Buffer]>> {
-  const base = (): Sharp => sharp({ create: { width: 40, height: 30, channels: 3, background: '#c08040' } });
-  const plain = await base().jpeg().toBuffer();
-  const list: Array<[string, Buffer]> = [
-    ['baseline', plain],
-    ['progressive', await base().jpeg({ progressive: true }).toBuffer()],
-    ['greyscale', await base().toColourspace('b-w').jpeg().toBuffer()],
-    ['CMYK', await base().toColourspace('cmyk').jpeg().toBuffer()],
-    ['Exif without orientation, big-endian', withSegment(plain, exifSegment([[0x010f, 2, 1, 0]], false))],
-    ['Exif orientation 8, big-endian', withSegment(plain, exifSegment([[0x0112, 3, 1, 8]], false))],
-    ['Exif orientation 5 among other entries', withSegment(plain, exifSegment([[0x010f, 2, 1, 0], [0x0112, 3, 1, 5], [0x011a, 5, 1, 0]], true))],
-  ];
-  for (let o = 1; o <= 8; o++) list.push([`orientation ${o}`, await base().jpeg().withMetadata({ orientation: o }).toBuffer()]);
-  for (let i = 1; i <= 6; i++) list.push([`face-api sample${i}.jpg`, readFileSync(path.join(facePhotos, `sample${i}.jpg`))]);
-  return list;
 }
 
 describe('JPEG header', () => {

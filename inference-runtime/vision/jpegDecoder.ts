@@ -4,10 +4,10 @@ import { loadNativeAddon, nativeAddonFile } from '../core/nativeAddon.js';
  * libjpeg-turbo's decode of a JPEG at its full size, in one libuv pool job (inference-runtime/native/jpegDecode.c).
  *
  * Why: sharp runs a decode through libvips' pipeline (a pool job that builds the operations, a threadpool of
- * its own that hands the image over in strips, objects and buffers per region), which cost 3.9 ms of CPU a
+ * its own that hands the image over in strips, objects and buffers per region), which cost 3.7 ms of CPU a
  * request for the flagship's 640x480 photo in the server. The same libjpeg-turbo code alone decodes it in
- * about a third of that (0.74-0.85 against 2.0-2.3 ms in one process, bench/preprocessPaired.ts), to the
- * same pixels, bit for bit.
+ * about a third of what that pipeline takes in one process (0.60 against 2.65 ms, bench/preprocessPaired.ts),
+ * to the same pixels, bit for bit.
  */
 export interface JpegDecoder {
   /** False where the addon is not built (no C compiler or libjpeg at build time) or did not load. */

@@ -13,8 +13,8 @@
  * end) fails it too, as libvips does with `failOn: 'warning'`; a progressive file may have at most MAX_SCANS
  * scans; the image must have the size the caller read from the header and sized the output for.
  *
- * Node-API is a stable C ABI whose functions the node binary exports; the few used here are declared rather
- * than taken from node_api.h, so that building needs a C compiler, libjpeg's header, and no Node headers.
+ * The Node-API functions it calls are declared in napi.h, so that building needs a C compiler, libjpeg's
+ * header, and no Node headers.
  */
 #include <setjmp.h>
 #include <stdbool.h>
@@ -25,37 +25,7 @@
 
 #include <jpeglib.h>
 
-typedef struct napi_env__ *napi_env;
-typedef struct napi_value__ *napi_value;
-typedef struct napi_ref__ *napi_ref;
-typedef struct napi_callback_info__ *napi_callback_info;
-typedef struct napi_async_work__ *napi_async_work;
-typedef struct napi_deferred__ *napi_deferred;
-typedef int napi_status;
-typedef napi_value (*napi_callback)(napi_env env, napi_callback_info info);
-typedef void (*napi_async_execute_callback)(napi_env env, void *data);
-typedef void (*napi_async_complete_callback)(napi_env env, napi_status status, void *data);
-
-extern napi_status napi_create_function(napi_env env, const char *utf8name, size_t length, napi_callback cb, void *data, napi_value *result);
-extern napi_status napi_set_named_property(napi_env env, napi_value object, const char *utf8name, napi_value value);
-extern napi_status napi_get_cb_info(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, napi_value *this_arg, void **data);
-extern napi_status napi_get_typedarray_info(napi_env env, napi_value typedarray, int *type, size_t *length, void **data, napi_value *arraybuffer,
-                                            size_t *byte_offset);
-extern napi_status napi_get_value_uint32(napi_env env, napi_value value, uint32_t *result);
-extern napi_status napi_create_uint32(napi_env env, uint32_t value, napi_value *result);
-extern napi_status napi_create_string_utf8(napi_env env, const char *str, size_t length, napi_value *result);
-extern napi_status napi_create_reference(napi_env env, napi_value value, uint32_t initial_refcount, napi_ref *result);
-extern napi_status napi_delete_reference(napi_env env, napi_ref ref);
-extern napi_status napi_create_async_work(napi_env env, napi_value async_resource, napi_value async_resource_name, napi_async_execute_callback execute,
-                                          napi_async_complete_callback complete, void *data, napi_async_work *result);
-extern napi_status napi_queue_async_work(napi_env env, napi_async_work work);
-extern napi_status napi_delete_async_work(napi_env env, napi_async_work work);
-extern napi_status napi_create_promise(napi_env env, napi_deferred *deferred, napi_value *promise);
-extern napi_status napi_resolve_deferred(napi_env env, napi_deferred deferred, napi_value resolution);
-extern napi_status napi_throw_type_error(napi_env env, const char *code, const char *msg);
-
-/* napi_typedarray_type's napi_uint8_array. */
-#define NAPI_UINT8_ARRAY 1
+#include "napi.h"
 
 /* What a decode ends with; jpegDecoder.ts reads the same numbers. */
 enum outcome { DECODED = 0, CORRUPT = 1, UNSUPPORTED = 2 };

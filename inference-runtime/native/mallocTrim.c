@@ -19,8 +19,7 @@
  * blocks under 32 MiB come from the arenas (no page faults per request for the 1-5 MB buffers of a photo),
  * and a top is returned by free() from 64 MiB up; what traffic leaves below that waits for the next release.
  *
- * Node-API is a stable C ABI whose functions the node binary exports; the few used here are declared rather
- * than taken from node_api.h, so that building needs a C compiler and no Node headers.
+ * The Node-API functions it calls are declared in napi.h, so that building needs a C compiler and no Node headers.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -30,35 +29,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-typedef struct napi_env__ *napi_env;
-typedef struct napi_value__ *napi_value;
-typedef struct napi_callback_info__ *napi_callback_info;
-typedef int napi_status;
-typedef napi_value (*napi_callback)(napi_env env, napi_callback_info info);
-
-extern napi_status napi_create_function(napi_env env, const char *utf8name, size_t length, napi_callback cb, void *data, napi_value *result);
-extern napi_status napi_set_named_property(napi_env env, napi_value object, const char *utf8name, napi_value value);
-extern napi_status napi_get_boolean(napi_env env, bool value, napi_value *result);
-extern napi_status napi_get_cb_info(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, napi_value *this_arg, void **data);
-extern napi_status napi_get_global(napi_env env, napi_value *result);
-typedef struct napi_async_work__ *napi_async_work;
-typedef struct napi_deferred__ *napi_deferred;
-typedef void (*napi_async_execute_callback)(napi_env env, void *data);
-typedef void (*napi_async_complete_callback)(napi_env env, napi_status status, void *data);
-extern napi_status napi_create_async_work(napi_env env, napi_value async_resource, napi_value async_resource_name, napi_async_execute_callback execute,
-                                          napi_async_complete_callback complete, void *data, napi_async_work *result);
-extern napi_status napi_queue_async_work(napi_env env, napi_async_work work);
-extern napi_status napi_delete_async_work(napi_env env, napi_async_work work);
-extern napi_status napi_create_promise(napi_env env, napi_deferred *deferred, napi_value *promise);
-extern napi_status napi_resolve_deferred(napi_env env, napi_deferred deferred, napi_value resolution);
-extern napi_status napi_create_string_utf8(napi_env env, const char *str, size_t length, napi_value *result);
-extern napi_status napi_create_uint32(napi_env env, uint32_t value, napi_value *result);
-extern napi_status napi_get_value_uint32(napi_env env, napi_value value, uint32_t *result);
-extern napi_status napi_typeof(napi_env env, napi_value value, int *result);
-extern napi_status napi_call_function(napi_env env, napi_value recv, napi_value func, size_t argc, const napi_value *argv, napi_value *result);
-
-/* napi_valuetype's napi_function. */
-#define NAPI_FUNCTION 7
+#include "napi.h"
 
 /* Between releases: glibc's dynamic maxima on 64-bit (mmap threshold 32 MiB, trim threshold twice that). */
 #define MMAP_THRESHOLD_BETWEEN (32 * 1024 * 1024)

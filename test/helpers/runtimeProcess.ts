@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,9 +31,11 @@ function ensureNativeAddons(): void {
   if (addonsChecked) return;
   addonsChecked = true;
   const dist = path.join(ROOT, 'dist');
+  // Any source or header newer than an addon makes it stale.
+  const newestSource = Math.max(...readdirSync(NATIVE_SOURCES).map((f) => statSync(path.join(NATIVE_SOURCES, f)).mtimeMs));
   const stale = nativeSources().some((f) => {
     const addon = addonTarget(dist, f);
-    return !existsSync(addon) || statSync(addon).mtimeMs < statSync(path.join(NATIVE_SOURCES, f)).mtimeMs;
+    return !existsSync(addon) || statSync(addon).mtimeMs < newestSource;
   });
   if (!stale) return;
   try {

@@ -3,7 +3,8 @@
  * `<dist>/inference-runtime/native/<name>.node`. They need a C compiler (`CC`, else `cc`) and no Node headers;
  * jpegDecode.c needs libjpeg-turbo's header and library too (Debian: libjpeg62-turbo-dev). `npm run build`
  * builds each when it can and says so when it cannot (the runtime serves without them: at a higher idle RSS
- * without mallocTrim, decoding every JPEG through libvips without jpegDecode); the image build requires them.
+ * without mallocTrim, decoding every JPEG through libvips without jpegDecode, letterboxing in JavaScript
+ * without resampleToTensor); the image build requires them.
  *
  *   npx tsx deploy/nativeAddons.ts [--dist dist]
  */
@@ -24,7 +25,9 @@ export function buildAddon(source: string, outFile: string): void {
   mkdirSync(path.dirname(outFile), { recursive: true });
   const cc = process.env.CC || 'cc';
   const libraries = LIBRARIES[path.basename(source)] ?? [];
-  execFileSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-o', outFile, source, ...libraries], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // -O3 vectorises the resampler's row loops (2.6x less CPU than -O2, which does not); -ffp-contract=off: no
+  // fused multiply-adds, so float arithmetic rounds where the JavaScript twins round.
+  execFileSync(cc, ['-shared', '-fPIC', '-O3', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror', '-o', outFile, source, ...libraries], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The C sources of the addons, by file name. */

@@ -5,6 +5,7 @@ import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
 import { loadAllocatorTrim } from './core/allocatorTrim.js';
 import { jpegDecoder } from './vision/jpegDecoder.js';
+import { nativeResampleMissing } from './vision/resample.js';
 import { fullGarbageCollector } from './core/garbageCollector.js';
 import { releaseWhenQuiet } from './core/quietRelease.js';
 import { missingNodeFlags } from './nodeFlags.js';
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
     allocatorTrim: allocator.available ? 'on' : allocator.reason,
     // JPEGs are decoded by libjpeg-turbo alone where they can be (vision/jpegDecoder.ts), else by libvips.
     jpegDecoder: jpegDecoder().available ? 'on' : jpegDecoder().reason,
+    // The detectors' letterbox is resampled in C (vision/resample.ts), else by its JavaScript twin.
+    letterbox: nativeResampleMissing() ?? 'on',
     // Started without them (node main.js by hand), the runtime serves as well but spends more CPU on collections.
     ...(nodeFlagsMissing.length > 0 ? { nodeFlagsMissing } : {}),
   });

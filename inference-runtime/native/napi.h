@@ -23,8 +23,10 @@ typedef void (*napi_async_complete_callback)(napi_env env, napi_status status, v
 
 /* napi_valuetype's napi_function. */
 #define NAPI_FUNCTION 7
-/* napi_typedarray_type's napi_uint8_array. */
+/* napi_typedarray_type's napi_uint8_array, napi_int32_array and napi_float32_array. */
 #define NAPI_UINT8_ARRAY 1
+#define NAPI_INT32_ARRAY 5
+#define NAPI_FLOAT32_ARRAY 7
 
 extern napi_status napi_create_function(napi_env env, const char *utf8name, size_t length, napi_callback cb, void *data, napi_value *result);
 extern napi_status napi_set_named_property(napi_env env, napi_value object, const char *utf8name, napi_value value);
@@ -47,5 +49,6 @@ extern napi_status napi_delete_async_work(napi_env env, napi_async_work work);
 extern napi_status napi_create_promise(napi_env env, napi_deferred *deferred, napi_value *promise);
 extern napi_status napi_resolve_deferred(napi_env env, napi_deferred deferred, napi_value resolution);
 extern napi_status napi_throw_type_error(napi_env env, const char *code, const char *msg);
+extern napi_status napi_throw_range_error(napi_env env, const char *code, const char *msg);
 
 #endif

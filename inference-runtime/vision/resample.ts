@@ -1,3 +1,4 @@
+import { loadNativeAddon, nativeAddonFile } from '../core/nativeAddon.js';
 import type { RgbImage } from './decode.js';
 import type { Box } from './geometry.js';
 
@@ -125,6 +126,7 @@ export function resampleLumaInto(
   map: { gain: number; bias: number },
   out: Float32Array,
   offset: number,
+  stride = width,
 ): void {
   const tx = axisRuns(region.x, region.width, width, img.width);
   const ty = axisTaps(region.y, region.height, height, img.height);
@@ -162,7 +164,121 @@ export function resampleLumaInto(
       horizontal[h++] = a;
     }
   }
-  verticalPass(ty, horizontal, width, y0, height, out, offset, width, map.gain, map.bias);
+  verticalPass(ty, horizontal, width, y0, height, out, offset, stride, map.gain, map.bias);
+}
+
+/** One output channel of a model's input: the source channel it reads (0 R, 1 G, 2 B), then `v * gain + bias`. */
+export interface ChannelMap {
+  source: 0 | 1 | 2;
+  gain: number;
+  bias: number;
+}
+
+/** inference-runtime/native/resampleToTensor.c's `resample` (its arguments are described there). */
+export type NativeResample = (
+  src: Uint8Array,
+  srcWidth: number,
+  srcHeight: number,
+  out: Float32Array,
+  offset: number,
+  stride: number,
+  width: number,
+  height: number,
+  xStart: Int32Array,
+  xCount: Int32Array,
+  xWeight: Float32Array,
+  yStart: Int32Array,
+  yCount: Int32Array,
+  yWeight: Float32Array,
+  map: Float32Array,
+) => void;
+
+/** The addon's `resample`, or why it is not there (not built, or it does not load). */
+function loadAddon(file: string): { resample: NativeResample } | { reason: string } {
+  const loaded = loadNativeAddon<{ resample: NativeResample }>(file, ['resample']);
+  return 'addon' in loaded ? { resample: loaded.addon.resample } : loaded;
+}
+
+/** The addon's `resample` from `file`, or null. */
+export function loadNativeResample(file: string = nativeAddonFile('resampleToTensor')): NativeResample | null {
+  const loaded = loadAddon(file);
+  return 'resample' in loaded ? loaded.resample : null;
+}
+
+let shared: { resample: NativeResample } | { reason: string } | undefined;
+
+/** The process's native resampler, loaded on first use (null: the JavaScript twin runs). */
+export function nativeResample(): NativeResample | null {
+  shared ??= loadAddon(nativeAddonFile('resampleToTensor'));
+  return 'resample' in shared ? shared.resample : null;
+}
+
+/** Why the process has no native resampler; undefined when it has one. */
+export function nativeResampleMissing(): string | undefined {
+  shared ??= loadAddon(nativeAddonFile('resampleToTensor'));
+  return 'reason' in shared ? shared.reason : undefined;
+}
+
+/**
+ * Resamples the whole image to `width` x `height` with the tent filter and writes each pixel as three model
+ * values (`channels`: source channel, gain, bias per output channel) into `out` from `offset`, `stride`
+ * values a row: a detector's letterbox in one pass, without a byte image between the resize and the tensor.
+ * The arithmetic is float32 in a fixed order: rows first (each output row the weighted sum of its source
+ * rows), then columns, then the mapping. `native` (the addon, where it is built) does it in C; without it
+ * the JavaScript twin runs, which rounds to float32 at the same steps and so gives the same values bit for
+ * bit, at about ten times the CPU.
+ */
+export function resampleToTensor(
+  img: RgbImage,
+  width: number,
+  height: number,
+  channels: readonly [ChannelMap, ChannelMap, ChannelMap],
+  out: Float32Array,
+  offset: number,
+  stride: number,
+  native: NativeResample | null = nativeResample(),
+): void {
+  const tx = axisRuns(0, img.width, width, img.width);
+  const ty = axisRuns(0, img.height, height, img.height);
+  const map = Float32Array.from(channels.flatMap((c) => [c.source, c.gain, c.bias]));
+  if (native) {
+    native(img.data, img.width, img.height, out, offset, stride, width, height, tx.start, tx.count, tx.weight, ty.start, ty.count, ty.weight, map);
+    return;
+  }
+  const fr = Math.fround;
+  const src = img.data;
+  const line = img.width * 3;
+  const row = new Float32Array(line);
+  const [s0, g0, b0, s1, g1, b1, s2, g2, b2] = map;
+  const v = new Float32Array(3);
+  for (let oy = 0; oy < height; oy++) {
+    row.fill(0);
+    for (let k = 0; k < ty.count[oy]; k++) {
+      const w = ty.weight[oy * ty.width + k];
+      const from = clampIndex(ty.start[oy] + k, img.height) * line;
+      // Float32Array stores round the sums; fround rounds the products.
+      for (let i = 0; i < line; i++) row[i] = row[i] + fr(src[from + i] * w);
+    }
+    const o = offset + oy * stride;
+    for (let ox = 0; ox < width; ox++) {
+      v.fill(0);
+      const base = ox * tx.width;
+      for (let k = 0; k < tx.count[ox]; k++) {
+        const w = tx.weight[base + k];
+        const p = clampIndex(tx.start[ox] + k, img.width) * 3;
+        v[0] = v[0] + fr(row[p] * w);
+        v[1] = v[1] + fr(row[p + 1] * w);
+        v[2] = v[2] + fr(row[p + 2] * w);
+      }
+      out[o + ox * 3] = fr(v[s0] * g0) + b0;
+      out[o + ox * 3 + 1] = fr(v[s1] * g1) + b1;
+      out[o + ox * 3 + 2] = fr(v[s2] * g2) + b2;
+    }
+  }
+}
+
+function clampIndex(i: number, size: number): number {
+  return i < 0 ? 0 : i >= size ? size - 1 : i;
 }
 
 /**

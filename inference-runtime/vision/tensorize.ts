@@ -1,9 +1,8 @@
-import sharp from 'sharp';
 import type { Preprocessing } from '../config/types.js';
 import { float32, type HostTensor } from '../core/tensor.js';
 import type { Box } from './geometry.js';
 import type { RgbImage } from './decode.js';
-import { resampleInto, resampleLumaInto } from './resample.js';
+import { nativeResample, resampleInto, resampleLumaInto, resampleToTensor, type ChannelMap, type NativeResample } from './resample.js';
 
 /** ITU-R BT.601 luma weights (MATLAB's rgb2gray), used when the model's entry names no grey weights. */
 const bt601: readonly [number, number, number] = [0.2989, 0.587, 0.114];
@@ -18,32 +17,32 @@ export interface LetterboxedTensor {
 /**
  * Fits the image into the model's input without distortion: scaled to fit, anchored top-left, padded with
  * black on the right or bottom, and written as the model's input values. Top-left anchoring keeps the
- * mapping back to image pixels a pure scale. Whole-image resizes run in libvips (SIMD): at 640x480 -> 256 px
- * it costs a third of the CPU of the separable JS resampler the crops use. The kernel is libvips' linear
- * one, a triangle widened by the shrink factor (it averages every source pixel, like the crops' resampler),
- * at about 60% of lanczos3's CPU. The resized rows go straight into the tensor and the padding is written
- * as black's value: no padded copy of the image (libvips' extend cost as much again as the resize).
+ * mapping back to image pixels a pure scale. The resize is the crops' tent filter (a triangle widened by the
+ * shrink factor, so every source pixel is averaged in), written straight as model values: in native code
+ * (`resampleToTensor`) it costs about a third of a libvips resize called through sharp plus the packing of its
+ * bytes. Grey models take the luma resampler's values. The padding is written as black's value. `native`:
+ * see `resampleToTensor`.
  */
-export async function letterboxTensor(img: RgbImage, pre: Preprocessing): Promise<LetterboxedTensor> {
+export function letterboxTensor(img: RgbImage, pre: Preprocessing, native: NativeResample | null = nativeResample()): Promise<LetterboxedTensor> {
   const { width, height } = pre;
   const scale = Math.min(width / img.width, height / img.height);
   const w = Math.max(1, Math.min(width, Math.round(img.width * scale)));
   const h = Math.max(1, Math.min(height, Math.round(img.height * scale)));
-  const resized = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(w, h, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer();
   const channels = channelsOf(pre);
   const data = new Float32Array(width * height * channels);
-  const write = valueWriter(pre);
-  // One call per run of contiguous pixels, with the resized bytes as its only source: a wide image's rows
-  // are one run, and the padding is filled with black's values rather than converted from black pixels.
-  if (w === width) write(resized, 0, w * h, data, 0);
-  else for (let y = 0; y < h; y++) write(resized, y * w * 3, w, data, y * width * channels);
-  const black = blackValues(write, channels);
+  const { gain, bias } = valueMap(pre);
+  const whole = { x: 0, y: 0, width: img.width, height: img.height };
+  if (pre.colour === 'grayscale') resampleLumaInto(img, whole, w, h, lumaWeights(pre), { gain: gain[0], bias: bias[0] }, data, 0, width);
+  else {
+    // BGR reads the source channels in reverse order.
+    const order = pre.colour === 'bgr' ? ([2, 1, 0] as const) : ([0, 1, 2] as const);
+    const map = [0, 1, 2].map((c) => ({ source: order[c], gain: gain[c], bias: bias[c] })) as [ChannelMap, ChannelMap, ChannelMap];
+    resampleToTensor(img, w, h, map, data, 0, width * 3, native);
+  }
+  const black = blackValues(valueWriter(pre), channels);
   if (w < width) for (let y = 0; y < h; y++) fillPixels(data, (y * width + w) * channels, width - w, black);
   fillPixels(data, h * width * channels, (height - h) * width, black);
-  return { tensor: float32([1, height, width, channels], data), scale };
+  return Promise.resolve({ tensor: float32([1, height, width, channels], data), scale });
 }
 
 /**

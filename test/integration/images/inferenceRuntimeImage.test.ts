@@ -158,9 +158,9 @@ describe('inference-runtime image (podman)', function () {
     // Ready when every model is available; the load-time benchmarks (`models_ready`) follow while it serves.
     const ready = await container!.waitForLog((l) => l.event === 'models_available', 1_000);
     expect(ready.ready).to.equal(true);
-    // Its native addons load: the allocator trim, and libjpeg-turbo's decode (libjpeg62-turbo in the base).
+    // Its native addons load: the allocator trim, libjpeg-turbo's decode (libjpeg62-turbo in the base) and the letterbox.
     const starting = await container!.waitForLog((l) => l.event === 'starting', 1_000);
-    expect([starting.allocatorTrim, starting.jpegDecoder]).to.deep.equal(['on', 'on']);
+    expect([starting.allocatorTrim, starting.jpegDecoder, starting.letterbox]).to.deep.equal(['on', 'on', 'on']);
   });
 
   it('answers POST /v1/vision/facial-expressions exactly as the runtime run from the repository', async () => {

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import sharp from 'sharp';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildAddon, NATIVE_SOURCES } from '../../../../deploy/nativeAddons.js';
+import { loadNativeResample, type NativeResample } from '../../../../inference-runtime/vision/resample.js';
 import type { Preprocessing } from '../../../../inference-runtime/config/types.js';
 import { cropResize, cropsToBatchTensor, letterboxTensor, toBatchTensor } from '../../../../inference-runtime/vision/tensorize.js';
 import type { RgbImage } from '../../../../inference-runtime/vision/decode.js';
@@ -11,15 +16,33 @@ function solid(width: number, height: number, rgb: [number, number, number]): Rg
   return { data, width, height };
 }
 
-describe('model input tensors', () => {
+describe('model input tensors', function () {
+  let dir: string;
+  let native: NativeResample | null = null;
+
+  before(function () {
+    // CI installs a C compiler (.ci/run); the letterbox's native resampler is built here so it is the one tested.
+    if (spawnSync(process.env.CC || 'cc', ['--version']).status !== 0) this.skip();
+    dir = mkdtempSync(path.join(tmpdir(), 'mloffload-resample-'));
+    const file = path.join(dir, 'resampleToTensor.node');
+    buildAddon(path.join(NATIVE_SOURCES, 'resampleToTensor.c'), file);
+    native = loadNativeResample(file);
+    expect(native).to.be.a('function');
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('letterboxes without distortion: scaled to fit, padded black on the right and bottom', async () => {
     const boxed = await letterboxTensor(solid(200, 100, [255, 255, 255]), { width: 64, height: 64, colour: 'rgb' });
     expect(boxed.scale).to.equal(64 / 200);
     expect(boxed.tensor.shape).to.deep.equal([1, 64, 64, 3]);
     const data = boxed.tensor.data as Float32Array;
     const at = (x: number, y: number) => data[(y * 64 + x) * 3];
-    expect(at(10, 10)).to.equal(255);
-    expect(at(63, 31)).to.equal(255);
+    // Float32 weights that sum to 1 within their rounding.
+    expect(at(10, 10)).to.be.closeTo(255, 1e-3);
+    expect(at(63, 31)).to.be.closeTo(255, 1e-3);
     expect(at(10, 33)).to.equal(0);
   });
 
@@ -36,7 +59,7 @@ describe('model input tensors', () => {
     expect(Array.from(w.subarray((15 * 20 + 3) * 3, (15 * 20 + 3) * 3 + 3))).to.deep.equal([0, 0, 0]);
   });
 
-  it('letterboxes any image for any preprocessing as the resized image padded with black pixels would be packed', async () => {
+  it("letterboxes any image for any preprocessing as the crops' resampler and packing would, within its byte rounding; the native resampler and its twin agree bit for bit", async () => {
     const colours = ['rgb', 'bgr', 'grayscale'] as const;
     await fc.assert(
       fc.asyncProperty(
@@ -53,16 +76,23 @@ describe('model input tensors', () => {
           for (let i = 0; i < img.data.length; i++) img.data[i] = (i * 31 + seed) & 255;
           const channels = colour === 'grayscale' ? 1 : 3;
           const pre: Preprocessing = { width, height, colour, range: [-1, 1], mean: mean.slice(0, channels), std: std.slice(0, channels) };
-          const boxed = await letterboxTensor(img, pre);
-          // The reference: the same resize, padded into a black image, then packed pixel by pixel.
+          const boxed = await letterboxTensor(img, pre, native);
+          expect(Array.from(boxed.tensor.data as Float32Array)).to.deep.equal(Array.from((await letterboxTensor(img, pre, null)).tensor.data as Float32Array));
+          // The reference: the crops' resampler (rounded to bytes), padded into a black image, then packed.
           const scale = Math.min(width / iw, height / ih);
           const w = Math.max(1, Math.min(width, Math.round(iw * scale)));
           const h = Math.max(1, Math.min(height, Math.round(ih * scale)));
-          const resized = await sharp(img.data, { raw: { width: iw, height: ih, channels: 3 } }).resize(w, h, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+          const resized = cropResize(img, { x: 0, y: 0, width: iw, height: ih }, w, h);
           const padded = solid(width, height, [0, 0, 0]);
-          for (let y = 0; y < h; y++) padded.data.set(resized.subarray(y * w * 3, (y + 1) * w * 3), y * width * 3);
+          for (let y = 0; y < h; y++) padded.data.set(resized.data.subarray(y * w * 3, (y + 1) * w * 3), y * width * 3);
+          const reference = toBatchTensor([padded], pre).data as Float32Array;
+          const values = boxed.tensor.data as Float32Array;
           expect(boxed.tensor.shape).to.deep.equal([1, height, width, channels]);
-          expect(Array.from(boxed.tensor.data as Float32Array)).to.deep.equal(Array.from(toBatchTensor([padded], pre).data as Float32Array));
+          for (let i = 0; i < values.length; i++) {
+            // Half a byte of the source, in the model's units, plus float32 rounding.
+            const halfByte = (0.5 * (2 / 255)) / std[i % channels];
+            expect(Math.abs(values[i] - reference[i]), `value ${i}`).to.be.at.most(halfByte + 1e-4 * Math.max(1, Math.abs(reference[i])));
+          }
         },
       ),
       { numRuns: 150 },

@@ -34,8 +34,7 @@ export function letterboxTensor(img: RgbImage, pre: Preprocessing, native: Nativ
   const whole = { x: 0, y: 0, width: img.width, height: img.height };
   if (pre.colour === 'grayscale') resampleLumaInto(img, whole, w, h, lumaWeights(pre), { gain: gain[0], bias: bias[0] }, data, 0, width);
   else {
-    // BGR reads the source channels in reverse order.
-    const order = pre.colour === 'bgr' ? ([2, 1, 0] as const) : ([0, 1, 2] as const);
+    const order = sourceChannels(pre);
     const map = [0, 1, 2].map((c) => ({ source: order[c], gain: gain[c], bias: bias[c] })) as [ChannelMap, ChannelMap, ChannelMap];
     resampleToTensor(img, w, h, map, data, 0, width * 3, native);
   }
@@ -92,6 +91,11 @@ function valueMap(pre: Preprocessing): { gain: number[]; bias: number[] } {
   return { gain: std.map((s) => k / s), bias: mean.map((m, c) => (lo - m) / std[c]) };
 }
 
+/** The source channel (0 R, 1 G, 2 B) of each of a colour model's input channels: BGR reads them reversed. */
+function sourceChannels(pre: Preprocessing): readonly [0 | 1 | 2, 0 | 1 | 2, 0 | 1 | 2] {
+  return pre.colour === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+}
+
 function lumaWeights(pre: Preprocessing): readonly [number, number, number] {
   return pre.grayscaleWeights ?? bt601;
 }
@@ -123,8 +127,7 @@ function valueWriter(pre: Preprocessing): ValueWriter {
       for (let s = from, o = offset, end = from + count * 3; s < end; s += 3, o++) target[o] = src[s] * wr + src[s + 1] * wg + src[s + 2] * wb + b0;
     };
   }
-  // BGR reads the source channels in reverse order.
-  const [r, g, b] = pre.colour === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+  const [r, g, b] = sourceChannels(pre);
   const [g0, g1, g2] = gain;
   const [b0, b1, b2] = bias;
   return (src, from, count, target, offset) => {

@@ -4,7 +4,9 @@
  * to core 0 (client pinned to core 1), and throughput of 1 worker on 1 core against 2 workers on 2 cores. The
  * load generator (bench/visionLoad.ts) is a process of its own, niced to 19, whose CPU is counted apart from
  * the server's; requests per server CPU-second compare the servers whatever the scheduler gave them, and
- * the server's CPU per request is split by thread (event loop, libvips, the rest) from /proc.
+ * the server's CPU per request is split by thread (event loop, libvips, the rest) from /proc. A third server,
+ * 1 worker on both cores (a pod whose memory limit allows one worker), shows what its onnxruntime sessions'
+ * intra-op threads (2, one per core the other workers leave free) cost and give.
  *
  *   npx tsx bench/visionCores.ts [--seconds 16] [--rounds 4] [--clients 4] [--baseline /path/to/other/checkout]
  *
@@ -107,9 +109,14 @@ await writeFile(flagship, await singleFace640x480());
 const groups = [1, 2, 3, 4, 5, 6].map(samplePath);
 
 const loadBefore = os.loadavg();
-const servers: { label: string; oneCore: Server; twoWorkers: Server }[] = [];
+const servers: { label: string; oneCore: Server; twoWorkers: Server; oneWorkerTwoCores: Server }[] = [];
 for (const c of checkouts) {
-  servers.push({ label: c.label, oneCore: await startServer(`${c.label} 1w core 0`, c.dir, 1, '0'), twoWorkers: await startServer(`${c.label} 2w`, c.dir, 2) });
+  servers.push({
+    label: c.label,
+    oneCore: await startServer(`${c.label} 1w core 0`, c.dir, 1, '0'),
+    twoWorkers: await startServer(`${c.label} 2w`, c.dir, 2),
+    oneWorkerTwoCores: await startServer(`${c.label} 1w 2 cores`, c.dir, 1),
+  });
 }
 
 interface Cell {
@@ -126,15 +133,17 @@ const cells: Cell[] = servers.flatMap((s) => [
   { checkout: s.label, what: 'latency group sample1-6, 1 worker on core 0', server: s.oneCore, images: groups, clients: 1, pin: '1', windows: [] },
   { checkout: s.label, what: 'throughput 640x480, 1 worker on core 0', server: s.oneCore, images: [flagship], clients: throughputClients, windows: [] },
   { checkout: s.label, what: 'throughput 640x480, 2 workers on 2 cores', server: s.twoWorkers, images: [flagship], clients: throughputClients, windows: [] },
+  { checkout: s.label, what: 'latency 640x480, 1 worker on 2 cores', server: s.oneWorkerTwoCores, images: [flagship], clients: 1, windows: [] },
+  { checkout: s.label, what: 'throughput 640x480, 1 worker on 2 cores', server: s.oneWorkerTwoCores, images: [flagship], clients: throughputClients, windows: [] },
 ]);
 try {
-  for (const s of servers) for (const server of [s.oneCore, s.twoWorkers]) await load(server, [flagship, ...groups], 1, 1500);
+  for (const s of servers) for (const server of [s.oneCore, s.twoWorkers, s.oneWorkerTwoCores]) await load(server, [flagship, ...groups], 1, 1500);
   for (let round = 0; round < rounds; round++) {
     for (const c of cells) c.windows.push(await load(c.server, c.images, c.clients, (seconds * 1000) / rounds, c.pin));
     process.stderr.write(`round ${round + 1}/${rounds}, load ${os.loadavg()[0].toFixed(1)}\n`);
   }
 } finally {
-  for (const s of servers) for (const server of [s.oneCore, s.twoWorkers]) await stopServer(server.child);
+  for (const s of servers) for (const server of [s.oneCore, s.twoWorkers, s.oneWorkerTwoCores]) await stopServer(server.child);
   await rm(tmp, { recursive: true, force: true });
 }
 const loadAfter = os.loadavg();
@@ -166,7 +175,7 @@ const rows = cells.map((c) => {
     inference: stage('inference'),
   };
 });
-const at = (checkout: string, what: string) => rows.find((r) => r.checkout === checkout && r.what.startsWith(what))!;
+const at = (checkout: string, what: string) => rows.find((r) => r.checkout === checkout && r.what === what)!;
 
 const lines = [
   `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}.`,
@@ -187,9 +196,14 @@ const lines = [
   ...rows.map((r) => `| ${r.checkout} | ${r.what} | ${r.clients} | ${r2(r.mainMs)} | ${r2(r.libvipsMs)} | ${r2(r.otherMs)} | ${r2(r.mainMs + r.libvipsMs + r.otherMs)} |`),
   '',
   ...checkouts.map(({ label }) => {
-    const one = at(label, 'throughput 640x480, 1 worker');
-    const two = at(label, 'throughput 640x480, 2 workers');
-    return `${label}: 640x480 p50 ${r1(at(label, 'latency 640x480').p50)} ms, group p50 ${r1(at(label, 'latency group').p50)} ms; 2 workers / 1 worker: ${r2(two.perSecond / one.perSecond)}x req/s, ${r2(two.perCpuSecond / one.perCpuSecond)}x req per server CPU-s (server cores ${r2(one.serverCores)} -> ${r2(two.serverCores)}).`;
+    const one = at(label, 'throughput 640x480, 1 worker on core 0');
+    const two = at(label, 'throughput 640x480, 2 workers on 2 cores');
+    const lone = at(label, 'throughput 640x480, 1 worker on 2 cores');
+    return (
+      `${label}: 640x480 p50 ${r1(at(label, 'latency 640x480, 1 worker on core 0').p50)} ms, group p50 ${r1(at(label, 'latency group sample1-6, 1 worker on core 0').p50)} ms; ` +
+      `2 workers / 1 worker: ${r2(two.perSecond / one.perSecond)}x req/s, ${r2(two.perCpuSecond / one.perCpuSecond)}x req per server CPU-s (server cores ${r2(one.serverCores)} -> ${r2(two.serverCores)}); ` +
+      `1 worker on 2 cores: p50 ${r1(at(label, 'latency 640x480, 1 worker on 2 cores').p50)} ms, ${r2(lone.perSecond)} req/s, ${r2(1000 / lone.perCpuSecond)} ms of server CPU a request.`
+    );
   }),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

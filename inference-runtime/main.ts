@@ -10,6 +10,7 @@ import { fullGarbageCollector } from './core/garbageCollector.js';
 import { releaseWhenQuiet } from './core/quietRelease.js';
 import { missingNodeFlags } from './nodeFlags.js';
 import { MemoryBudget, resolveMemoryBudget } from './core/memoryBudget.js';
+import { availableCores, cgroupCpuLimit } from './core/containerLimits.js';
 import { createModelRegistry, type PoolModelRegistry } from './dataplane/modelRegistry.js';
 import { ApiKeyCheck, parseApiKeys } from './http/apiKeys.js';
 import { createApp } from './http/app.js';
@@ -69,6 +70,9 @@ async function main(): Promise<void> {
     pid: process.pid,
     memoryBudgetBytes: budget.limitBytes ?? null,
     memoryBudgetSource: budget.source,
+    // What the workers, onnxruntime's threads and the decodes are sized by: the CPUs, within the CPU quota.
+    cores: availableCores(),
+    cpuQuota: cgroupCpuLimit() ?? null,
     allocatorTrim: allocator.available ? 'on' : allocator.reason,
     // JPEGs are decoded by libjpeg-turbo alone where they can be (vision/jpegDecoder.ts), else by libvips.
     jpegDecoder: jpegDecoder().available ? 'on' : jpegDecoder().reason,

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Framework, PoolModel } from '../config/types.js';
 import { InvalidInput } from '../core/errors.js';
+import { intraOpSessionOptions, intraOpThreads } from '../core/intraOpThreads.js';
 import type { DType, HostTensor, NamedTensors, TensorData, TensorSpec } from '../core/tensor.js';
 import type { Backend, EngineMemory, LoadedModel, ModelFiles, ModelSignature } from '../core/backend.js';
 import { countInitializers } from './onnxWeights.js';
@@ -10,8 +11,8 @@ type Ort = typeof import('onnxruntime-node');
 
 export interface OnnxBackendOptions {
   /**
-   * Threads per session. In a worker pool every worker runs its own session, so one thread each avoids
-   * oversubscribing the cores; in-process serving may let onnxruntime use several.
+   * Threads per session (default: the available cores). In a worker pool every worker runs its own session, so
+   * one thread each avoids oversubscribing the cores; in-process serving may let onnxruntime use several.
    */
   intraOpThreads?: number;
   /**
@@ -31,7 +32,7 @@ export function onnxSessionOptions(options: OnnxBackendOptions): InferenceSessio
     // memory pattern still plans each run's buffers as one allocation.
     enableCpuMemArena: options.memoryArena ?? false,
     enableMemPattern: true,
-    ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 } : {}),
+    ...intraOpSessionOptions(options.intraOpThreads ?? intraOpThreads(1)),
   };
 }
 

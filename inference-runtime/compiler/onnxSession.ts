@@ -3,9 +3,9 @@
  * parameter: one intra-op thread per session when several workers serve concurrently (they would only
  * fight over cores otherwise), all cores for a session that runs alone.
  */
-import os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { intraOpThreads } from '../core/intraOpThreads.js';
+import { availableCores } from '../core/containerLimits.js';
+import { intraOpSessionOptions, intraOpThreads } from '../core/intraOpThreads.js';
 import type { DType, HostTensor, NamedTensors } from '../core/tensor.js';
 
 export interface OnnxSessionOptions {
@@ -16,7 +16,7 @@ export interface OnnxSessionOptions {
 }
 
 /** Cores divided among the sessions that run at once, at least one thread each (the runtime's rule). */
-export function chooseIntraOpThreads(concurrentSessions = 1, cores = os.availableParallelism()): number {
+export function chooseIntraOpThreads(concurrentSessions = 1, cores = availableCores()): number {
   return intraOpThreads(concurrentSessions, cores);
 }
 
@@ -63,8 +63,7 @@ export async function createOnnxSession(model: string | Uint8Array, options: Onn
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    intraOpNumThreads: intraOpThreads,
-    interOpNumThreads: 1,
+    ...intraOpSessionOptions(intraOpThreads),
   };
   const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
   return {

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { cgroupMemoryLimit } from './containerLimits.js';
 import { Overloaded } from './errors.js';
 
 /**
@@ -103,36 +102,6 @@ export class MemoryBudget {
 
 function mib(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(0);
-}
-
-/** Where cgroup files are mounted in a container. */
-export const CGROUP_ROOT = '/sys/fs/cgroup';
-
-/**
- * A cgroup limit at or above this is "no limit": cgroup v1 reports an unlimited group as the largest page-aligned
- * 64-bit value (9223372036854771712), and no edge node has a petabyte of memory.
- */
-const UNLIMITED_FROM = 2 ** 50;
-
-/**
- * The memory limit of the container the process runs in, from cgroup v2 (`memory.max`) or v1
- * (`memory/memory.limit_in_bytes`) under `root`; undefined when there is none ("max", a huge value, or no
- * cgroup file at all, as outside a container).
- */
-export function cgroupMemoryLimit(root: string = CGROUP_ROOT): number | undefined {
-  for (const file of [path.join(root, 'memory.max'), path.join(root, 'memory', 'memory.limit_in_bytes')]) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8').trim();
-    } catch {
-      continue;
-    }
-    if (text === 'max') return undefined;
-    const bytes = Number(text);
-    if (!Number.isFinite(bytes) || bytes <= 0 || bytes >= UNLIMITED_FROM) return undefined;
-    return bytes;
-  }
-  return undefined;
 }
 
 /** Share of the container's limit the runtime budgets for itself: the rest absorbs what estimates miss. */

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import os from 'node:os';
 import type { ModelFiles, ModelSignature } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
 import { planEngine, type CompilationStatus, type EnginePlan } from '../backends/enginePlan.js';
@@ -11,6 +10,7 @@ import { hasDynamicBatch } from '../core/exampleInputs.js';
 import type { InferenceExecutor, InferOptions } from '../core/executor.js';
 import { InProcessExecutor } from './inProcessExecutor.js';
 import { LargestFirstQueue } from '../core/largestFirst.js';
+import { availableCores } from '../core/containerLimits.js';
 import { keepBenchmark, readKeptBenchmark, type BenchmarkKey } from '../core/benchmarkCache.js';
 import { benchmarkModel, DEFAULT_BENCHMARK, type BenchmarkOptions } from '../core/loadBenchmark.js';
 import { MicroBatcher } from '../core/microBatcher.js';
@@ -61,7 +61,7 @@ const quietLogger: RegistryLogger = {
   warn: (event, fields) => process.stderr.write(`${redactText(JSON.stringify({ time: new Date().toISOString(), level: 'warn', event, ...fields }))}\n`),
 };
 
-/** `MLOFFLOAD_WORKERS` or the available cores; 0 means in-process. */
+/** `MLOFFLOAD_WORKERS` or the available cores (the container's CPU quota counted); 0 means in-process. */
 export function defaultWorkerCount(): number {
   const env = process.env.MLOFFLOAD_WORKERS;
   if (env !== undefined && env !== '') {
@@ -69,7 +69,7 @@ export function defaultWorkerCount(): number {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`MLOFFLOAD_WORKERS must be a whole number >= 0, got ${env}`);
     return n;
   }
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return availableCores();
 }
 
 /** `MLOFFLOAD_BACKEND` (`auto`, `tfjs` or `onnx`), or undefined when unset. */
@@ -201,7 +201,7 @@ export class PoolModelRegistry implements ModelRegistry {
     this.tasks = options.tasks;
     this.entries = pool.models.map((m) => new PoolEntry(m, `${m.name}@${m.version}`, this.executor));
     // One compilation process per core; on a warm start the plans are cache lookups and the order is moot.
-    const planning = new LargestFirstQueue(os.availableParallelism(), this.entries.length, PLAN_GATHER_MS);
+    const planning = new LargestFirstQueue(availableCores(), this.entries.length, PLAN_GATHER_MS);
     this.loaded = Promise.all(this.entries.map((e) => this.bringUp(e, planning))).then(() => undefined);
     // The benchmarks wait for every model: measured beside a compilation or a load, a model would publish
     // the machine's start-up instead of its own speed. They no longer hold readiness back (seconds per model).

@@ -1,4 +1,4 @@
-import os from 'node:os';
+import { availableCores } from '../core/containerLimits.js';
 
 /** What a vision request may cost; every value is checked before the work it bounds starts. */
 export interface VisionLimits {
@@ -40,6 +40,6 @@ export const defaultVisionLimits: VisionLimits = {
   // Any 8-bit image within the pixel cap, RGBA and interlaced included (plus its working copy), as before the
   // cap counted bytes; 16 bits per sample halve the pixels allowed.
   maxDecodeBytes: maxPixels * 4 + 2 * workingMaxSide * workingMaxSide * 3,
-  maxConcurrentDecodes: Math.max(1, os.availableParallelism()),
+  maxConcurrentDecodes: availableCores(),
   maxWaitingDecodes: 8,
 };

@@ -138,9 +138,10 @@ export function resourcesFor(svc: MLService, memory: RuntimeDefaults['memory'] =
 export const MEMORY_PER_WORKER = '768Mi';
 
 /**
- * The runtime cannot see a CPU quota or a memory limit and would start a worker, with every model, per core
- * of the node: one worker per CPU of the limit (rounded up, as a resourceFieldRef would) and no more than
- * the memory limit holds at MEMORY_PER_WORKER each. With neither limit, the node's CPUs.
+ * The runtime counts its cores from the CPU quota (core/containerLimits.ts) but does not size its workers by
+ * memory, and would start a worker, with every model, per core: one worker per CPU of the limit (rounded up,
+ * as a resourceFieldRef would and as the runtime does) and no more than the memory limit holds at
+ * MEMORY_PER_WORKER each. With neither limit, the node's CPUs.
  */
 export function workersEnv(resources: { limits?: ResourceList }): V1EnvVar {
   const bounds: number[] = [];

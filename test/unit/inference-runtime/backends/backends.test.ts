@@ -8,7 +8,7 @@ import type { Backend, LoadedModel, ModelFiles } from '../../../../inference-run
 import { backendCandidates, BackendSet, engines } from '../../../../inference-runtime/backends/backendSelection.js';
 import { effectivePreference, planEngine } from '../../../../inference-runtime/backends/enginePlan.js';
 import { intraOpThreads } from '../../../../inference-runtime/core/intraOpThreads.js';
-import { OnnxBackend } from '../../../../inference-runtime/backends/onnxBackend.js';
+import { OnnxBackend, onnxSessionOptions } from '../../../../inference-runtime/backends/onnxBackend.js';
 import { TfjsBackend } from '../../../../inference-runtime/backends/tfjsBackend.js';
 import { FACIAL_EXPRESSION } from '../../../../inference-runtime/config/defaultPool.js';
 import type { PoolModel } from '../../../../inference-runtime/config/types.js';
@@ -138,6 +138,22 @@ describe('backends', function () {
         const out = await loaded.infer({ x: { dtype: 'float32', shape: [2, 4], data: new Float32Array([0, 1, 2, 3, -1, -2, 0.5, 10]) } });
         expect(out.y.shape).to.deep.equal([2, 4]);
         expect(Array.from(out.y.data as Float32Array)).to.deep.equal([1, 3, 5, 7, -1, -3, 2, 21]);
+      } finally {
+        await loaded.dispose();
+      }
+    });
+
+    it("opens every session with intra-op threads that block instead of spinning, and onnxruntime takes the setting", async () => {
+      for (const threads of [undefined, 1, 2]) {
+        const options = onnxSessionOptions({ intraOpThreads: threads });
+        expect(options.intraOpNumThreads).to.equal(threads ?? intraOpThreads(1));
+        expect(options.extra).to.deep.equal({ session: { intra_op: { allow_spinning: '0' } } });
+      }
+      // Two threads: the setting matters only with a thread pool, and a value the binding refused would fail the load.
+      const loaded = await (await OnnxBackend.create({ intraOpThreads: 2 })).load(onnxModel(), await repo.fetch(onnxModel()));
+      try {
+        const out = await loaded.infer({ x: { dtype: 'float32', shape: [1, 4], data: new Float32Array([0, 1, 2, 3]) } });
+        expect(Array.from(out.y.data as Float32Array)).to.deep.equal([1, 3, 5, 7]);
       } finally {
         await loaded.dispose();
       }

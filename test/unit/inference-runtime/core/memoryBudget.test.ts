@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Overloaded } from '../../../../inference-runtime/core/errors.js';
-import { cgroupMemoryLimit, MemoryBudget, resolveMemoryBudget, type Reservation } from '../../../../inference-runtime/core/memoryBudget.js';
+import { MemoryBudget, resolveMemoryBudget, type Reservation } from '../../../../inference-runtime/core/memoryBudget.js';
 
 const MiB = 2 ** 20;
 
@@ -16,23 +16,7 @@ describe('memory budget', () => {
     });
     afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-    it('reads cgroup v2 memory.max, and "max" means no limit', () => {
-      writeFileSync(path.join(root, 'memory.max'), '2147483648\n');
-      expect(cgroupMemoryLimit(root)).to.equal(2 * 1024 * MiB);
-      writeFileSync(path.join(root, 'memory.max'), 'max\n');
-      expect(cgroupMemoryLimit(root)).to.equal(undefined);
-    });
-
-    it('reads cgroup v1 memory.limit_in_bytes, and its "unlimited" huge value means no limit', () => {
-      mkdirSync(path.join(root, 'memory'));
-      writeFileSync(path.join(root, 'memory', 'memory.limit_in_bytes'), '1073741824\n');
-      expect(cgroupMemoryLimit(root)).to.equal(1024 * MiB);
-      writeFileSync(path.join(root, 'memory', 'memory.limit_in_bytes'), '9223372036854771712\n');
-      expect(cgroupMemoryLimit(root)).to.equal(undefined);
-    });
-
     it('has no limit outside a container (no cgroup file)', () => {
-      expect(cgroupMemoryLimit(root)).to.equal(undefined);
       expect(resolveMemoryBudget({ cgroupRoot: root })).to.deep.equal({ source: 'no container memory limit' });
     });
 

@@ -8,7 +8,8 @@
  * libjpeg-turbo code: header, decode, rows straight into the caller's buffer, in 0.74-0.85 ms.
  *
  * It decodes what needs no more than that: 8-bit baseline or progressive JPEGs in YCbCr, RGB or greyscale,
- * at their full size. The caller leaves everything else to libvips (CMYK, 12-bit, EXIF rotation, resizing).
+ * at their full size, progressive ones only when their scans are complete. The caller leaves everything else
+ * to libvips (CMYK, 12-bit, EXIF rotation, resizing, progressive files that end early).
  * Untrusted input: libjpeg's errors end the decode through longjmp; any warning (corrupt data, a premature
  * end) fails it too, as libvips does with `failOn: 'warning'`; a progressive file may have at most MAX_SCANS
  * scans; the image must have the size the caller read from the header and sized the output for.
@@ -72,6 +73,24 @@ struct job {
   napi_async_work work;
 };
 
+/*
+ * Whether a progressive file's scans gave every coefficient its last bit (libjpeg's coef_bits: -1 for none
+ * yet, else the bit the last scan stopped at). One that ends early (an end marker among its scans) decodes
+ * without a warning, its missing coefficients estimated by block smoothing, and libjpeg-turbo's smoothing
+ * is not the one in sharp's libvips (pixels 1 apart, found by the damage property test): such a file goes
+ * to libvips, which decides alone. Sequential files have no such estimate.
+ */
+static bool coefficients_complete(const struct jpeg_decompress_struct *cinfo) {
+  if (!cinfo->progressive_mode) return true;
+  if (cinfo->coef_bits == NULL) return false;
+  for (int c = 0; c < cinfo->num_components; c++) {
+    for (int k = 0; k < DCTSIZE2; k++) {
+      if (cinfo->coef_bits[c][k] != 0) return false;
+    }
+  }
+  return true;
+}
+
 static enum outcome decode(struct job *job) {
   struct jpeg_decompress_struct cinfo;
   struct decode_error error;
@@ -101,8 +120,10 @@ static enum outcome decode(struct job *job) {
   cinfo.out_color_space = JCS_RGB;
   cinfo.dct_method = JDCT_ISLOW;
   cinfo.do_fancy_upsampling = TRUE;
+  /* A progressive file's scans are all read here, before the first row is made. */
   jpeg_start_decompress(&cinfo);
-  if (cinfo.output_components != 3 || cinfo.output_width != job->width || cinfo.output_height != job->height) {
+  if (cinfo.output_components != 3 || cinfo.output_width != job->width || cinfo.output_height != job->height ||
+      !coefficients_complete(&cinfo)) {
     jpeg_destroy_decompress(&cinfo);
     return UNSUPPORTED;
   }

@@ -88,6 +88,12 @@ describe('hostile requests against the runtime process (fuzz)', function () {
     });
   };
 
+  /** A whole, valid request: the fixtures' JPEG to the faces route. */
+  const realFaceRequest = (): Buffer => {
+    const [jpeg] = inputs.images;
+    return Buffer.concat([Buffer.from(`POST /v1/vision/faces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg!.length}\r\n\r\n`), jpeg!]);
+  };
+
   /**
    * Real face requests, two at a time, for longer than one of the quiet release's checks (5 s), ending each
    * spell of fuzzing: most hostile requests cost the runtime almost nothing, so a spell of them may stay under
@@ -97,8 +103,7 @@ describe('hostile requests against the runtime process (fuzz)', function () {
    * count at its end.
    */
   const busyTail = async (): Promise<number> => {
-    const [jpeg] = inputs.images;
-    const request = Buffer.concat([Buffer.from(`POST /v1/vision/faces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg!.length}\r\n\r\n`), jpeg!]);
+    const request = realFaceRequest();
     const until = Date.now() + 8000;
     await Promise.all(
       [0, 1].map(async () => {
@@ -132,9 +137,7 @@ describe('hostile requests against the runtime process (fuzz)', function () {
     const seconds = (Date.now() - started) / 1000;
 
     // Still serving: a real image gets a real answer.
-    const [jpeg] = inputs.images;
-    const head = `POST /v1/vision/faces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg!.length}\r\n\r\n`;
-    const served = await rawExchange(port, Buffer.concat([Buffer.from(head), jpeg!]), { timeoutMs: ANSWER_WITHIN_MS });
+    const served = await rawExchange(port, realFaceRequest(), { timeoutMs: ANSWER_WITHIN_MS });
     expect(served.status, served.body).to.equal(200);
     expect(runtime.lines.filter((l) => l.event === 'uncaught_exception' || l.event === 'request_failed')).to.deep.equal([]);
 

@@ -4,7 +4,6 @@
  * fight over cores otherwise), all cores for a session that runs alone.
  */
 import * as ort from 'onnxruntime-node';
-import { availableCores } from '../core/containerLimits.js';
 import { intraOpSessionOptions, intraOpThreads } from '../core/intraOpThreads.js';
 import type { DType, HostTensor, NamedTensors } from '../core/tensor.js';
 
@@ -15,8 +14,8 @@ export interface OnnxSessionOptions {
   concurrentSessions?: number;
 }
 
-/** Cores divided among the sessions that run at once, at least one thread each (the runtime's rule). */
-export function chooseIntraOpThreads(concurrentSessions = 1, cores = availableCores()): number {
+/** Cores (default: the available cores, intraOpThreads' own) divided among the sessions that run at once, at least one thread each (the runtime's rule). */
+export function chooseIntraOpThreads(concurrentSessions = 1, cores?: number): number {
   return intraOpThreads(concurrentSessions, cores);
 }
 

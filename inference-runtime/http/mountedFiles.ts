@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -26,8 +26,9 @@ export interface MountedFilesWatch {
 /**
  * Calls `onChange` with the files' new contents (in the order given) whenever their combined content
  * differs from the last contents seen: the initial ones, or the last ones handed to `onChange`, whether it
- * accepted them or not (a bad file is reported once, not on every poll). Unreadable files (a swap seen
- * half-way, a removed mount) are skipped until they read again. Never throws from a timer.
+ * accepted them or not (a bad file is reported once, not on every poll). The files of one check come from
+ * one generation: a check that saw a swap while it read them reads them again. Unreadable files (a removed
+ * mount, an old generation deleted under a read) are skipped until they read again. Never throws from a timer.
  */
 export function watchMountedFiles(
   files: readonly string[],
@@ -41,10 +42,20 @@ export function watchMountedFiles(
   let again = false;
   let closed = false;
 
+  /** Where each file resolves now: a kubelet swap moves every file to the new generation's folder. */
+  const generation = (): Promise<string[]> => Promise.all(files.map((f) => realpath(f)));
+
   const checkOnce = async (): Promise<void> => {
     let contents: Buffer[];
     try {
+      const before = await generation();
       contents = await Promise.all(files.map((f) => readBounded(f, maxBytes)));
+      const after = await generation();
+      // A swap while the files were read may have given some of them from each generation: read them again.
+      if (before.some((p, i) => p !== after[i])) {
+        again = true;
+        return;
+      }
     } catch {
       return;
     }

@@ -34,6 +34,19 @@ describe('mounted file watch', () => {
     expect(seen).to.deep.equal([['cert-2', 'key-2']]);
   });
 
+  it('never reports files of two generations together, however the checks and the swaps interleave', async () => {
+    const names = ['tls.crt', 'tls.key', 'ca.crt'];
+    const generation = (i: number) => Object.fromEntries(names.map((n) => [n, `${n}-${i}`]));
+    const volume = await SecretVolume.create(path.join(dir, 'tls'), generation(1));
+    const seen: string[][] = [];
+    const files = names.map((n) => volume.path(n));
+    watch = watchMountedFiles(files, await Promise.all(files.map((f) => readFile(f))), (c) => void seen.push(c.map(String)), options);
+    for (let i = 2; i <= 40; i++) await Promise.all([volume.update(generation(i)), watch.check(), watch.check()]);
+    await watch.check();
+    for (const contents of seen) expect(new Set(contents.map((c) => c.split('-')[1])).size, JSON.stringify(contents)).to.equal(1);
+    expect(seen.at(-1)).to.deep.equal(names.map((n) => `${n}-40`));
+  });
+
   it('does not offer a refused file again, and offers the next one', async () => {
     const file = path.join(dir, 'keys');
     await writeFile(file, 'a');

@@ -39,6 +39,7 @@ extern napi_status napi_get_typedarray_info(napi_env env, napi_value typedarray,
                                             size_t *byte_offset);
 extern napi_status napi_get_value_uint32(napi_env env, napi_value value, uint32_t *result);
 extern napi_status napi_create_uint32(napi_env env, uint32_t value, napi_value *result);
+extern napi_status napi_create_int32(napi_env env, int32_t value, napi_value *result);
 extern napi_status napi_create_string_utf8(napi_env env, const char *str, size_t length, napi_value *result);
 extern napi_status napi_create_reference(napi_env env, napi_value value, uint32_t initial_refcount, napi_ref *result);
 extern napi_status napi_delete_reference(napi_env env, napi_ref ref);

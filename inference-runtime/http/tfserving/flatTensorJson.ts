@@ -1,3 +1,4 @@
+import { loadNativeAddon, nativeAddonFile } from '../../core/nativeAddon.js';
 import type { TensorSpec } from '../../core/tensor.js';
 import { DEFAULT_SIGNATURE, type PredictRequest } from './jsonTensor.js';
 
@@ -115,7 +116,7 @@ class FloatSink {
 }
 
 /**
- * Reads nested lists of numbers: the shape comes from the first list closed at each depth and every other
+ * Reads nested lists of numbers (from just after the outermost `[`): the shape comes from the first list closed at each depth and every other
  * list must match it; values go to `sink`. `maxOuter` bounds the outermost list (the rows). One loop over
  * the bytes with the position in a local: this runs once per byte of an 89 KB body, so the per-byte cost is
  * the route's cost. It reads without bounds checks: the caller has made sure the body ends with `}`, which
@@ -127,7 +128,6 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
   const commas: number[] = [0];
   let rank = -1;
   let depth = 1;
-  s.expect(Ch.OpenBracket);
   const b = s.bytes;
   let p = s.pos;
   let data = sink.data;
@@ -264,6 +264,59 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
 }
 
 /**
+ * native/floatLists.c's `readLists`: `readNested` in C, the same answers for every body (a property test
+ * holds them to it) at a fraction of the CPU. It reads from `start` (after the outermost `[`) into `out` and
+ * answers the count of values, -1 where `readNested` steps aside, or FULL when `out` is too small; `meta` receives the position after
+ * the outermost `]`, the rank and the shape.
+ */
+export type NativeReadLists = (body: Uint8Array, start: number, maxOuter: number, out: Float32Array, meta: Int32Array) => number;
+const FULL = -2;
+
+/** The addon's `readLists` from `file`, or why it is not there (not built, or it does not load). */
+function loadAddon(file: string): { readLists: NativeReadLists } | { reason: string } {
+  const loaded = loadNativeAddon<{ readLists: NativeReadLists }>(file, ['readLists']);
+  return 'addon' in loaded ? { readLists: loaded.addon.readLists } : loaded;
+}
+
+/** The addon's `readLists` from `file`, or null. */
+export function loadNativeReadLists(file: string = nativeAddonFile('floatLists')): NativeReadLists | null {
+  const loaded = loadAddon(file);
+  return 'readLists' in loaded ? loaded.readLists : null;
+}
+
+let shared: { readLists: NativeReadLists } | { reason: string } | undefined;
+
+/** The process's native list reader, loaded on first use (null: `readNested` runs). */
+export function nativeReadLists(): NativeReadLists | null {
+  shared ??= loadAddon(nativeAddonFile('floatLists'));
+  return 'readLists' in shared ? shared.readLists : null;
+}
+
+/** Why the process has no native list reader; undefined when it has one. */
+export function nativeReadListsMissing(): string | undefined {
+  shared ??= loadAddon(nativeAddonFile('floatLists'));
+  return 'reason' in shared ? shared.reason : undefined;
+}
+
+/** The outermost list at `s` read by the addon where it is built, else by `readNested`. */
+function readLists(s: Scanner, sink: FloatSink, maxOuter: number, native: NativeReadLists | null): number[] {
+  s.expect(Ch.OpenBracket);
+  if (!native) return readNested(s, sink, maxOuter);
+  const meta = new Int32Array(2 + MAX_RANK);
+  const outer = Math.max(0, Math.min(Math.ceil(maxOuter), 0xffff_ffff));
+  let count = native(s.bytes, s.pos, outer, sink.data, meta);
+  // Each value takes a digit and a separator but the last, so half the body's bytes bound the count.
+  if (count === FULL) {
+    sink.data = new Float32Array((s.bytes.length >> 1) + 1);
+    count = native(s.bytes, s.pos, outer, sink.data, meta);
+  }
+  if (count < 0) throw notFlat; // not flat, or full at the bound (a body it does not read as JSON)
+  sink.length = count;
+  s.pos = meta[0];
+  return Array.from(meta.subarray(2, 2 + meta[1]));
+}
+
+/**
  * Room for one row of the input when its shape says how many values a row holds (a one-row request then
  * fills it exactly and is handed over without a copy), else a guess from the body's size. Two or more bytes
  * per value ("0,") bound the count either way, so a small body never reserves a large array.
@@ -278,7 +331,12 @@ function initialCapacity(spec: TensorSpec, bodyBytes: number): number {
  * general path (see above). `maxRows` is the rows limit (core/rowLimit.ts): a body over it takes the general
  * path, which refuses it with its 413.
  */
-export function parseFlatPredict(body: Uint8Array, inputSpecs: readonly TensorSpec[], maxRows = Number.POSITIVE_INFINITY): PredictRequest | undefined {
+export function parseFlatPredict(
+  body: Uint8Array,
+  inputSpecs: readonly TensorSpec[],
+  maxRows = Number.POSITIVE_INFINITY,
+  native: NativeReadLists | null = nativeReadLists(),
+): PredictRequest | undefined {
   if (inputSpecs.length !== 1 || inputSpecs[0].dtype !== 'float32') return undefined;
   const spec = inputSpecs[0];
   // The closing brace bounds every scan below (see readNested).
@@ -303,7 +361,7 @@ export function parseFlatPredict(body: Uint8Array, inputSpecs: readonly TensorSp
       } else if ((key === 'instances' || key === 'inputs') && format === undefined) {
         format = key === 'instances' ? 'row' : 'columnar';
         const sink = new FloatSink(initialCapacity(spec, body.length));
-        shape = readNested(s, sink, maxRows);
+        shape = readLists(s, sink, maxRows, native);
         values = sink.finish();
       } else {
         throw notFlat;

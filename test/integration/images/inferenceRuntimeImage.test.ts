@@ -160,7 +160,7 @@ describe('inference-runtime image (podman)', function () {
     expect(ready.ready).to.equal(true);
     // Its native addons load: the allocator trim, libjpeg-turbo's decode (libjpeg62-turbo in the base) and the letterbox.
     const starting = await container!.waitForLog((l) => l.event === 'starting', 1_000);
-    expect([starting.allocatorTrim, starting.jpegDecoder, starting.letterbox]).to.deep.equal(['on', 'on', 'on']);
+    expect([starting.allocatorTrim, starting.jpegDecoder, starting.letterbox, starting.jsonFloats]).to.deep.equal(['on', 'on', 'on', 'on']);
   });
 
   it('answers POST /v1/vision/facial-expressions exactly as the runtime run from the repository', async () => {

@@ -1,7 +1,12 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
+import { buildAddon, NATIVE_SOURCES } from '../../../../deploy/nativeAddons.js';
 import type { TensorSpec } from '../../../../inference-runtime/core/tensor.js';
-import { parseFlatPredict } from '../../../../inference-runtime/http/tfserving/flatTensorJson.js';
+import { loadNativeReadLists, parseFlatPredict, type NativeReadLists } from '../../../../inference-runtime/http/tfserving/flatTensorJson.js';
 import { parsePredictRequest, type PredictRequest } from '../../../../inference-runtime/http/tfserving/jsonTensor.js';
 import { parseTfServingJson } from '../../../../inference-runtime/http/tfserving/jsonText.js';
 
@@ -22,6 +27,20 @@ function plain(request: PredictRequest): unknown {
   return { format: request.format, signatureName: request.signatureName, shape: t.shape, dtype: t.dtype, data: Array.from(t.data as Float32Array) };
 }
 
+let native: NativeReadLists | null = null;
+
+/**
+ * The fast path's answer, read by the JavaScript reader and by the native one: the two must be the same (the
+ * same tensor, or both stepping aside) for every body.
+ */
+function parseFlat(body: string | Buffer, spec: TensorSpec = image, maxRows = MAX_ROWS): PredictRequest | undefined {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  const js = parseFlatPredict(bytes, [spec], maxRows, null);
+  const c = parseFlatPredict(bytes, [spec], maxRows, native);
+  expect(c === undefined ? undefined : plain(c), `native reader on ${bytes.toString().slice(0, 80)}`).to.deep.equal(js === undefined ? undefined : plain(js));
+  return js;
+}
+
 /** Nested lists of one shape, the numbers as JSON writes doubles and as clients write float32. */
 const floats = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -3.4e38, max: 3.4e38 }), fc.float({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: -1000, max: 1000 }));
 const nested = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }).chain((shape) => {
@@ -33,13 +52,32 @@ const nested = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLengt
   });
 });
 
-describe('TF Serving :predict, flat float reader', () => {
+/** JSON numbers as any client may write them: 1-25 significant digits, leading zeros, exponents near float32's ends. */
+const numberTexts = fc
+  .tuple(fc.boolean(), fc.stringMatching(/^(0|[1-9][0-9]{0,24})$/), fc.option(fc.stringMatching(/^[0-9]{1,25}$/)), fc.option(fc.tuple(fc.constantFrom('e', 'E', 'e+', 'e-', 'E-'), fc.integer({ min: 0, max: 60 }))))
+  .map(([minus, whole, fraction, exponent]) => `${minus ? '-' : ''}${whole}${fraction === null ? '' : `.${fraction}`}${exponent === null ? '' : `${exponent[0]}${exponent[1]}`}`);
+
+describe('TF Serving :predict, flat float reader', function () {
+  before(function () {
+    // CI installs a C compiler (.ci/run); the native list reader is built here so it is held to the JavaScript one.
+    if (spawnSync(process.env.CC || 'cc', ['--version']).status !== 0) this.skip();
+    const dir = mkdtempSync(path.join(tmpdir(), 'mloffload-floatlists-'));
+    try {
+      const file = path.join(dir, 'floatLists.node');
+      buildAddon(path.join(NATIVE_SOURCES, 'floatLists.c'), file);
+      native = loadNativeReadLists(file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(native).to.be.a('function');
+  });
+
   it('reads well-formed bodies into the same tensor as the general path, whatever the numbers and spacing', () => {
     fc.assert(
       fc.property(nested, fc.constantFrom('instances', 'inputs'), fc.boolean(), fc.boolean(), (value, key, spaced, signature) => {
         const body = { ...(signature ? { signature_name: 'serving_default' } : {}), [key]: value };
         const text = JSON.stringify(body, null, spaced ? 1 : undefined);
-        const fast = parseFlatPredict(Buffer.from(text), [image], MAX_ROWS);
+        const fast = parseFlat(text);
         const slow = general(text);
         if (slow instanceof Error) {
           // Only the rows limit can refuse a well-formed body; the reader leaves that to the general path.
@@ -53,13 +91,38 @@ describe('TF Serving :predict, flat float reader', () => {
     );
   });
 
+  it('reads numbers of any length and exponent to the float32 of the value JSON.parse makes of them', () => {
+    fc.assert(
+      fc.property(fc.array(numberTexts, { minLength: 1, maxLength: 40 }), fc.constantFrom(', ', ',', ' ,\n'), (numbers, separator) => {
+        const text = `{"instances": [${numbers.map((n) => `[${n}]`).join(separator)}]}`;
+        const fast = parseFlat(text, image, Number.POSITIVE_INFINITY);
+        const values = numbers.map((n) => Number(n));
+        if (values.some((v) => Math.abs(v) > 3.4028234663852886e38)) {
+          expect(fast, text).to.equal(undefined);
+          return;
+        }
+        expect(fast, text).to.not.equal(undefined);
+        expect(Array.from(fast!.inputs[image.name]!.data as Float32Array), text).to.deep.equal(Array.from(Float32Array.from(values)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('reads bodies of more values than a row holds (the room it reserves grows)', () => {
+    const rows = Array.from({ length: 3 }, (_, r) => Array.from({ length: 64 }, (_, y) => Array.from({ length: 64 }, (_, x) => [(r * 4096 + y * 64 + x) / 7])));
+    const text = JSON.stringify({ instances: rows });
+    const fast = parseFlat(text);
+    expect(fast?.inputs[image.name]?.shape).to.deep.equal([3, 64, 64, 1]);
+    expect(plain(fast!)).to.deep.equal(plain(general(text) as PredictRequest));
+  });
+
   it('agrees with the general path or steps aside on mangled bodies: never a different tensor, never a throw', () => {
     fc.assert(
       fc.property(nested, fc.constantFrom('instances', 'inputs'), fc.nat(), fc.nat(), fc.constantFrom('', '[', ']', ',', '{', '}', '"', 'NaN', '-', '.', 'e', '1', ' ', '[]', '"b64"', '\\', '\u00e9', '1e999', '0.1e-400'), (value, key, a, b, insert) => {
         const text = JSON.stringify({ [key]: value });
         const [from, to] = [a % (text.length + 1), b % (text.length + 1)].sort((x, y) => x - y);
         const mangled = text.slice(0, from) + insert + text.slice(to);
-        const fast = parseFlatPredict(Buffer.from(mangled), [image], MAX_ROWS);
+        const fast = parseFlat(mangled);
         if (fast === undefined) return;
         const slow = general(mangled);
         expect(slow, mangled).to.not.be.instanceOf(Error);
@@ -87,26 +150,26 @@ describe('TF Serving :predict, flat float reader', () => {
       '{"instances": [1]} x',
       '{"inputs": 1}',
     ];
-    for (const text of cases) expect(parseFlatPredict(Buffer.from(text), [image], MAX_ROWS), text).to.equal(undefined);
-    expect(parseFlatPredict(Buffer.from('{"instances": [1]}'), [{ ...image, dtype: 'int32' }], MAX_ROWS)).to.equal(undefined);
+    for (const text of cases) expect(parseFlat(text), text).to.equal(undefined);
+    expect(parseFlat('{"instances": [1]}', { ...image, dtype: 'int32' })).to.equal(undefined);
   });
 
   it('steps aside once the rows exceed the limit, without reading the rest, so the general path answers 413', () => {
     const rows = JSON.stringify({ instances: Array.from({ length: MAX_ROWS + 1 }, () => [0.5]) });
-    expect(parseFlatPredict(Buffer.from(rows), [image], MAX_ROWS)).to.equal(undefined);
+    expect(parseFlat(rows)).to.equal(undefined);
     expect(general(rows)).to.be.instanceOf(Error).with.property('message').that.matches(/at most 64 rows/);
     const atLimit = JSON.stringify({ instances: Array.from({ length: MAX_ROWS }, () => [0.5]) });
-    expect(parseFlatPredict(Buffer.from(atLimit), [image], MAX_ROWS)?.inputs[image.name]?.shape).to.deep.equal([MAX_ROWS, 1]);
+    expect(parseFlat(atLimit)?.inputs[image.name]?.shape).to.deep.equal([MAX_ROWS, 1]);
   });
 
   it('reads long numbers and digits without stack or precision trouble', () => {
     const long = `{"instances": [${'1'.repeat(38)}, 0.${'3'.repeat(5000)}, ${'0'.repeat(1)}.000000000000000000000000000001e-5]}`;
-    const fast = parseFlatPredict(Buffer.from(long), [image], MAX_ROWS);
+    const fast = parseFlat(long);
     expect(plain(fast!)).to.deep.equal(plain(general(long) as PredictRequest));
     // Around the float32 rounding boundary between 1 and the next float32 (1 + 2^-24): either side of it.
     const ties = '{"instances": [1.0000000596046448, 1.0000000596046446, 1.00000005960464477539, 1.0000000596046447753906250, -1.0000000596046448]}';
-    expect(plain(parseFlatPredict(Buffer.from(ties), [image], MAX_ROWS)!)).to.deep.equal(plain(general(ties) as PredictRequest));
+    expect(plain(parseFlat(ties)!)).to.deep.equal(plain(general(ties) as PredictRequest));
     const deep = `{"instances": ${'['.repeat(100_000)}`;
-    expect(parseFlatPredict(Buffer.from(deep), [image], MAX_ROWS)).to.equal(undefined);
+    expect(parseFlat(deep)).to.equal(undefined);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The JSON side of TF Serving `:predict` alone: the flat float reader (tfserving/flatTensorJson.ts) on the
- * 89 KB facial-expression body of bench/predict.ts and bench/v2.ts, beside the general path (JSON.parse and
- * the tensor adapter) and, with `--baseline <dir>`, the flat reader of another checkout (e.g. the previous
+ * 89 KB facial-expression body of bench/predict.ts and bench/v2.ts, with its native lists reader
+ * (native/floatLists.c, built by `npm run build`) and with the JavaScript one, beside the general path
+ * (JSON.parse and the tensor adapter) and, with `--baseline <dir>`, the flat reader of another checkout (e.g. the previous
  * commit unpacked with `git archive`). Each is timed in turns in one process; the best of the rounds is
  * reported, the figure least disturbed by other load.
  *
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { TensorSpec } from '../inference-runtime/core/tensor.js';
-import { parseFlatPredict } from '../inference-runtime/http/tfserving/flatTensorJson.js';
+import { nativeReadLists, nativeReadListsMissing, parseFlatPredict } from '../inference-runtime/http/tfserving/flatTensorJson.js';
 import { parsePredictRequest } from '../inference-runtime/http/tfserving/jsonTensor.js';
 import { parseTfServingJson } from '../inference-runtime/http/tfserving/jsonText.js';
 import { EXPRESSION_INPUT, expressionPredictBody } from './expressionLoad.js';
@@ -24,8 +25,11 @@ const PER_ROUND = 50;
 const body = expressionPredictBody();
 const specs: TensorSpec[] = [{ name: 'input_1', dtype: 'float32', shape: [-1, 64, 64, 1] }];
 
+const native = nativeReadLists();
+if (!native) throw new Error(`the native lists reader is missing: ${nativeReadListsMissing()}`);
 const readers: Record<string, () => unknown> = {
-  'flat reader': () => parseFlatPredict(body, specs, 1000),
+  'flat reader, native lists (native/floatLists.c)': () => parseFlatPredict(body, specs, 1000, native),
+  'flat reader, JavaScript lists (readNested)': () => parseFlatPredict(body, specs, 1000, null),
   'general path (JSON.parse + tensor adapter)': () => parsePredictRequest(parseTfServingJson(body.toString('utf8')), specs, body.length, 1000),
 };
 if (values.baseline) {

@@ -28,3 +28,38 @@ export function loadNativeAddon<T>(file: string, functions: ReadonlyArray<keyof 
     return { reason: `${file} did not load: ${(error as Error).message}` };
   }
 }
+
+/**
+ * One function of an addon that has a JavaScript twin, loaded on first use for the whole process: `get()` is
+ * the function, or null where the twin runs; `missing()` why it is null; `load(file)` takes it from another
+ * file (a test's own build).
+ */
+export interface NativeFunction<F> {
+  get(): F | null;
+  missing(): string | undefined;
+  load(file: string): F | null;
+}
+
+/** Function `name` of the runtime's addon `addon` (see nativeAddonFile), as a NativeFunction. */
+export function nativeFunction<F>(addon: string, name: string): NativeFunction<F> {
+  const from = (file: string): { fn: F } | { reason: string } => {
+    const loaded = loadNativeAddon<Record<string, F>>(file, [name]);
+    return 'addon' in loaded ? { fn: loaded.addon[name]! } : loaded;
+  };
+  let shared: { fn: F } | { reason: string } | undefined;
+  const once = (): { fn: F } | { reason: string } => (shared ??= from(nativeAddonFile(addon)));
+  return {
+    get: () => {
+      const loaded = once();
+      return 'fn' in loaded ? loaded.fn : null;
+    },
+    missing: () => {
+      const loaded = once();
+      return 'reason' in loaded ? loaded.reason : undefined;
+    },
+    load: (file) => {
+      const loaded = from(file);
+      return 'fn' in loaded ? loaded.fn : null;
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import { loadNativeAddon, nativeAddonFile } from '../core/nativeAddon.js';
+import { nativeFunction } from '../core/nativeAddon.js';
 import type { RgbImage } from './decode.js';
 import type { Box } from './geometry.js';
 
@@ -193,31 +193,16 @@ export type NativeResample = (
   map: Float32Array,
 ) => void;
 
-/** The addon's `resample`, or why it is not there (not built, or it does not load). */
-function loadAddon(file: string): { resample: NativeResample } | { reason: string } {
-  const loaded = loadNativeAddon<{ resample: NativeResample }>(file, ['resample']);
-  return 'addon' in loaded ? { resample: loaded.addon.resample } : loaded;
-}
+const addon = nativeFunction<NativeResample>('resampleToTensor', 'resample');
 
 /** The addon's `resample` from `file`, or null. */
-export function loadNativeResample(file: string = nativeAddonFile('resampleToTensor')): NativeResample | null {
-  const loaded = loadAddon(file);
-  return 'resample' in loaded ? loaded.resample : null;
-}
-
-let shared: { resample: NativeResample } | { reason: string } | undefined;
+export const loadNativeResample = (file: string): NativeResample | null => addon.load(file);
 
 /** The process's native resampler, loaded on first use (null: the JavaScript twin runs). */
-export function nativeResample(): NativeResample | null {
-  shared ??= loadAddon(nativeAddonFile('resampleToTensor'));
-  return 'resample' in shared ? shared.resample : null;
-}
+export const nativeResample = (): NativeResample | null => addon.get();
 
 /** Why the process has no native resampler; undefined when it has one. */
-export function nativeResampleMissing(): string | undefined {
-  shared ??= loadAddon(nativeAddonFile('resampleToTensor'));
-  return 'reason' in shared ? shared.reason : undefined;
-}
+export const nativeResampleMissing = (): string | undefined => addon.missing();
 
 /**
  * Resamples the whole image to `width` x `height` with the tent filter and writes each pixel as three model

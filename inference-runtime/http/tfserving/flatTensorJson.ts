@@ -1,4 +1,4 @@
-import { loadNativeAddon, nativeAddonFile } from '../../core/nativeAddon.js';
+import { nativeFunction } from '../../core/nativeAddon.js';
 import type { TensorSpec } from '../../core/tensor.js';
 import { DEFAULT_SIGNATURE, type PredictRequest } from './jsonTensor.js';
 
@@ -116,11 +116,12 @@ class FloatSink {
 }
 
 /**
- * Reads nested lists of numbers (from just after the outermost `[`): the shape comes from the first list closed at each depth and every other
- * list must match it; values go to `sink`. `maxOuter` bounds the outermost list (the rows). One loop over
- * the bytes with the position in a local: this runs once per byte of an 89 KB body, so the per-byte cost is
- * the route's cost. It reads without bounds checks: the caller has made sure the body ends with `}`, which
- * ends every run of digits or spaces and is no list element, so no read goes past it.
+ * Reads nested lists of numbers (from just after the outermost `[`): the shape comes from the first list
+ * closed at each depth and every other list must match it; values go to `sink`. `maxOuter` bounds the
+ * outermost list (the rows). One loop over the bytes with the position in a local: this runs once per byte
+ * of an 89 KB body, so the per-byte cost is the route's cost. It reads without bounds checks: the caller has
+ * made sure the body ends with `}`, which ends every run of digits or spaces and is no list element, so no
+ * read goes past it.
  */
 function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
   const shape: number[] = [];
@@ -265,38 +266,23 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
 
 /**
  * native/floatLists.c's `readLists`: `readNested` in C, the same answers for every body (a property test
- * holds them to it) at a fraction of the CPU. It reads from `start` (after the outermost `[`) into `out` and
- * answers the count of values, -1 where `readNested` steps aside, or FULL when `out` is too small; `meta` receives the position after
- * the outermost `]`, the rank and the shape.
+ * holds them to it) at a third of the CPU. It reads from `start` (after the outermost `[`) into `out` and
+ * answers the count of values, -1 where `readNested` steps aside, or FULL when `out` is too small; `meta`
+ * receives the position after the outermost `]`, the rank and the shape.
  */
 export type NativeReadLists = (body: Uint8Array, start: number, maxOuter: number, out: Float32Array, meta: Int32Array) => number;
 const FULL = -2;
 
-/** The addon's `readLists` from `file`, or why it is not there (not built, or it does not load). */
-function loadAddon(file: string): { readLists: NativeReadLists } | { reason: string } {
-  const loaded = loadNativeAddon<{ readLists: NativeReadLists }>(file, ['readLists']);
-  return 'addon' in loaded ? { readLists: loaded.addon.readLists } : loaded;
-}
+const addon = nativeFunction<NativeReadLists>('floatLists', 'readLists');
 
 /** The addon's `readLists` from `file`, or null. */
-export function loadNativeReadLists(file: string = nativeAddonFile('floatLists')): NativeReadLists | null {
-  const loaded = loadAddon(file);
-  return 'readLists' in loaded ? loaded.readLists : null;
-}
+export const loadNativeReadLists = (file: string): NativeReadLists | null => addon.load(file);
 
-let shared: { readLists: NativeReadLists } | { reason: string } | undefined;
+/** The process's native lists reader, loaded on first use (null: `readNested` runs). */
+export const nativeReadLists = (): NativeReadLists | null => addon.get();
 
-/** The process's native list reader, loaded on first use (null: `readNested` runs). */
-export function nativeReadLists(): NativeReadLists | null {
-  shared ??= loadAddon(nativeAddonFile('floatLists'));
-  return 'readLists' in shared ? shared.readLists : null;
-}
-
-/** Why the process has no native list reader; undefined when it has one. */
-export function nativeReadListsMissing(): string | undefined {
-  shared ??= loadAddon(nativeAddonFile('floatLists'));
-  return 'reason' in shared ? shared.reason : undefined;
-}
+/** Why the process has no native lists reader; undefined when it has one. */
+export const nativeReadListsMissing = (): string | undefined => addon.missing();
 
 /** The outermost list at `s` read by the addon where it is built, else by `readNested`. */
 function readLists(s: Scanner, sink: FloatSink, maxOuter: number, native: NativeReadLists | null): number[] {
@@ -305,12 +291,13 @@ function readLists(s: Scanner, sink: FloatSink, maxOuter: number, native: Native
   const meta = new Int32Array(2 + MAX_RANK);
   const outer = Math.max(0, Math.min(Math.ceil(maxOuter), 0xffff_ffff));
   let count = native(s.bytes, s.pos, outer, sink.data, meta);
-  // Each value takes a digit and a separator but the last, so half the body's bytes bound the count.
+  // Each value takes a digit and a separator but the last, so half the body's bytes (plus one) bound the
+  // count: the second call cannot be full.
   if (count === FULL) {
     sink.data = new Float32Array((s.bytes.length >> 1) + 1);
     count = native(s.bytes, s.pos, outer, sink.data, meta);
   }
-  if (count < 0) throw notFlat; // not flat, or full at the bound (a body it does not read as JSON)
+  if (count < 0) throw notFlat;
   sink.length = count;
   s.pos = meta[0];
   return Array.from(meta.subarray(2, 2 + meta[1]));

@@ -21,14 +21,14 @@ export const NATIVE_SOURCES = path.join(repoRoot, 'inference-runtime', 'native')
 /** The libraries an addon links against, by C file name. */
 const LIBRARIES: Readonly<Record<string, readonly string[]>> = { 'jpegDecode.c': ['-ljpeg'] };
 
-/** Compiles one addon; throws with the compiler's output when it fails. */
-export function buildAddon(source: string, outFile: string): void {
+/** Compiles one addon (`extraFlags`: e.g. a test's sanitizer); throws with the compiler's output when it fails. */
+export function buildAddon(source: string, outFile: string, extraFlags: readonly string[] = []): void {
   mkdirSync(path.dirname(outFile), { recursive: true });
   const cc = process.env.CC || 'cc';
   const libraries = LIBRARIES[path.basename(source)] ?? [];
   // -O3 vectorises the resampler's row loops (2.6x less CPU than -O2, which does not); -ffp-contract=off: no
   // fused multiply-adds, so float arithmetic rounds where the JavaScript twins round.
-  execFileSync(cc, ['-shared', '-fPIC', '-O3', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror', '-o', outFile, source, ...libraries], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(cc, ['-shared', '-fPIC', '-O3', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror', ...extraFlags, '-o', outFile, source, ...libraries], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The C sources of the addons, by file name. */

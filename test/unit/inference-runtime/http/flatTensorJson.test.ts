@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { buildAddon, NATIVE_SOURCES } from '../../../../deploy/nativeAddons.js';
 import type { TensorSpec } from '../../../../inference-runtime/core/tensor.js';
@@ -130,6 +131,41 @@ describe('TF Serving :predict, flat float reader', function () {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('answers as the JavaScript reader on any text made of the characters of the lists grammar, near misses included', () => {
+    const token = fc.constantFrom('[', ']', ',', ' ', '\n', '-', '+', '.', 'e', 'E', '0', '1', '5', '9', '12345678', '0.5', '1e5', '}', '"', 'x');
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 60 }), fc.constantFrom('instances', 'inputs'), (tokens, key) => {
+        const text = `{"${key}": [${tokens.join('')}}`;
+        const fast = parseFlat(text);
+        if (fast === undefined) return;
+        expect(plain(fast)).to.deep.equal(plain(general(text) as PredictRequest));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reads nothing past the body: the native reader under AddressSanitizer, on bodies in buffers of their exact size', function () {
+    const cc = process.env.CC || 'cc';
+    const libasan = spawnSync(cc, ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+    // GCC ships libasan with the compiler (Debian: libasan8, a dependency of gcc); CI installs gcc (.ci/run).
+    if (!path.isAbsolute(libasan) || !existsSync(libasan)) this.skip();
+    const dir = mkdtempSync(path.join(tmpdir(), 'mloffload-floatlists-asan-'));
+    try {
+      const file = path.join(dir, 'floatLists.node');
+      buildAddon(path.join(NATIVE_SOURCES, 'floatLists.c'), file, ['-fsanitize=address', '-g']);
+      const helper = fileURLToPath(new URL('../../../helpers/floatListsUnderAsan.ts', import.meta.url));
+      const run = spawnSync(process.execPath, ['--import', 'tsx', helper, file, '50000'], {
+        env: { ...process.env, LD_PRELOAD: libasan, ASAN_OPTIONS: 'detect_leaks=0' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(run.status, `${run.stderr}`.slice(0, 3000)).to.equal(0);
+      expect((JSON.parse(run.stdout) as { cases: number }).cases).to.be.greaterThan(50_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('leaves ragged lists, NaN, out-of-range numbers, other keys and other input types to the general path', () => {

@@ -211,11 +211,6 @@ static int64_t read_lists(const uint8_t *b, size_t length, size_t start, uint32_
   }
 }
 
-static bool typed(napi_env env, napi_value value, int expected, void **data, size_t *length) {
-  int type = -1;
-  return napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) == 0 && type == expected;
-}
-
 /*
  * readLists(body: Uint8Array, start, maxOuter, out: Float32Array, meta: Int32Array) -> count, -1 (not flat)
  * or -2 (out is full). meta (2 + MAX_RANK zeros) receives the end position, the rank and the shape.
@@ -226,9 +221,9 @@ static napi_value read_lists_js(napi_env env, napi_callback_info info) {
   void *body = NULL, *out = NULL, *meta = NULL;
   size_t body_length = 0, out_length = 0, meta_length = 0;
   uint32_t start = 0, max_outer = 0;
-  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == 0 && argc == 5 && typed(env, argv[0], NAPI_UINT8_ARRAY, &body, &body_length) &&
+  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == 0 && argc == 5 && napi_typed(env, argv[0], NAPI_UINT8_ARRAY, &body, &body_length) &&
             napi_get_value_uint32(env, argv[1], &start) == 0 && napi_get_value_uint32(env, argv[2], &max_outer) == 0 &&
-            typed(env, argv[3], NAPI_FLOAT32_ARRAY, &out, &out_length) && typed(env, argv[4], NAPI_INT32_ARRAY, &meta, &meta_length) &&
+            napi_typed(env, argv[3], NAPI_FLOAT32_ARRAY, &out, &out_length) && napi_typed(env, argv[4], NAPI_INT32_ARRAY, &meta, &meta_length) &&
             meta_length == 2 + MAX_RANK && body_length < INT32_MAX;
   if (!ok) {
     napi_throw_type_error(env, NULL, "readLists(body, start, maxOuter, out, meta[2 + 32])");

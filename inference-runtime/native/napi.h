@@ -2,6 +2,7 @@
  * The Node-API functions the runtime's addons call. Node-API is a stable C ABI whose functions the node
  * binary exports; they are declared here rather than taken from node_api.h, so that building an addon needs a
  * C compiler and no Node headers. The declarations match node_api.h; every function is of Node-API version 1.
+ * The one helper at the end is the addons' own.
  */
 #ifndef MLOFFLOAD_NAPI_H
 #define MLOFFLOAD_NAPI_H
@@ -51,5 +52,11 @@ extern napi_status napi_create_promise(napi_env env, napi_deferred *deferred, na
 extern napi_status napi_resolve_deferred(napi_env env, napi_deferred deferred, napi_value resolution);
 extern napi_status napi_throw_type_error(napi_env env, const char *code, const char *msg);
 extern napi_status napi_throw_range_error(napi_env env, const char *code, const char *msg);
+
+/* A typed array of the `expected` type (NAPI_*_ARRAY): its data and its length in elements. */
+static inline bool napi_typed(napi_env env, napi_value value, int expected, void **data, size_t *length) {
+  int type = -1;
+  return napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) == 0 && type == expected;
+}
 
 #endif

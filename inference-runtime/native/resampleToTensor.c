@@ -29,18 +29,12 @@ struct axis {
   uint32_t taps;
 };
 
-/* A typed array of the `expected` type: its data and its length in elements. */
-static bool typed(napi_env env, napi_value value, int expected, void **data, size_t *length) {
-  int type = -1;
-  return napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) == 0 && type == expected;
-}
-
 /* An axis's taps for `out` output pixels from three typed arrays; false when their sizes do not agree. */
 static bool axis_of(napi_env env, const napi_value *argv, uint32_t out, struct axis *axis) {
   size_t starts = 0, counts = 0, weights = 0;
   void *start = NULL, *count = NULL, *weight = NULL;
-  if (!typed(env, argv[0], NAPI_INT32_ARRAY, &start, &starts) || !typed(env, argv[1], NAPI_INT32_ARRAY, &count, &counts) ||
-      !typed(env, argv[2], NAPI_FLOAT32_ARRAY, &weight, &weights))
+  if (!napi_typed(env, argv[0], NAPI_INT32_ARRAY, &start, &starts) || !napi_typed(env, argv[1], NAPI_INT32_ARRAY, &count, &counts) ||
+      !napi_typed(env, argv[2], NAPI_FLOAT32_ARRAY, &weight, &weights))
     return false;
   if (starts < out || counts < out || weights % out != 0 || weights / out < 1) return false;
   axis->start = start;
@@ -71,11 +65,11 @@ static napi_value resample(napi_env env, napi_callback_info info) {
   void *src = NULL, *out = NULL, *map = NULL;
   size_t src_length = 0, out_length = 0, map_length = 0;
   struct axis x, y;
-  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == 0 && argc == 15 && typed(env, argv[0], NAPI_UINT8_ARRAY, &src, &src_length) &&
+  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == 0 && argc == 15 && napi_typed(env, argv[0], NAPI_UINT8_ARRAY, &src, &src_length) &&
             napi_get_value_uint32(env, argv[1], &src_width) == 0 && napi_get_value_uint32(env, argv[2], &src_height) == 0 &&
-            typed(env, argv[3], NAPI_FLOAT32_ARRAY, &out, &out_length) && napi_get_value_uint32(env, argv[4], &offset) == 0 &&
+            napi_typed(env, argv[3], NAPI_FLOAT32_ARRAY, &out, &out_length) && napi_get_value_uint32(env, argv[4], &offset) == 0 &&
             napi_get_value_uint32(env, argv[5], &stride) == 0 && napi_get_value_uint32(env, argv[6], &width) == 0 &&
-            napi_get_value_uint32(env, argv[7], &height) == 0 && typed(env, argv[14], NAPI_FLOAT32_ARRAY, &map, &map_length);
+            napi_get_value_uint32(env, argv[7], &height) == 0 && napi_typed(env, argv[14], NAPI_FLOAT32_ARRAY, &map, &map_length);
   if (!ok) {
     napi_throw_type_error(env, NULL, "resample(src, srcWidth, srcHeight, out, offset, stride, width, height, xStart, xCount, xWeight, yStart, yCount, yWeight, map)");
     return NULL;

@@ -131,8 +131,9 @@ describe('allocator trim (glibc malloc_trim addon)', function () {
       timeout: 60_000,
     }).toString();
     const r = JSON.parse(out) as { freed: number; trimmed: number; released: number };
-    // The 40 MiB the worker dropped stay after the main thread's release...
-    expect(r.freed - r.trimmed, JSON.stringify(r)).to.be.lessThan(10);
+    // The 40 MiB the worker dropped stay after the main thread's release, which returns only the main
+    // thread's own garbage (module loading's; up to 10.6 MiB seen in a CI run)...
+    expect(r.freed - r.trimmed, JSON.stringify(r)).to.be.lessThan(20);
     // ...and go back when the worker collects them and releases its own arena.
     expect(r.trimmed - r.released, JSON.stringify(r)).to.be.greaterThan(30);
   });

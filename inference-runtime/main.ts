@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { defaultPool } from './config/defaultPool.js';
 import type { PoolConfig } from './config/types.js';
 import { loadAllocatorTrim } from './core/allocatorTrim.js';
-import { nativeReadListsMissing } from './http/tfserving/flatTensorJson.js';
+import { nativeReadListsMissing } from './http/floatLists.js';
 import { jpegDecoder } from './vision/jpegDecoder.js';
 import { nativeResampleMissing } from './vision/resample.js';
 import { fullGarbageCollector } from './core/garbageCollector.js';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     jpegDecoder: jpegDecoder().available ? 'on' : jpegDecoder().reason,
     // The detectors' letterbox is resampled in C (vision/resample.ts), else by its JavaScript twin.
     letterbox: nativeResampleMissing() ?? 'on',
-    // `:predict` bodies' nested lists of numbers are read in C (http/tfserving/flatTensorJson.ts), else in JavaScript.
+    // The nested lists of numbers of JSON inference bodies are read in C (http/floatLists.ts), else in JavaScript.
     jsonFloats: nativeReadListsMissing() ?? 'on',
     // Started without them (node main.js by hand), the runtime serves as well but spends more CPU on collections.
     ...(nodeFlagsMissing.length > 0 ? { nodeFlagsMissing } : {}),

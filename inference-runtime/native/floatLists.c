@@ -1,6 +1,6 @@
 /*
- * Reads the nested lists of JSON numbers of a TF Serving `:predict` body into float32 values, for the fast
- * path of http/tfserving/flatTensorJson.ts (`readNested`).
+ * Reads the nested lists of JSON numbers of an inference body into float32 values, for the fast paths of
+ * TF Serving `:predict` and V2 `/infer` (http/floatLists.ts, whose `readNested` is its JavaScript twin).
  *
  * Why: the JavaScript reader spends about 0.14 ms of the event loop on the 89 KB body of a 64x64 image, the
  * largest single cost of a `:predict` request after the model; this reads it in one pass of C (0.05 ms,
@@ -25,7 +25,7 @@
 
 #include "napi.h"
 
-/* The same bound as flatTensorJson.ts's MAX_RANK. */
+/* The same bound as http/floatLists.ts's MAX_RANK. */
 #define MAX_RANK 32
 #define FLOAT32_MAX 3.4028234663852886e38
 /* Relative width of the band around a value that must round to one float32 for an inexact conversion to stand. */

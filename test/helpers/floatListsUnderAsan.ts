@@ -8,7 +8,8 @@
  */
 import fc from 'fast-check';
 import type { TensorSpec } from '../../inference-runtime/core/tensor.js';
-import { loadNativeReadLists, parseFlatPredict } from '../../inference-runtime/http/tfserving/flatTensorJson.js';
+import { loadNativeReadLists } from '../../inference-runtime/http/floatLists.js';
+import { parseFlatPredict } from '../../inference-runtime/http/tfserving/flatTensorJson.js';
 
 const native = loadNativeReadLists(process.argv[2]!);
 if (!native) throw new Error(`${process.argv[2]} did not load`);

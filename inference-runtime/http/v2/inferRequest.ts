@@ -4,6 +4,7 @@ import { checkRowCount } from '../../core/rowLimit.js';
 import type { NamedTensors, TensorSpec } from '../../core/tensor.js';
 import { parseJsonInput, previewJson } from '../jsonInput.js';
 import { tensorFromBinary } from './binaryData.js';
+import { parseFlatInfer } from './flatInferJson.js';
 import { V2_DATATYPE_OF, V2_DATATYPES, isV2Datatype } from './datatypes.js';
 import { splitBody } from './inferenceHeader.js';
 import { tensorFromJson } from './jsonData.js';
@@ -38,6 +39,9 @@ export function decodeInferRequest(
   model: { name: string; signature: ModelSignature },
   maxRows: number,
 ): V2InferRequest {
+  // FP32 inputs as lists of numbers, and nothing else: read without building the JSON (flatInferJson.ts).
+  const fast = headerLength === undefined ? parseFlatInfer(body, model, maxRows) : undefined;
+  if (fast) return fast;
   const { json, binary } = splitBody(body, headerLength);
   const request = parseJsonInput(json.toString('utf8'), 'the inference request');
   if (!isObject(request)) throw new InvalidInput(`the inference request must be a JSON object, got ${previewJson(request)}`);

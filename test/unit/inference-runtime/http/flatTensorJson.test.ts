@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { buildAddon, NATIVE_SOURCES } from '../../../../deploy/nativeAddons.js';
 import type { TensorSpec } from '../../../../inference-runtime/core/tensor.js';
-import { loadNativeReadLists, parseFlatPredict, type NativeReadLists } from '../../../../inference-runtime/http/tfserving/flatTensorJson.js';
+import { loadNativeReadLists, type NativeReadLists } from '../../../../inference-runtime/http/floatLists.js';
+import { parseFlatPredict } from '../../../../inference-runtime/http/tfserving/flatTensorJson.js';
 import { parsePredictRequest, type PredictRequest } from '../../../../inference-runtime/http/tfserving/jsonTensor.js';
 import { parseTfServingJson } from '../../../../inference-runtime/http/tfserving/jsonText.js';
 

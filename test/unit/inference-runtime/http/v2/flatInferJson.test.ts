@@ -1,0 +1,167 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { buildAddon, NATIVE_SOURCES } from '../../../../../deploy/nativeAddons.js';
+import type { ModelSignature } from '../../../../../inference-runtime/backends/backend.js';
+import { loadNativeReadLists, type NativeReadLists } from '../../../../../inference-runtime/http/floatLists.js';
+import { parseFlatInfer } from '../../../../../inference-runtime/http/v2/flatInferJson.js';
+import { decodeInferRequest, type V2InferRequest } from '../../../../../inference-runtime/http/v2/inferRequest.js';
+
+/** Two FP32 inputs of different shapes and an INT32 one, which this path leaves to the general one. */
+const SIGNATURE: ModelSignature = {
+  inputs: [
+    { name: 'a', dtype: 'float32', shape: [-1, 3] },
+    { name: 'b', dtype: 'float32', shape: [-1, 2, 2] },
+    { name: 'c', dtype: 'int32', shape: [-1, 2] },
+  ],
+  outputs: [
+    { name: 'y', dtype: 'float32', shape: [-1, 3] },
+    { name: 'z', dtype: 'float32', shape: [-1] },
+  ],
+};
+const MODEL = { name: 'm', signature: SIGNATURE };
+const MAX_ROWS = 8;
+
+let native: NativeReadLists | null = null;
+
+/**
+ * The general path's answer: the body decoded as a header of its own length (the binary extension with no
+ * binary part), which never takes the fast path.
+ */
+function general(text: string): V2InferRequest | Error {
+  try {
+    return decodeInferRequest(Buffer.from(text), Buffer.byteLength(text), MODEL, MAX_ROWS);
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+function plain(request: V2InferRequest): unknown {
+  const inputs = Object.fromEntries(Object.entries(request.inputs).map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, data: Array.from(t.data as Float32Array) }]));
+  return { id: request.id, inputs, outputs: request.outputs };
+}
+
+/** The fast path with the native lists reader and with the JavaScript one: both must answer the same. */
+function fast(text: string): V2InferRequest | undefined {
+  const body = Buffer.from(text);
+  const js = parseFlatInfer(body, MODEL, MAX_ROWS, null);
+  const c = parseFlatInfer(body, MODEL, MAX_ROWS, native);
+  expect(c === undefined ? undefined : plain(c), `native reader on ${text.slice(0, 120)}`).to.deep.equal(js === undefined ? undefined : plain(js));
+  return js;
+}
+
+const floats = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -3.4e38, max: 3.4e38 }), fc.float({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: -1000, max: 1000 }));
+
+/** One FP32 input of the signature: its rows, the data flat or nested by the shape. */
+const fp32Input = fc.record({ name: fc.constantFrom('a', 'b'), rows: fc.integer({ min: 1, max: 3 }), nested: fc.boolean() }).chain(({ name, rows, nested }) => {
+  const shape = name === 'a' ? [rows, 3] : [rows, 2, 2];
+  const count = shape.reduce((n, d) => n * d, 1);
+  return fc.array(floats, { minLength: count, maxLength: count }).map((values) => {
+    let k = 0;
+    const build = (level: number): unknown => (level === shape.length ? values[k++] : Array.from({ length: shape[level]! }, () => build(level + 1)));
+    return { name, shape, datatype: 'FP32', data: nested ? build(0) : values };
+  });
+});
+
+/** A request of one or both FP32 inputs, an optional id, its keys in any order. */
+const requests = fc
+  .tuple(fc.uniqueArray(fp32Input, { minLength: 1, maxLength: 2, selector: (i) => i.name }), fc.option(fc.stringMatching(/^[a-z0-9-]{0,12}$/)), fc.boolean(), fc.boolean())
+  .map(([inputs, id, idFirst, reversedKeys]) => {
+    const ordered = inputs.map((i) => (reversedKeys ? { data: i.data, datatype: i.datatype, shape: i.shape, name: i.name } : i));
+    if (id === null) return { inputs: ordered };
+    return idFirst ? { id, inputs: ordered } : { inputs: ordered, id };
+  });
+
+describe('V2 /infer, the fast path of FP32 JSON inputs', function () {
+  before(function () {
+    // CI installs a C compiler (.ci/run); the native lists reader is built here so that both readers are tested.
+    if (spawnSync(process.env.CC || 'cc', ['--version']).status !== 0) this.skip();
+    const dir = mkdtempSync(path.join(tmpdir(), 'mloffload-floatlists-v2-'));
+    try {
+      const file = path.join(dir, 'floatLists.node');
+      buildAddon(path.join(NATIVE_SOURCES, 'floatLists.c'), file);
+      native = loadNativeReadLists(file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(native).to.be.a('function');
+  });
+
+  it('reads well-formed requests to what the general path decodes, every output requested as JSON', () => {
+    fc.assert(
+      fc.property(requests, fc.boolean(), (request, spaced) => {
+        const text = JSON.stringify(request, null, spaced ? 2 : undefined);
+        const answer = fast(text);
+        const slow = general(text);
+        expect(slow, text.slice(0, 120)).to.not.be.instanceOf(Error);
+        expect(answer, text.slice(0, 120)).to.not.equal(undefined);
+        expect(plain(answer!)).to.deep.equal(plain(slow as V2InferRequest));
+        expect(answer!.outputs).to.deep.equal([
+          { name: 'y', binary: false },
+          { name: 'z', binary: false },
+        ]);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('agrees with the general path or steps aside on mangled requests: never other tensors, never a throw', () => {
+    const inserts = ['', '[', ']', ',', '{', '}', '"', ':', 'NaN', '-', '.', 'e', '1', ' ', '[]', '{}', '"FP16"', '"INT32"', '"c"', '"a"', '"outputs"', '\\', '\u00e9', '1e999', '1.5'];
+    fc.assert(
+      fc.property(requests, fc.nat(), fc.nat(), fc.constantFrom(...inserts), (request, a, b, insert) => {
+        const text = JSON.stringify(request);
+        const [from, to] = [a % (text.length + 1), b % (text.length + 1)].sort((x, y) => x - y);
+        const mangled = text.slice(0, from) + insert + text.slice(to);
+        const answer = fast(mangled);
+        if (answer === undefined) return;
+        const slow = general(mangled);
+        expect(slow, mangled).to.not.be.instanceOf(Error);
+        expect(plain(answer)).to.deep.equal(plain(slow as V2InferRequest));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('leaves to the general path what it does not read, which then answers its own 400 or 413', () => {
+    const data3 = '"data": [1, 2, 3]';
+    const cases: [string, RegExp | null][] = [
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "outputs": [{"name": "y"}]}`, null],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "parameters": {"binary_data_output": true}}`, null],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}, "parameters": {}}]}`, null],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP16", ${data3}}]}`, /data-type is 'FP16'/],
+      [`{"inputs": [{"name": "c", "shape": [1, 2], "datatype": "INT32", "data": [1, 2]}]}`, null],
+      [`{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", ${data3}}]}`, /unexpected inference input 'x'/],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}, {"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}]}`, /given twice/],
+      [`{"inputs": [{"name": "a", "shape": [1, 4], "datatype": "FP32", ${data3}}]}`, /fewer values than its shape/],
+      [`{"inputs": [{"name": "a", "shape": [1.5, 3], "datatype": "FP32", ${data3}}]}`, /shape must be a list/],
+      [`{"inputs": [{"name": "a", "shape": [9, 1], "datatype": "FP32", "data": [1, 2, 3, 4, 5, 6, 7, 8, 9]}]}`, /at most 8 rows/],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 1e39]}]}`, /is not a FP32 value/],
+      [`{"inputs": []}`, /non-empty list/],
+      [`{"id": 7, "inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}]}`, /'id' must be a string/],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}]} []`, /./],
+    ];
+    for (const [text, error] of cases) {
+      expect(fast(text), text).to.equal(undefined);
+      const slow = general(text);
+      if (error) expect(slow, text).to.be.instanceOf(Error).with.property('message').that.matches(error);
+      else expect(slow, text).to.not.be.instanceOf(Error);
+    }
+  });
+
+  it('is what decodeInferRequest answers for JSON bodies, and never for bodies with a binary part', () => {
+    const text = '{"id": "r1", "inputs": [{"name": "b", "shape": [1, 2, 2], "datatype": "FP32", "data": [[0.5, -1], [2, 3.25]]}]}';
+    const decoded = decodeInferRequest(Buffer.from(text), undefined, MODEL, MAX_ROWS);
+    expect(plain(decoded)).to.deep.equal(plain(fast(text)!));
+    expect(plain(decoded)).to.deep.equal({
+      id: 'r1',
+      inputs: { b: { dtype: 'float32', shape: [1, 2, 2], data: [0.5, -1, 2, 3.25] } },
+      outputs: [
+        { name: 'y', binary: false },
+        { name: 'z', binary: false },
+      ],
+    });
+  });
+});

@@ -1,22 +1,18 @@
 import type { ModelSignature } from '../../backends/backend.js';
 import type { NamedTensors } from '../../core/tensor.js';
 import { Ch, FloatSink, flatBody, nativeReadLists, notFlat, readLists, rowCapacity, type NativeReadLists, type Scanner } from '../floatLists.js';
-import type { V2InferRequest } from './inferRequest.js';
-
-/** The protocol's rank limit (inferRequest.ts's MAX_RANK); a longer shape takes the general path. */
-const MAX_RANK = 32;
+import { MAX_RANK, type V2InferRequest } from './inferRequest.js';
 
 /**
- * The fast path of a V2 `/infer` JSON body whose inputs are all FP32 lists of numbers, the form KServe's and
- * Triton's clients send without the binary extension:
- * `{"id": "...", "inputs": [{"name": "...", "shape": [...], "datatype": "FP32", "data": [...]}]}`. The data
- * are read by the lists scanner (../floatLists.ts) straight into a Float32Array, nested or flat.
+ * The fast path of a V2 `/infer` JSON body whose inputs are all FP32 lists of numbers and which asks for
+ * nothing else: `{"id": "...", "inputs": [{"name": "...", "shape": [...], "datatype": "FP32", "data": [...]}]}`.
+ * The data are read by the lists scanner (../floatLists.ts) straight into a Float32Array, nested or flat.
  *
  * It answers only what it is sure of, and undefined for anything else, so that the body takes the general
  * path (`decodeInferRequest`), which has the one set of rules and error messages: any other key (`outputs`,
  * `parameters`), another datatype, an input the model does not have or given twice, a shape that is not
- * plain non-negative integers, more rows than `maxRows` (the general path's 413), data whose count is not the
- * shape's, and whatever the scanner does not read. The answer is then the general path's for the same body:
+ * plain non-negative integers (at most MAX_RANK of them), more rows than `maxRows` (the general path's
+ * 413), data whose count is not the shape's, and whatever the scanner does not read. The answer is then the general path's for the same body:
  * the same tensors, and every output requested as JSON.
  */
 export function parseFlatInfer(

@@ -25,7 +25,7 @@ export interface V2InferRequest {
 type JsonObject = Record<string, unknown>;
 
 /** No model here has a tensor of more dimensions; deeper shapes are refused before anything is computed from them. */
-const MAX_RANK = 32;
+export const MAX_RANK = 32;
 
 /**
  * Decodes a `/infer` body: the JSON request (the whole body, or its first `headerLength` bytes with the

@@ -139,6 +139,7 @@ describe('V2 /infer, the fast path of FP32 JSON inputs', function () {
       [`{"inputs": [{"name": "a", "shape": [1.5, 3], "datatype": "FP32", ${data3}}]}`, /shape must be a list/],
       [`{"inputs": [{"name": "a", "shape": [9, 1], "datatype": "FP32", "data": [1, 2, 3, 4, 5, 6, 7, 8, 9]}]}`, /at most 8 rows/],
       [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 1e39]}]}`, /is not a FP32 value/],
+      [`{"inputs": [{"name": "a", "shape": [${Array(33).fill(1).join(', ')}], "datatype": "FP32", "data": [1]}]}`, /at most 32 non-negative integers/],
       [`{"inputs": []}`, /non-empty list/],
       [`{"id": 7, "inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}]}`, /'id' must be a string/],
       [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}]} []`, /./],

@@ -96,6 +96,34 @@ export class Scanner {
     return this.slice(start, p);
   }
 
+  /** `true` or `false`. */
+  boolean(): boolean {
+    this.skipSpace();
+    const b = this.bytes;
+    const p = this.pos;
+    if (b[p] === 0x74 && b[p + 1] === 0x72 && b[p + 2] === 0x75 && b[p + 3] === 0x65) {
+      this.pos = p + 4;
+      return true;
+    }
+    if (b[p] === 0x66 && b[p + 1] === 0x61 && b[p + 2] === 0x6c && b[p + 3] === 0x73 && b[p + 4] === 0x65) {
+      this.pos = p + 5;
+      return false;
+    }
+    throw notFlat;
+  }
+
+  /** A list of at least one element, each read by `element`. */
+  list(element: () => void): void {
+    this.expect(Ch.OpenBracket);
+    for (;;) {
+      element();
+      const c = this.peek();
+      this.pos++;
+      if (c === Ch.CloseBracket) return;
+      if (c !== Ch.Comma) throw notFlat;
+    }
+  }
+
   /** An object: `member` reads the value of each key (after its colon); a key given twice is not for this path. */
   object(member: (key: string) => void): void {
     this.expect(Ch.OpenBrace);

@@ -62,13 +62,35 @@ const fp32Input = fc.record({ name: fc.constantFrom('a', 'b'), rows: fc.integer(
   });
 });
 
-/** A request of one or both FP32 inputs, an optional id, its keys in any order. */
+/** Requested outputs as tritonclient writes them: names of the model's outputs, each once, binary_data or not. */
+const askedOutputs = fc.uniqueArray(
+  fc.record({ name: fc.constantFrom('y', 'z'), binary: fc.option(fc.boolean()) }).map(({ name, binary }) => (binary === null ? { name } : { name, parameters: { binary_data: binary } })),
+  { minLength: 1, maxLength: 2, selector: (o) => o.name },
+);
+
+/**
+ * A request of one or both FP32 inputs, with what clients add beside them (an id, KServe's model_name,
+ * tritonclient's parameters and outputs), its keys in any order.
+ */
 const requests = fc
-  .tuple(fc.uniqueArray(fp32Input, { minLength: 1, maxLength: 2, selector: (i) => i.name }), fc.option(fc.stringMatching(/^[a-z0-9-]{0,12}$/)), fc.boolean(), fc.boolean())
-  .map(([inputs, id, idFirst, reversedKeys]) => {
+  .record({
+    inputs: fc.uniqueArray(fp32Input, { minLength: 1, maxLength: 2, selector: (i) => i.name }),
+    id: fc.option(fc.stringMatching(/^[a-z0-9-]{0,12}$/)),
+    modelName: fc.option(fc.constant('m')),
+    binaryByDefault: fc.option(fc.boolean()),
+    outputs: fc.option(askedOutputs),
+    reversedKeys: fc.boolean(),
+  })
+  .map(({ inputs, id, modelName, binaryByDefault, outputs, reversedKeys }) => {
     const ordered = inputs.map((i) => (reversedKeys ? { data: i.data, datatype: i.datatype, shape: i.shape, name: i.name } : i));
-    if (id === null) return { inputs: ordered };
-    return idFirst ? { id, inputs: ordered } : { inputs: ordered, id };
+    const members: [string, unknown][] = [
+      ...(id === null ? [] : [['id', id] as [string, unknown]]),
+      ...(modelName === null ? [] : [['model_name', modelName] as [string, unknown]]),
+      ['inputs', ordered],
+      ...(binaryByDefault === null ? [] : [['parameters', { binary_data_output: binaryByDefault }] as [string, unknown]]),
+      ...(outputs === null ? [] : [['outputs', outputs] as [string, unknown]]),
+    ];
+    return Object.fromEntries(reversedKeys ? members.reverse() : members);
   });
 
 describe('V2 /infer, the fast path of FP32 JSON inputs', function () {
@@ -79,7 +101,7 @@ describe('V2 /infer, the fast path of FP32 JSON inputs', function () {
     native = built;
   });
 
-  it('reads well-formed requests to what the general path decodes, every output requested as JSON', () => {
+  it('reads well-formed requests to what the general path decodes, the requested outputs included', () => {
     fc.assert(
       fc.property(requests, fc.boolean(), (request, spaced) => {
         const text = JSON.stringify(request, null, spaced ? 2 : undefined);
@@ -88,17 +110,42 @@ describe('V2 /infer, the fast path of FP32 JSON inputs', function () {
         expect(slow, text.slice(0, 120)).to.not.be.instanceOf(Error);
         expect(answer, text.slice(0, 120)).to.not.equal(undefined);
         expect(plain(answer!)).to.deep.equal(plain(slow as V2InferRequest));
-        expect(answer!.outputs).to.deep.equal([
-          { name: 'y', binary: false },
-          { name: 'z', binary: false },
-        ]);
       }),
-      { numRuns: 400 },
+      { numRuns: 500 },
     );
   });
 
+  it("reads the bodies tritonclient and KServe's client send for FP32 inputs as JSON", () => {
+    // As the clients wrote them for an input of [[1, 2, 3]] (tritonclient 2.x: without and with requested
+    // outputs; kserve's InferenceRESTClient, protocol v2).
+    const data = '"inputs":[{"name":"a","shape":[1,3],"datatype":"FP32","data":[1.0,2.0,3.0]}]';
+    const bodies = [
+      `{${data},"parameters":{"binary_data_output":true}}`,
+      `{${data},"outputs":[{"name":"y","parameters":{"binary_data":false}}]}`,
+      `{"id":"d86c0e56-de47-43c6-9ce6-19160473aa8b","model_name":"m",${data}}`,
+    ];
+    const outputs = [
+      [
+        { name: 'y', binary: true },
+        { name: 'z', binary: true },
+      ],
+      [{ name: 'y', binary: false }],
+      [
+        { name: 'y', binary: false },
+        { name: 'z', binary: false },
+      ],
+    ];
+    bodies.forEach((text, i) => {
+      const answer = fast(text);
+      expect(answer, text).to.not.equal(undefined);
+      expect(plain(answer!)).to.deep.equal(plain(general(text) as V2InferRequest));
+      expect(answer!.outputs).to.deep.equal(outputs[i]);
+      expect(Array.from(answer!.inputs.a!.data as Float32Array)).to.deep.equal([1, 2, 3]);
+    });
+  });
+
   it('agrees with the general path or steps aside on mangled requests: never other tensors, never a throw', () => {
-    const inserts = ['', '[', ']', ',', '{', '}', '"', ':', 'NaN', '-', '.', 'e', '1', ' ', '[]', '{}', '"FP16"', '"INT32"', '"c"', '"a"', '"outputs"', '\\', '\u00e9', '1e999', '1.5'];
+    const inserts = ['', '[', ']', ',', '{', '}', '"', ':', 'NaN', '-', '.', 'e', '1', ' ', '[]', '{}', 'true', 'false', 'null', '"FP16"', '"INT32"', '"c"', '"a"', '"y"', '"outputs"', '"parameters"', '\\', '\u00e9', '1e999', '1.5'];
     fc.assert(
       fc.property(requests, fc.nat(), fc.nat(), fc.constantFrom(...inserts), (request, a, b, insert) => {
         const text = JSON.stringify(request);
@@ -117,8 +164,13 @@ describe('V2 /infer, the fast path of FP32 JSON inputs', function () {
   it('leaves to the general path what it does not read, which then answers its own 400 or 413', () => {
     const data3 = '"data": [1, 2, 3]';
     const cases: [string, RegExp | null][] = [
-      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "outputs": [{"name": "y"}]}`, null],
-      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "parameters": {"binary_data_output": true}}`, null],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "outputs": []}`, null],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "outputs": [{"name": "w"}]}`, /unexpected inference output 'w'/],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "outputs": [{"name": "y"}, {"name": "y"}]}`, /requested twice/],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "outputs": [{"name": "y", "parameters": {"classification": 2}}]}`, /classification extension/],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "parameters": {"binary_data_output": 1}}`, /must be true or false/],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "parameters": {"sequence_id": 1}}`, null],
+      [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}}], "model_name": 7}`, null],
       [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP32", ${data3}, "parameters": {}}]}`, null],
       [`{"inputs": [{"name": "a", "shape": [1, 3], "datatype": "FP16", ${data3}}]}`, /data-type is 'FP16'/],
       [`{"inputs": [{"name": "c", "shape": [1, 2], "datatype": "INT32", "data": [1, 2]}]}`, null],
@@ -141,7 +193,7 @@ describe('V2 /infer, the fast path of FP32 JSON inputs', function () {
     }
   });
 
-  it('is what decodeInferRequest answers for JSON bodies, and never for bodies with a binary part', () => {
+  it('is what decodeInferRequest answers for a JSON body', () => {
     const text = '{"id": "r1", "inputs": [{"name": "b", "shape": [1, 2, 2], "datatype": "FP32", "data": [[0.5, -1], [2, 3.25]]}]}';
     const decoded = decodeInferRequest(Buffer.from(text), undefined, MODEL, MAX_ROWS);
     expect(plain(decoded)).to.deep.equal(plain(fast(text)!));

@@ -4,13 +4,14 @@ import { pngHeaderOnly } from '../../../unit/inference-runtime/vision/imageFixtu
 
 /**
  * Generators of malformed and hostile HTTP requests for every input channel of the runtime: raw image
- * bodies, multipart forms, JSON with a base64 image, TF Serving `:predict` bodies, and the framing around
+ * bodies, multipart forms, JSON with a base64 image, TF Serving `:predict` bodies, V2 `/infer` bodies with
+ * JSON tensors, and the framing around
  * them (Content-Type, Content-Encoding, Content-Length, chunked encoding, truncation, header garbage).
  * Requests are built as bytes so nothing between the generator and the server repairs them.
  */
 
 /** The input channels, each a generator of request bodies with the media type they are sent as. */
-export const CHANNELS = ['raw-image', 'multipart', 'json-b64', 'tfserving', 'request-line'] as const;
+export const CHANNELS = ['raw-image', 'multipart', 'json-b64', 'tfserving', 'v2-json', 'request-line'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 export interface HostileRequest {
@@ -321,6 +322,69 @@ function tfServingBodies(): fc.Arbitrary<Body> {
     );
 }
 
+const V2_INFER_PATHS = [
+  '/v2/models/facial-expression/infer',
+  '/v2/models/facial-expression/versions/1/infer',
+  '/v2/models/face-detector/infer',
+  '/v2/models/no-such-model/infer',
+];
+
+/**
+ * V2 `/infer` bodies with JSON tensors: names, shapes, datatypes, data, requested outputs and parameters all
+ * wrong in turn, beside well-formed requests for the expression model (`input_1`, 1x64x64x1 FP32) as the
+ * clients write them, which the fast path reads and a mutation then spoils.
+ */
+function v2JsonBodies(): fc.Arbitrary<Body> {
+  const outputs = fc.array(fc.record({ name: fc.constantFrom('Identity', 'other', ''), parameters: fc.record({ binary_data: fc.oneof(fc.boolean(), fc.jsonValue({ maxDepth: 1 })) }) }, { requiredKeys: ['name'] }), { maxLength: 3 });
+  const parameters = fc.record({ binary_data_output: fc.oneof(fc.boolean(), fc.jsonValue({ maxDepth: 1 })) });
+  const input = fc.record(
+    {
+      name: fc.oneof(fc.constant('input_1'), fc.string({ maxLength: 10 })),
+      shape: fc.oneof(fc.constant([1, 64, 64, 1]), fc.array(fc.integer({ min: -2, max: 70 }), { maxLength: 5 }), fc.jsonValue({ maxDepth: 2 })),
+      datatype: fc.constantFrom('FP32', 'FP16', 'FP64', 'INT32', 'BYTES', 'fp32', ''),
+      data: tensorValue,
+    },
+    { requiredKeys: [] },
+  );
+  const payload = fc.oneof(
+    fc
+      .record({ id: fc.jsonValue({ maxDepth: 1 }), model_name: fc.jsonValue({ maxDepth: 1 }), inputs: fc.array(input, { maxLength: 3 }), outputs, parameters }, { requiredKeys: ['inputs'] })
+      .map((v) => ({ json: JSON.stringify(v), label: 'inputs of random names, shapes, datatypes and data', mayBeValid: false })),
+    fc
+      .record({ value: fc.double({ min: -1, max: 1, noNaN: true }), outputs: fc.option(fc.constant([{ name: 'Identity', parameters: { binary_data: false } }])), parameters: fc.option(fc.constant({ binary_data_output: true })) })
+      .map(({ value, outputs: asked, parameters: p }) => ({
+        json: JSON.stringify({
+          model_name: 'facial-expression',
+          inputs: [{ name: 'input_1', shape: [1, 64, 64, 1], datatype: 'FP32', data: Array.from({ length: 4096 }, () => value) }],
+          ...(asked ? { outputs: asked } : {}),
+          ...(p ? { parameters: p } : {}),
+        }),
+        label: 'well-formed expression request',
+        mayBeValid: true,
+      })),
+    fc
+      .tuple(fc.constantFrom('NaN', 'Infinity', '"NaN"', '1e400', '-0', '[]', '{}', '[[1]]', 'true', 'null'), fc.nat({ max: 4095 }))
+      .map(([token, at]) => {
+        const values = Array.from({ length: 4096 }, () => '0.5');
+        values[at] = token;
+        return { json: `{"inputs":[{"name":"input_1","shape":[1,64,64,1],"datatype":"FP32","data":[${values.join(',')}]}]}`, label: `expression request with ${token} at ${at}`, mayBeValid: true };
+      }),
+    deepNesting.map((d) => ({ json: `{"inputs":[{"name":"input_1","shape":[1],"datatype":"FP32","data":${d.json}}]}`, label: `data ${d.label}`, mayBeValid: false })),
+    anyJsonText.map((j) => ({ ...j, mayBeValid: false })),
+  );
+  return fc.tuple(fc.constantFrom(...V2_INFER_PATHS), payload, fc.constantFrom(undefined, 'application/json', 'text/plain')).chain(([path, p, contentType]) =>
+    mangledJson(p.json).map(({ json, how }) => ({
+      channel: 'v2-json' as const,
+      label: `${path} ${p.label}, ${how}, ${contentType ?? 'no type'}`,
+      method: 'POST',
+      path,
+      contentType,
+      body: text(json),
+      mayBeValid: p.mayBeValid,
+    })),
+  );
+}
+
 /** Requests whose start line or target is wrong: methods, paths, encodings, lengths. */
 function requestLineBodies(): fc.Arbitrary<Body> {
   return fc
@@ -509,6 +573,6 @@ function frame(b: Body, how: Framing, enc: Encoding, headers: string[], fixtures
 
 /** One hostile request on any channel. */
 export function hostileRequest(fixtures: Fixtures): fc.Arbitrary<HostileRequest> {
-  const bodies = fc.oneof(rawImageBodies(fixtures), multipartBodies(fixtures), jsonB64Bodies(fixtures), tfServingBodies(), requestLineBodies());
+  const bodies = fc.oneof(rawImageBodies(fixtures), multipartBodies(fixtures), jsonB64Bodies(fixtures), tfServingBodies(), v2JsonBodies(), requestLineBodies());
   return fc.tuple(bodies, framing, encoding, extraHeaders).map(([b, how, enc, headers]) => frame(b, how, enc, headers, fixtures));
 }

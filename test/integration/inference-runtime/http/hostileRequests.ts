@@ -5,9 +5,9 @@ import { pngHeaderOnly } from '../../../unit/inference-runtime/vision/imageFixtu
 /**
  * Generators of malformed and hostile HTTP requests for every input channel of the runtime: raw image
  * bodies, multipart forms, JSON with a base64 image, TF Serving `:predict` bodies, V2 `/infer` bodies with
- * JSON tensors, and the framing around
- * them (Content-Type, Content-Encoding, Content-Length, chunked encoding, truncation, header garbage).
- * Requests are built as bytes so nothing between the generator and the server repairs them.
+ * JSON tensors, and the framing around them (Content-Type, Content-Encoding, Content-Length, chunked
+ * encoding, truncation, header garbage). Requests are built as bytes so nothing between the generator and
+ * the server repairs them.
  */
 
 /** The input channels, each a generator of request bodies with the media type they are sent as. */

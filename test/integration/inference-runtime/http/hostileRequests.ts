@@ -307,19 +307,27 @@ function tfServingBodies(): fc.Arbitrary<Body> {
     deepNesting.map((d) => ({ json: d.json, label: `body ${d.label}`, mayBeValid: false })),
     anyJsonText.map((j) => ({ ...j, mayBeValid: false })),
   );
-  return fc
-    .tuple(fc.constantFrom(...PREDICT_PATHS), payload, fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'image/png'))
-    .chain(([path, p, contentType]) =>
-      mangledJson(p.json).map(({ json, how }) => ({
-        channel: 'tfserving' as const,
-        label: `${path} ${p.label}, ${how}, ${contentType ?? 'no type'}`,
-        method: 'POST',
-        path,
-        contentType,
-        body: text(json),
-        mayBeValid: p.mayBeValid,
-      })),
-    );
+  return mangledPosts('tfserving', PREDICT_PATHS, payload, [undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'image/png']);
+}
+
+/** JSON payloads POSTed to one of `paths` as one of `contentTypes`, each mangled (mangledJson) before it is sent. */
+function mangledPosts(
+  channel: Channel,
+  paths: readonly string[],
+  payload: fc.Arbitrary<{ json: string; label: string; mayBeValid: boolean }>,
+  contentTypes: readonly (string | undefined)[],
+): fc.Arbitrary<Body> {
+  return fc.tuple(fc.constantFrom(...paths), payload, fc.constantFrom(...contentTypes)).chain(([path, p, contentType]) =>
+    mangledJson(p.json).map(({ json, how }) => ({
+      channel,
+      label: `${path} ${p.label}, ${how}, ${contentType ?? 'no type'}`,
+      method: 'POST',
+      path,
+      contentType,
+      body: text(json),
+      mayBeValid: p.mayBeValid,
+    })),
+  );
 }
 
 const V2_INFER_PATHS = [
@@ -372,17 +380,7 @@ function v2JsonBodies(): fc.Arbitrary<Body> {
     deepNesting.map((d) => ({ json: `{"inputs":[{"name":"input_1","shape":[1],"datatype":"FP32","data":${d.json}}]}`, label: `data ${d.label}`, mayBeValid: false })),
     anyJsonText.map((j) => ({ ...j, mayBeValid: false })),
   );
-  return fc.tuple(fc.constantFrom(...V2_INFER_PATHS), payload, fc.constantFrom(undefined, 'application/json', 'text/plain')).chain(([path, p, contentType]) =>
-    mangledJson(p.json).map(({ json, how }) => ({
-      channel: 'v2-json' as const,
-      label: `${path} ${p.label}, ${how}, ${contentType ?? 'no type'}`,
-      method: 'POST',
-      path,
-      contentType,
-      body: text(json),
-      mayBeValid: p.mayBeValid,
-    })),
-  );
+  return mangledPosts('v2-json', V2_INFER_PATHS, payload, [undefined, 'application/json', 'text/plain']);
 }
 
 /** Requests whose start line or target is wrong: methods, paths, encodings, lengths. */

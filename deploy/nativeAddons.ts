@@ -4,8 +4,8 @@
  * jpegDecode.c needs libjpeg-turbo's header and library too (Debian: libjpeg62-turbo-dev). `npm run build`
  * builds each when it can and says so when it cannot (the runtime serves without them: at a higher idle RSS
  * without mallocTrim, decoding every JPEG through libvips without jpegDecode, letterboxing in JavaScript
- * without resampleToTensor, reading `:predict` numbers in JavaScript without floatLists); the image build
- * requires them.
+ * without resampleToTensor, reading JSON tensor numbers in JavaScript without floatLists); the image
+ * build requires them.
  *
  *   npx tsx deploy/nativeAddons.ts [--dist dist]
  */

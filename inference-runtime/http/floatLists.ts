@@ -23,7 +23,7 @@ const MAX_EXACT_MANTISSA = 2 ** 53;
 /** Relative width of the band around a value that must round to one float32 for an inexact conversion to stand. */
 const GUARD = 2 ** -40;
 
-export const enum Ch {
+const enum Ch {
   Tab = 0x09,
   Lf = 0x0a,
   Cr = 0x0d,
@@ -112,16 +112,20 @@ export class Scanner {
     throw notFlat;
   }
 
+  /** After an element: true when `close` ends the list or object, false after a comma; anything else is not for this path. */
+  private closes(close: number): boolean {
+    const c = this.peek();
+    this.pos++;
+    if (c === close) return true;
+    if (c !== Ch.Comma) throw notFlat;
+    return false;
+  }
+
   /** A list of at least one element, each read by `element`. */
   list(element: () => void): void {
     this.expect(Ch.OpenBracket);
-    for (;;) {
-      element();
-      const c = this.peek();
-      this.pos++;
-      if (c === Ch.CloseBracket) return;
-      if (c !== Ch.Comma) throw notFlat;
-    }
+    do element();
+    while (!this.closes(Ch.CloseBracket));
   }
 
   /** An object: `member` reads the value of each key (after its colon); a key given twice is not for this path. */
@@ -134,10 +138,7 @@ export class Scanner {
       seen.add(key);
       this.expect(Ch.Colon);
       member(key);
-      const c = this.peek();
-      this.pos++;
-      if (c === Ch.CloseBrace) return;
-      if (c !== Ch.Comma) throw notFlat;
+      if (this.closes(Ch.CloseBrace)) return;
     }
   }
 
@@ -162,10 +163,7 @@ export class Scanner {
       this.pos = p;
       out.push(value);
       if (out.length > max) throw notFlat;
-      const c = this.peek();
-      this.pos++;
-      if (c === Ch.CloseBracket) return out;
-      if (c !== Ch.Comma) throw notFlat;
+      if (this.closes(Ch.CloseBracket)) return out;
     }
   }
 }
@@ -384,7 +382,6 @@ export function rowCapacity(spec: TensorSpec, bodyBytes: number): number {
   const row = spec.shape.slice(1).reduce((n, d) => (d > 0 && n > 0 ? n * d : 0), 1);
   return Math.min(row > 0 ? row : 1 << 16, bodyBytes >> 1);
 }
-
 
 /**
  * `read` over the body, or undefined where it (or the check of the body's end) steps aside. The body must end

@@ -8,7 +8,11 @@
  * 1 worker on both cores (a pod whose memory limit allows one worker), shows what its onnxruntime sessions'
  * intra-op threads (2, one per core the other workers leave free) cost and give.
  *
- *   npx tsx bench/visionCores.ts [--seconds 16] [--rounds 4] [--clients 4] [--baseline /path/to/other/checkout]
+ * Every server is first driven at the throughput load for `--warmup` seconds (default 20): a fresh server's
+ * CPU per request falls for 15-20 s under load (V8 keeps optimising the request path; 2 workers went from
+ * 210 to 265 requests/s over their first 20 s), and the figures are about a server past its first minute.
+ *
+ *   npx tsx bench/visionCores.ts [--seconds 16] [--rounds 4] [--clients 4] [--warmup 20] [--baseline /path/to/other/checkout]
  *
  * With `--baseline`, the same servers are also started from another checkout (with its own node_modules: the
  * code before a change) and every window alternates between the two, so a before/after ratio comes from one
@@ -24,11 +28,12 @@ import { startVisionServer, stopServer } from './benchServer.js';
 import { mean, median, percentile, r1, r2 } from './stats.js';
 import { samplePath, singleFace640x480 } from '../test/helpers/samplePhotos.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '16' }, rounds: { type: 'string', default: '4' }, clients: { type: 'string', default: '4' }, baseline: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '16' }, rounds: { type: 'string', default: '4' }, clients: { type: 'string', default: '4' }, warmup: { type: 'string', default: '20' }, baseline: { type: 'string' } } });
 /** Concurrent clients of the throughput windows: enough requests in flight to keep every stage of both workers busy. */
 const throughputClients = Number(values.clients);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
+const warmupSeconds = Number(values.warmup);
 const checkouts = [{ label: 'now', dir: process.cwd() }, ...(values.baseline ? [{ label: 'before', dir: path.resolve(values.baseline) }] : [])];
 
 interface Server {
@@ -137,7 +142,12 @@ const cells: Cell[] = servers.flatMap((s) => [
   { checkout: s.label, what: 'throughput 640x480, 1 worker on 2 cores', server: s.oneWorkerTwoCores, images: [flagship], clients: throughputClients, windows: [] },
 ]);
 try {
-  for (const s of servers) for (const server of [s.oneCore, s.twoWorkers, s.oneWorkerTwoCores]) await load(server, [flagship, ...groups], 1, 1500);
+  for (const s of servers) {
+    for (const server of [s.oneCore, s.twoWorkers, s.oneWorkerTwoCores]) {
+      await load(server, [flagship, ...groups], 1, 1500);
+      await load(server, [flagship], throughputClients, warmupSeconds * 1000);
+    }
+  }
   for (let round = 0; round < rounds; round++) {
     for (const c of cells) c.windows.push(await load(c.server, c.images, c.clients, (seconds * 1000) / rounds, c.pin));
     process.stderr.write(`round ${round + 1}/${rounds}, load ${os.loadavg()[0].toFixed(1)}\n`);
@@ -180,7 +190,7 @@ const at = (checkout: string, what: string) => rows.find((r) => r.checkout === c
 const lines = [
   `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}.`,
   `Load average (1/5/15 min): before ${loadBefore.map((v) => v.toFixed(1)).join(' / ')}, after ${loadAfter.map((v) => v.toFixed(1)).join(' / ')}.`,
-  `Command: npx tsx bench/visionCores.ts --seconds ${seconds} --rounds ${rounds} --clients ${throughputClients}${values.baseline ? ' --baseline <checkout>' : ''}`,
+  `Command: npx tsx bench/visionCores.ts --seconds ${seconds} --rounds ${rounds} --clients ${throughputClients} --warmup ${warmupSeconds}${values.baseline ? ' --baseline <checkout>' : ''}`,
   '',
   '| code | measurement | clients | requests | faces | req/s | server cores | client cores | req per server CPU-s | p50 ms | p95 ms | decode ms | detect ms | classify ms | inference ms |',
   '|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -3,6 +3,7 @@ import type { PoolModel } from '../config/types.js';
 import { NotReady, Overloaded, RequestTimeout } from './errors.js';
 import type { NamedTensors } from './tensor.js';
 import type { CancelSignal } from './cancelSignal.js';
+import type { ThreadPriority } from './threadPriority.js';
 
 /** What a thread reports after loading a model. */
 export interface HostedModelInfo {
@@ -19,6 +20,8 @@ export interface EngineStats {
   models: string[];
   /** By backend name, e.g. `tfjs-wasm`. */
   memory: Record<string, EngineMemory>;
+  /** A worker's nice value, lowered below the event loop's (core/threadPriority.ts); absent in-process. */
+  priority?: ThreadPriority;
 }
 
 export interface InferOptions {

@@ -7,6 +7,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { BackendSet, defaultBackendFactories } from '../backends/backendSelection.js';
 import { loadAllocatorTrim, type AllocatorTrim } from '../core/allocatorTrim.js';
 import { fullGarbageCollector } from '../core/garbageCollector.js';
+import { lowerThreadPriority } from '../core/threadPriority.js';
 import { ModelHost } from './modelHost.js';
 import type { NamedTensors } from '../core/tensor.js';
 import { toWire } from '../core/wireErrors.js';
@@ -15,6 +16,8 @@ import { transferables, type WorkerInit, type WorkerReply, type WorkerRequest, t
 const port = parentPort;
 if (!port) throw new Error('inferenceWorker.ts runs as a worker thread only');
 const init = workerData as WorkerInit;
+// Before any engine starts, so that onnxruntime's intra-op threads inherit it.
+const priority = lowerThreadPriority(init.nice);
 const host = new ModelHost(new BackendSet(defaultBackendFactories(init.backendOptions)));
 /** Loaded at the first memory release. */
 let release: { allocator: AllocatorTrim; collect: () => void } | undefined;
@@ -29,7 +32,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerResult> {
     case 'infer':
       return host.infer(msg.key, msg.inputs);
     case 'stats':
-      return host.stats(init.name, threadId);
+      return host.stats(init.name, threadId, priority);
     case 'releaseMemory':
       // This thread's dead tensors (among them inputs the event loop allocated, in the event loop's arena) are
       // freed by this thread's collection only; the release then returns this thread's arena top too.

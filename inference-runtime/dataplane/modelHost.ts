@@ -4,6 +4,7 @@ import type { PoolModel } from '../config/types.js';
 import { ModelNotFound } from '../core/errors.js';
 import { exampleInputs } from '../core/exampleInputs.js';
 import type { EngineStats, HostedModelInfo } from '../core/executor.js';
+import type { ThreadPriority } from '../core/threadPriority.js';
 import type { NamedTensors } from '../core/tensor.js';
 
 export type { EngineStats, HostedModelInfo };
@@ -43,8 +44,8 @@ export class ModelHost {
     await model?.dispose();
   }
 
-  async stats(thread: string, threadId: number): Promise<EngineStats> {
-    return { thread, threadId, models: [...this.models.keys()], memory: await this.backends.memory() };
+  async stats(thread: string, threadId: number, priority?: ThreadPriority): Promise<EngineStats> {
+    return { thread, threadId, models: [...this.models.keys()], memory: await this.backends.memory(), priority };
   }
 
   async close(): Promise<void> {

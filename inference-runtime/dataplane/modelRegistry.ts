@@ -20,6 +20,7 @@ import { nodeName, runtimeVersion } from '../core/runtimeInfo.js';
 import { validateInputs } from '../core/signatureValidation.js';
 import type { NamedTensors } from '../core/tensor.js';
 import { WorkerPoolExecutor } from './workerPool.js';
+import { inferenceNiceOverride } from '../core/threadPriority.js';
 
 /** Structured events; the HTTP layer's JSON-line logger fits. */
 export interface RegistryLogger {
@@ -37,6 +38,11 @@ export interface RegistryOptions {
   workers?: number;
   /** Requests waiting for a free thread before Overloaded (default `MLOFFLOAD_MAX_QUEUE` or 256). */
   maxQueue?: number;
+  /**
+   * Nice steps the worker threads run below the event loop; default `MLOFFLOAD_INFERENCE_NICE`, else 10 when
+   * each worker's sessions run on one thread and 0 otherwise (core/threadPriority.ts).
+   */
+  inferenceNice?: number;
   /** Runs models instead of starting an executor from `workers` (tests, embedding). Closed with the registry. */
   executor?: InferenceExecutor;
   backendOptions?: BackendOptions;
@@ -85,17 +91,20 @@ function defaultMaxQueue(): number {
   return Number.isInteger(n) && n > 0 ? n : 256;
 }
 
-export function createExecutor(options: Pick<RegistryOptions, 'workers' | 'maxQueue' | 'backendOptions'> & { logger?: RegistryLogger } = {}): InferenceExecutor {
+export function createExecutor(options: Pick<RegistryOptions, 'workers' | 'maxQueue' | 'inferenceNice' | 'backendOptions'> & { logger?: RegistryLogger } = {}): InferenceExecutor {
   const workers = options.workers ?? defaultWorkerCount();
   const maxQueue = options.maxQueue ?? defaultMaxQueue();
   if (workers === 0) return new InProcessExecutor({ maxQueue, backendOptions: options.backendOptions });
   const logger = options.logger ?? quietLogger;
-  return new WorkerPoolExecutor({
+  const pool = new WorkerPoolExecutor({
     size: workers,
     maxQueue,
+    nice: options.inferenceNice ?? inferenceNiceOverride(),
     backendOptions: options.backendOptions,
     onWorkerEvent: (event, detail) => logger.warn(event, detail),
   });
+  logger.info('inference_threads', { workers, nice: pool.nice });
+  return pool;
 }
 
 function compareVersions(a: string, b: string): number {

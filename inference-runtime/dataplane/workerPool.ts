@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { LoadPlan, ModelFiles } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
 import { intraOpThreads } from '../core/intraOpThreads.js';
+import { inferenceNiceFor } from '../core/threadPriority.js';
 import type { PoolModel } from '../config/types.js';
 import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from '../core/executor.js';
 import type { EngineStats, HostedModelInfo } from './modelHost.js';
@@ -19,6 +20,8 @@ export interface WorkerPoolOptions {
   /** Requests handed to one worker at once (default 2: the next input is ready when the current one ends). */
   perWorker?: number;
   backendOptions?: BackendOptions;
+  /** Nice steps the workers run below the event loop (default: `inferenceNiceFor` their intra-op threads). */
+  nice?: number;
   /** Called when a worker dies and is replaced, or cannot be. */
   onWorkerEvent?: (event: string, detail: Record<string, unknown>) => void;
 }
@@ -118,6 +121,8 @@ class WorkerLane implements Lane {
 export class WorkerPoolExecutor implements InferenceExecutor {
   readonly mode = 'worker-threads';
   readonly threads: number;
+  /** Nice steps the workers run below the event loop. */
+  readonly nice: number;
   private readonly lanes: WorkerLane[];
   private readonly dispatcher: Dispatcher;
   private readonly models = new Map<string, { model: PoolModel; files: ModelFiles; plan: LoadPlan }>();
@@ -129,10 +134,12 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     this.threads = options.size;
     // Each worker runs one inference at a time: the cores are shared among the workers.
     const backendOptions: BackendOptions = { onnxThreads: intraOpThreads(options.size), ...options.backendOptions };
+    const nice = options.nice ?? inferenceNiceFor(backendOptions.onnxThreads ?? 1);
+    this.nice = nice;
     this.lanes = Array.from(
       { length: options.size },
       (_, i) =>
-        new WorkerLane(`worker-${i + 1}`, options.perWorker ?? 2, { name: `worker-${i + 1}`, backendOptions }, (lane, code, err) =>
+        new WorkerLane(`worker-${i + 1}`, options.perWorker ?? 2, { name: `worker-${i + 1}`, backendOptions, nice }, (lane, code, err) =>
           this.replace(lane, code, err),
         ),
     );

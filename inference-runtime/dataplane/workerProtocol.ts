@@ -24,6 +24,8 @@ export type WorkerReply = { id: number; ok: true; result: WorkerResult } | { id:
 export interface WorkerInit {
   name: string;
   backendOptions: BackendOptions;
+  /** Nice steps the worker runs below the event loop (core/threadPriority.ts). */
+  nice: number;
 }
 
 /** Buffers a message may hand over without copying: whole, unshared ArrayBuffers only. */

@@ -26,11 +26,14 @@ export interface VisionServer {
   child: ChildProcess;
 }
 
-/** bench/visionServer.ts with `workers` inference threads, optionally pinned to cores (taskset), from a checkout. */
-export async function startVisionServer(options: { name: string; workers: number; backend: string; pin?: string; cwd?: string }): Promise<VisionServer> {
+/**
+ * bench/visionServer.ts with `workers` inference threads, optionally pinned to cores (taskset), from a
+ * checkout, with `env` added to this process's environment.
+ */
+export async function startVisionServer(options: { name: string; workers: number; backend: string; pin?: string; cwd?: string; env?: Record<string, string> }): Promise<VisionServer> {
   const node = [process.execPath, ...(await runtimeNodeFlags(options.cwd)), ...nodeScript(options.cwd ?? process.cwd(), path.join('bench', 'visionServer.ts')), '--workers', String(options.workers), '--backend', options.backend];
   const [cmd, ...args] = options.pin ? ['taskset', '-c', options.pin, ...node] : node;
-  const child = spawn(cmd!, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cmd!, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const info = await readyLine<{ url: string; backends: string[] }>(child, options.name);
   return { ...info, child };
 }

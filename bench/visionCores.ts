@@ -18,14 +18,14 @@
  * code before a change) and every window alternates between the two, so a before/after ratio comes from one
  * run on a shared machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startVisionServer, stopServer } from './benchServer.js';
 import { mean, median, percentile, r1, r2 } from './stats.js';
+import { loadWindow, type LoadTarget, type Window } from './visionWindow.js';
 import { samplePath, singleFace640x480 } from '../test/helpers/samplePhotos.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '16' }, rounds: { type: 'string', default: '4' }, clients: { type: 'string', default: '4' }, warmup: { type: 'string', default: '20' }, baseline: { type: 'string' } } });
@@ -36,77 +36,14 @@ const rounds = Number(values.rounds);
 const warmupSeconds = Number(values.warmup);
 const checkouts = [{ label: 'now', dir: process.cwd() }, ...(values.baseline ? [{ label: 'before', dir: path.resolve(values.baseline) }] : [])];
 
-interface Server {
-  name: string;
-  url: string;
+interface Server extends LoadTarget {
   child: ChildProcess;
 }
 
 async function startServer(name: string, dir: string, workers: number, pin?: string): Promise<Server> {
   const { url, child } = await startVisionServer({ name, workers, backend: 'auto', pin, cwd: dir });
-  return { name, url, child };
+  return { name, url, child, pid: child.pid! };
 }
-
-/** User + system CPU seconds of a /proc stat line (ticks of 1/100 s), and the thread's name. */
-function parseStat(stat: string): { name: string; seconds: number } {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
-}
-
-/** CPU seconds of a process, all its threads. */
-function cpuSecondsOf(pid: number): number {
-  return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds;
-}
-
-/**
- * CPU seconds of a process by kind of thread: the main (event loop) thread, libvips' pixel workers, and
- * every other thread (inference workers, the libuv pool that runs sharp's calls, V8's helpers).
- */
-type ThreadCpu = Record<'main' | 'libvips' | 'other', number>;
-function threadCpuOf(pid: number): ThreadCpu {
-  const out: ThreadCpu = { main: 0, libvips: 0, other: 0 };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended
-    }
-    const { name, seconds } = parseStat(stat);
-    out[Number(tid) === pid ? 'main' : name.startsWith('libvips') ? 'libvips' : 'other'] += seconds;
-  }
-  return out;
-}
-
-interface LoadResult {
-  latencies: number[];
-  stages: Record<string, number>[];
-  faces: number[];
-  seconds: number;
-  cpuSeconds: number;
-}
-
-interface Window extends LoadResult {
-  serverCpuSeconds: number;
-  threads: ThreadCpu;
-}
-
-/** One window of load from a niced (and optionally pinned) generator process. */
-async function load(server: Server, images: string[], clients: number, ms: number, pin?: string): Promise<Window> {
-  const generator = [process.execPath, '--import', 'tsx', path.join('bench', 'visionLoad.ts'), '--url', server.url, '--clients', String(clients), '--ms', String(ms), ...images];
-  const [cmd, ...args] = ['nice', '-n', '19', ...(pin ? ['taskset', '-c', pin] : []), ...generator];
-  const before = cpuSecondsOf(server.child.pid!);
-  const threadsBefore = threadCpuOf(server.child.pid!);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`${server.name}: load generator exited with ${code}`);
-  const threadsAfter = threadCpuOf(server.child.pid!);
-  const threads: ThreadCpu = { main: threadsAfter.main - threadsBefore.main, libvips: threadsAfter.libvips - threadsBefore.libvips, other: threadsAfter.other - threadsBefore.other };
-  return { ...(JSON.parse(out) as LoadResult), serverCpuSeconds: cpuSecondsOf(server.child.pid!) - before, threads };
-}
-
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-vision-cores-'));
 const flagship = path.join(tmp, 'face640.jpg');
@@ -144,12 +81,12 @@ const cells: Cell[] = servers.flatMap((s) => [
 try {
   for (const s of servers) {
     for (const server of [s.oneCore, s.twoWorkers, s.oneWorkerTwoCores]) {
-      await load(server, [flagship, ...groups], 1, 1500);
-      await load(server, [flagship], throughputClients, warmupSeconds * 1000);
+      await loadWindow(server, [flagship, ...groups], 1, 1500);
+      await loadWindow(server, [flagship], throughputClients, warmupSeconds * 1000);
     }
   }
   for (let round = 0; round < rounds; round++) {
-    for (const c of cells) c.windows.push(await load(c.server, c.images, c.clients, (seconds * 1000) / rounds, c.pin));
+    for (const c of cells) c.windows.push(await loadWindow(c.server, c.images, c.clients, (seconds * 1000) / rounds, c.pin));
     process.stderr.write(`round ${round + 1}/${rounds}, load ${os.loadavg()[0].toFixed(1)}\n`);
   }
 } finally {
@@ -177,6 +114,8 @@ const rows = cells.map((c) => {
     mainMs: (sum((w) => w.threads.main) * 1000) / latencies.length,
     libvipsMs: (sum((w) => w.threads.libvips) * 1000) / latencies.length,
     otherMs: (sum((w) => w.threads.other) * 1000) / latencies.length,
+    mainWaiting: sum((w) => w.mainWaitSeconds) / secs,
+    idleCores: sum((w) => w.idleCores * w.seconds) / secs,
     p50: median(latencies),
     p95: percentile(latencies, 95),
     decode: stage('decode'),
@@ -199,11 +138,15 @@ const lines = [
       `| ${r.checkout} | ${r.what} | ${r.clients} | ${r.requests} | ${r.faces} | ${r2(r.perSecond)} | ${r2(r.serverCores)} | ${r2(r.clientCores)} | ${r1(r.perCpuSecond)} | ${r1(r.p50)} | ${r1(r.p95)} | ${r1(r.decode)} | ${r1(r.detect)} | ${r1(r.classify)} | ${r1(r.inference)} |`,
   ),
   '',
-  'Server CPU per request by thread (ms): the event-loop thread, libvips pixel workers, all others (inference workers, libuv pool, V8).',
+  'Server CPU per request by thread (ms): the event-loop thread, libvips pixel workers, all others (inference workers, libuv pool, V8);',
+  'the share of the time the event loop was runnable but waited for a core, and the cores the machine left idle.',
   '',
-  '| code | measurement | clients | main thread | libvips | other threads | total |',
-  '|---|---|---:|---:|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.checkout} | ${r.what} | ${r.clients} | ${r2(r.mainMs)} | ${r2(r.libvipsMs)} | ${r2(r.otherMs)} | ${r2(r.mainMs + r.libvipsMs + r.otherMs)} |`),
+  '| code | measurement | clients | main thread | libvips | other threads | total | event loop waiting | idle cores |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.checkout} | ${r.what} | ${r.clients} | ${r2(r.mainMs)} | ${r2(r.libvipsMs)} | ${r2(r.otherMs)} | ${r2(r.mainMs + r.libvipsMs + r.otherMs)} | ${r1(r.mainWaiting * 100)}% | ${r2(r.idleCores)} |`,
+  ),
   '',
   ...checkouts.map(({ label }) => {
     const one = at(label, 'throughput 640x480, 1 worker on core 0');

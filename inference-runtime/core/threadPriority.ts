@@ -1,27 +1,34 @@
 import os from 'node:os';
 
 /**
- * Nice steps the inference workers run below the event loop when each runs its sessions on one thread. On
- * Linux the nice value belongs to a thread, and the threads a thread starts inherit it.
+ * Nice steps the inference workers run below the event loop when there is more than one core and each worker
+ * runs its sessions on one thread (a worker per core, the default). On Linux the nice value belongs to a
+ * thread, and the threads and processes a thread starts inherit it.
  *
  * Under load every request crosses the event loop several times: it reads the body, letterboxes the image,
  * sends the inputs to a worker, crops the faces and writes the answer. With a worker per core, the event
- * loop and the workers want more than the cores. At equal priority the event loop waited in the run queue
- * 36-38% of the time while 0.14 of the 2 cores idled, because the next input was not ready. At 10 steps
- * below, it waited 14-15% of the time, 0.06-0.07 cores idled, and 2 workers served 6-7% more requests (1
- * worker on one core: 2%). The workers keep every cycle the event loop leaves: the scheduler never starves
- * a runnable thread, it gives it a smaller share while others contend.
+ * loop and the workers want more than the cores. At equal priority the flagship's event loop waited in the
+ * run queue 36-38% of the time while 0.14-0.17 of the 2 cores idled, because the next input was not ready.
+ * At 10 steps below it waited 12-15% of the time and 0.06-0.08 cores idled. 2 workers then served 0-7% more
+ * flagship requests, and 4-25% more `:predict` requests at a lower p99. The workers keep every cycle the
+ * event loop leaves: the scheduler never starves a runnable thread, it gives it a smaller share while
+ * others contend.
  *
- * A worker whose sessions run several intra-op threads (fewer workers than cores) stays at the event loop's
- * priority: a parallel section ends when its last thread does, and when the event loop preempts one of
- * them, the others wait with a core idle. 1 worker on 2 cores served 4-5% fewer requests at 10 steps below.
+ * Elsewhere the workers stay at the event loop's priority:
+ * - **One core.** There is no idle core to win, and the event loop preempting the worker at every event
+ *   costs switches. A one-core server at 10 steps below spent 13-16% more CPU on a `:predict` or V2 request
+ *   at concurrency 4, and reached 65-67% of in-process instead of 73-75%.
+ * - **A worker with several intra-op threads** (fewer workers than cores). A parallel section ends when its
+ *   last thread does; when the event loop preempts one of them, the others wait with a core idle. 1 worker
+ *   on 2 cores served 4% fewer flagship requests at 10 steps below in one run of two.
+ *
  * (2026-12-03, docs/benchmarks.md, "The event loop ahead of the inference threads".)
  */
 export const DEFAULT_INFERENCE_NICE = 10;
 
-/** The nice steps of workers whose sessions run `intraOpThreads` threads each, unless configured (see above). */
-export function inferenceNiceFor(intraOpThreads: number): number {
-  return intraOpThreads === 1 ? DEFAULT_INFERENCE_NICE : 0;
+/** The nice steps of workers whose sessions run `intraOpThreads` threads each on `cores` cores (see above). */
+export function inferenceNiceFor(intraOpThreads: number, cores: number): number {
+  return cores > 1 && intraOpThreads === 1 ? DEFAULT_INFERENCE_NICE : 0;
 }
 
 /** `MLOFFLOAD_INFERENCE_NICE` (0-19; 0 runs the workers at the event loop's priority), or undefined when unset. */

@@ -39,8 +39,8 @@ export interface RegistryOptions {
   /** Requests waiting for a free thread before Overloaded (default `MLOFFLOAD_MAX_QUEUE` or 256). */
   maxQueue?: number;
   /**
-   * Nice steps the worker threads run below the event loop; default `MLOFFLOAD_INFERENCE_NICE`, else 10 when
-   * each worker's sessions run on one thread and 0 otherwise (core/threadPriority.ts).
+   * Nice steps the worker threads run below the event loop; default `MLOFFLOAD_INFERENCE_NICE`, else 10 with
+   * more than one core and each worker's sessions on one thread, 0 otherwise (core/threadPriority.ts).
    */
   inferenceNice?: number;
   /** Runs models instead of starting an executor from `workers` (tests, embedding). Closed with the registry. */

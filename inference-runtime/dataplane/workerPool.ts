@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { LoadPlan, ModelFiles } from '../core/backend.js';
 import type { BackendOptions } from '../backends/backendSelection.js';
 import { intraOpThreads } from '../core/intraOpThreads.js';
+import { availableCores } from '../core/containerLimits.js';
 import { inferenceNiceFor } from '../core/threadPriority.js';
 import type { PoolModel } from '../config/types.js';
 import { Dispatcher, type InferenceExecutor, type InferOptions, type Lane } from '../core/executor.js';
@@ -134,7 +135,7 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     this.threads = options.size;
     // Each worker runs one inference at a time: the cores are shared among the workers.
     const backendOptions: BackendOptions = { onnxThreads: intraOpThreads(options.size), ...options.backendOptions };
-    const nice = options.nice ?? inferenceNiceFor(backendOptions.onnxThreads ?? 1);
+    const nice = options.nice ?? inferenceNiceFor(backendOptions.onnxThreads ?? 1, availableCores());
     this.nice = nice;
     this.lanes = Array.from(
       { length: options.size },

@@ -6,9 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { processCpuMs } from './processStats.js';
+import { eventLoopWaitSeconds, idleCoresBetween, machineTicks, processCpuMs } from './processStats.js';
 
 export interface LoadTarget {
   name: string;
@@ -42,17 +41,6 @@ function threadCpuOf(pid: number): ThreadCpu {
   return out;
 }
 
-/** Seconds the event-loop thread has been runnable but waiting for a core (/proc schedstat, nanoseconds). */
-function mainWaitSecondsOf(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
-}
-
-/** The machine's idle and total CPU time, in ticks (/proc/stat's first line; idle and iowait count as idle). */
-function machineTicks(): { idle: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  return { idle: fields[3]! + fields[4]!, total: fields.reduce((n, v) => n + v, 0) };
-}
-
 /** What the load generator reports. */
 export interface LoadResult {
   latencies: number[];
@@ -77,7 +65,7 @@ export async function loadWindow(server: LoadTarget, images: string[], clients: 
   const [cmd, ...args] = ['nice', '-n', '19', ...(pin ? ['taskset', '-c', pin] : []), ...generator];
   const before = processCpuMs(server.pid);
   const threadsBefore = threadCpuOf(server.pid);
-  const waitBefore = mainWaitSecondsOf(server.pid);
+  const waitBefore = eventLoopWaitSeconds(server.pid);
   const ticksBefore = machineTicks();
   const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -86,8 +74,8 @@ export async function loadWindow(server: LoadTarget, images: string[], clients: 
   if (code !== 0) throw new Error(`${server.name}: load generator exited with ${code}`);
   const threadsAfter = threadCpuOf(server.pid);
   const ticksAfter = machineTicks();
-  const idleCores = ((ticksAfter.idle - ticksBefore.idle) / Math.max(1, ticksAfter.total - ticksBefore.total)) * os.availableParallelism();
-  const mainWaitSeconds = mainWaitSecondsOf(server.pid) - waitBefore;
+  const idleCores = idleCoresBetween(ticksBefore, ticksAfter);
+  const mainWaitSeconds = eventLoopWaitSeconds(server.pid) - waitBefore;
   const threads: ThreadCpu = { main: threadsAfter.main - threadsBefore.main, libvips: threadsAfter.libvips - threadsBefore.libvips, other: threadsAfter.other - threadsBefore.other };
   return { ...(JSON.parse(out) as LoadResult), serverCpuSeconds: (processCpuMs(server.pid) - before) / 1000, threads, mainWaitSeconds, idleCores };
 }

@@ -7,20 +7,20 @@ import os from 'node:os';
  *
  * Under load every request crosses the event loop several times: it reads the body, letterboxes the image,
  * sends the inputs to a worker, crops the faces and writes the answer. With a worker per core, the event
- * loop and the workers want more than the cores. At equal priority the flagship's event loop waited in the
- * run queue 36-38% of the time while 0.14-0.17 of the 2 cores idled, because the next input was not ready.
- * At 10 steps below it waited 12-15% of the time and 0.06-0.08 cores idled. 2 workers then served 0-7% more
- * flagship requests, and 4-25% more `:predict` requests at a lower p99. The workers keep every cycle the
- * event loop leaves: the scheduler never starves a runnable thread, it gives it a smaller share while
- * others contend.
+ * loop and the workers want more than the cores. At equal priority the event loop waited in the run queue
+ * 31-38% of the time while 0.14-0.23 of the 2 cores idled, because the next input was not ready. At 10
+ * steps below it waited 10-15% of the time and 0.06-0.11 cores idled. 2 workers then served 3.9-25% more
+ * `:predict` requests in three runs, and as many flagship requests or up to 7% more in four. The workers keep
+ * every cycle the event loop leaves: the scheduler never starves a runnable thread, it gives it a smaller
+ * share while others contend.
  *
  * Elsewhere the workers stay at the event loop's priority:
- * - **One core.** There is no idle core to win, and the event loop preempting the worker at every event
- *   costs switches. A one-core server at 10 steps below spent 13-16% more CPU on a `:predict` or V2 request
- *   at concurrency 4, and reached 65-67% of in-process instead of 73-75%.
+ * - **One core.** There is no idle core to win, and the event loop preempting the worker at every event only
+ *   adds switches: a one-core server at 10 steps below served 0.98-1.02x the requests.
  * - **A worker with several intra-op threads** (fewer workers than cores). A parallel section ends when its
  *   last thread does; when the event loop preempts one of them, the others wait with a core idle. 1 worker
- *   on 2 cores served 4% fewer flagship requests at 10 steps below in one run of two.
+ *   on 2 cores served 0.95-0.96x the flagship requests at 10 steps below in two runs of three (1.01x in the
+ *   third).
  *
  * (2026-12-03, docs/benchmarks.md, "The event loop ahead of the inference threads".)
  */

@@ -10,13 +10,15 @@
  *
  * Every server is first driven at the throughput load for `--warmup` seconds (default 20): a fresh server's
  * CPU per request falls for 15-20 s under load (V8 keeps optimising the request path; 2 workers went from
- * 210 to 265 requests/s over their first 20 s), and the figures are about a server past its first minute.
+ * 211 to 271 requests/s over their first 20 s), and the figures are about a server past its first minute.
  *
  *   npx tsx bench/visionCores.ts [--seconds 16] [--rounds 4] [--clients 4] [--warmup 20] [--baseline /path/to/other/checkout]
  *
  * With `--baseline`, the same servers are also started from another checkout (with its own node_modules: the
  * code before a change) and every window alternates between the two, so a before/after ratio comes from one
- * run on a shared machine.
+ * run on a shared machine. Two checkouts are not alike here either: in one run a server whose code was the
+ * same in both served 6% fewer requests from the first; a change of a few percent is better compared within
+ * one checkout, as bench/inferenceNice.ts does.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

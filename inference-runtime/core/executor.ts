@@ -20,7 +20,7 @@ export interface EngineStats {
   models: string[];
   /** By backend name, e.g. `tfjs-wasm`. */
   memory: Record<string, EngineMemory>;
-  /** A worker's nice value, lowered below the event loop's (core/threadPriority.ts); absent in-process. */
+  /** A worker's nice value after lowering its priority, or why it could not (core/threadPriority.ts); absent in-process. */
   priority?: ThreadPriority;
 }
 

@@ -21,7 +21,7 @@ export interface WorkerPoolOptions {
   /** Requests handed to one worker at once (default 2: the next input is ready when the current one ends). */
   perWorker?: number;
   backendOptions?: BackendOptions;
-  /** Nice steps the workers run below the event loop (default: `inferenceNiceFor` their intra-op threads). */
+  /** Nice steps the workers run below the event loop (default: `inferenceNiceFor` their intra-op threads and the cores). */
   nice?: number;
   /** Called when a worker dies and is replaced, or cannot be. */
   onWorkerEvent?: (event: string, detail: Record<string, unknown>) => void;
@@ -135,12 +135,11 @@ export class WorkerPoolExecutor implements InferenceExecutor {
     this.threads = options.size;
     // Each worker runs one inference at a time: the cores are shared among the workers.
     const backendOptions: BackendOptions = { onnxThreads: intraOpThreads(options.size), ...options.backendOptions };
-    const nice = options.nice ?? inferenceNiceFor(backendOptions.onnxThreads ?? 1, availableCores());
-    this.nice = nice;
+    this.nice = options.nice ?? inferenceNiceFor(backendOptions.onnxThreads ?? 1, availableCores());
     this.lanes = Array.from(
       { length: options.size },
       (_, i) =>
-        new WorkerLane(`worker-${i + 1}`, options.perWorker ?? 2, { name: `worker-${i + 1}`, backendOptions, nice }, (lane, code, err) =>
+        new WorkerLane(`worker-${i + 1}`, options.perWorker ?? 2, { name: `worker-${i + 1}`, backendOptions, nice: this.nice }, (lane, code, err) =>
           this.replace(lane, code, err),
         ),
     );

@@ -26,16 +26,36 @@ export interface VisionServer {
   child: ChildProcess;
 }
 
-/**
- * bench/visionServer.ts with `workers` inference threads, optionally pinned to cores (taskset), from a
- * checkout, with `env` added to this process's environment.
- */
-export async function startVisionServer(options: { name: string; workers: number; backend: string; pin?: string; cwd?: string; env?: Record<string, string> }): Promise<VisionServer> {
-  const node = [process.execPath, ...(await runtimeNodeFlags(options.cwd)), ...nodeScript(options.cwd ?? process.cwd(), path.join('bench', 'visionServer.ts')), '--workers', String(options.workers), '--backend', options.backend];
-  const [cmd, ...args] = options.pin ? ['taskset', '-c', options.pin, ...node] : node;
-  const child = spawn(cmd!, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const info = await readyLine<{ url: string; backends: string[] }>(child, options.name);
-  return { ...info, child };
+/** Where and how a bench server runs: a checkout (default this one), cores to pin it to (taskset), variables added to the environment. */
+export interface ServerPlacement {
+  cwd?: string;
+  pin?: string;
+  env?: Record<string, string>;
+}
+
+/** A server script of bench/ from a checkout, compiled as the runtime ships, with its ready line. */
+async function startBenchScript<T>(name: string, script: string, args: string[], placement: ServerPlacement): Promise<T & { child: ChildProcess }> {
+  const node = [process.execPath, ...(await runtimeNodeFlags(placement.cwd)), ...nodeScript(placement.cwd ?? process.cwd(), path.join('bench', script)), ...args];
+  const [cmd, ...rest] = placement.pin ? ['taskset', '-c', placement.pin, ...node] : node;
+  const child = spawn(cmd!, rest, { cwd: placement.cwd, env: { ...process.env, ...placement.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return { ...(await readyLine<T>(child, name)), child };
+}
+
+/** bench/visionServer.ts with `workers` inference threads. */
+export function startVisionServer(options: { name: string; workers: number; backend: string } & ServerPlacement): Promise<VisionServer> {
+  return startBenchScript(options.name, 'visionServer.ts', ['--workers', String(options.workers), '--backend', options.backend], options);
+}
+
+export interface PredictServer {
+  url: string;
+  backend: string;
+  threads: number;
+  child: ChildProcess;
+}
+
+/** bench/predictServer.ts (facial-expression alone) over the model cache `cacheDir`; `args` after its own. */
+export function startPredictServer(options: { name: string; cacheDir: string; backend?: string; args?: string[] } & ServerPlacement): Promise<PredictServer> {
+  return startBenchScript(options.name, 'predictServer.ts', [options.cacheDir, options.backend ?? 'auto', ...(options.args ?? [])], options);
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {

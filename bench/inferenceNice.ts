@@ -15,17 +15,15 @@
  *
  *   npx tsx bench/inferenceNice.ts [--window 4] [--rounds 6] [--clients 8] [--connections 4] [--warmup 20]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readyLine, startVisionServer, stopServer } from './benchServer.js';
+import { startPredictServer, startVisionServer, stopServer } from './benchServer.js';
 import { expressionPredictBody } from './expressionLoad.js';
 import { httpLoad } from './httpLoad.js';
 import { eventLoopWaitSeconds, idleCoresBetween, machineTicks, processCpuMs } from './processStats.js';
-import { nodeScript } from './runtimeBuild.js';
-import { runtimeNodeFlags } from './runtimeFlags.js';
 import { median, percentile, r1, r2 } from './stats.js';
 import { loadWindow } from './visionWindow.js';
 import { singleFace640x480 } from '../test/helpers/samplePhotos.js';
@@ -75,10 +73,7 @@ async function visionCell(what: string, workers: number, nice: string, pin?: str
 
 const predictBody = expressionPredictBody();
 async function predictCell(what: string, nice: string, pin?: string): Promise<Cell> {
-  const node = [process.execPath, ...(await runtimeNodeFlags()), ...nodeScript(process.cwd(), 'bench/predictServer.ts'), path.join(os.tmpdir(), 'mloffload-bench-cache'), 'auto'];
-  const [cmd, ...args] = pin ? ['taskset', '-c', pin, ...node] : node;
-  const child = spawn(cmd!, args, { env: { ...process.env, MLOFFLOAD_INFERENCE_NICE: nice }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const { url } = await readyLine<{ url: string }>(child, what);
+  const { url, child } = await startPredictServer({ name: what, cacheDir: path.join(os.tmpdir(), 'mloffload-bench-cache'), pin, env: { MLOFFLOAD_INFERENCE_NICE: nice } });
   const spec = { url: `${url}/v1/models/facial-expression:predict`, headers: { 'content-type': 'application/json' }, body: predictBody };
   const pid = child.pid!;
   return {

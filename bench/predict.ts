@@ -21,7 +21,7 @@ import { runtimeNodeFlags } from './runtimeFlags.js';
 import { processCpuMs } from './processStats.js';
 import { httpLoad, type HttpLoadLength } from './httpLoad.js';
 import { mainOf } from './runtimeStart.js';
-import { nodeScript } from './runtimeBuild.js';
+import { startPredictServer } from './benchServer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -156,14 +156,8 @@ function perRequest(before: ServerTime, after: ServerTime): ServerTime {
 }
 
 async function startBenchServer(): Promise<{ child: ChildProcess; url: string; backend: string }> {
-  const child = spawn(process.execPath, [...(await runtimeNodeFlags(ROOT)), ...nodeScript(ROOT, 'bench/predictServer.ts'), CACHE_DIR, BACKEND], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    lines(child, (line) => {
-      if (line.event === 'ready') resolve(line);
-    });
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-  return { child, url: ready.url as string, backend: String(ready.backend) };
+  const { child, url, backend } = await startPredictServer({ name: 'bench server', cacheDir: CACHE_DIR, backend: BACKEND, cwd: ROOT });
+  return { child, url, backend };
 }
 
 async function startupToReady(): Promise<{ ms: number; models: unknown }> {

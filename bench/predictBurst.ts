@@ -8,14 +8,12 @@
  * Each configuration runs in a fresh server process (bench/predictServer.ts, 2 worker threads); they alternate
  * `--repeat` times so that load from elsewhere on the machine hits both alike.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readyLine } from './benchServer.js';
-import { runtimeNodeFlags } from './runtimeFlags.js';
-import { nodeScript } from './runtimeBuild.js';
+import { startPredictServer } from './benchServer.js';
 
 const { values } = parseArgs({ options: { concurrency: { type: 'string', default: '6' }, rounds: { type: 'string', default: '3' }, repeat: { type: 'string', default: '2' } } });
 const CONCURRENCY = Number(values.concurrency);
@@ -29,8 +27,8 @@ const LARGE = JSON.stringify({ instances: Array.from({ length: 64 }, () => row) 
 const SMALL = JSON.stringify({ instances: [row] });
 
 async function start(arena: boolean): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...(await runtimeNodeFlags()), ...nodeScript(process.cwd(), 'bench/predictServer.ts'), CACHE_DIR, 'auto', ...(arena ? ['--onnx-memory-arena'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return { url: (await readyLine<{ url: string }>(child, 'predict server')).url, child };
+  const { url, child } = await startPredictServer({ name: 'predict server', cacheDir: CACHE_DIR, args: arena ? ['--onnx-memory-arena'] : [] });
+  return { url, child };
 }
 
 async function burst(arena: boolean): Promise<Record<string, unknown>> {

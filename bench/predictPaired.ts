@@ -11,18 +11,16 @@
  *   npx tsx bench/predictPaired.ts --baseline <dir> [--path v2-binary|v2-refused|predict] [--connections 1]
  *     [--rounds 10] [--duration 4] [--warmup 20] [--serve-cores 1]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXPRESSION_INPUT, expressionPredictBody } from './expressionLoad.js';
 import { median } from './stats.js';
-import { runtimeNodeFlags } from './runtimeFlags.js';
+import { startPredictServer } from './benchServer.js';
 import { processCpuMs } from './processStats.js';
 import { httpLoad } from './httpLoad.js';
-import { nodeScript } from './runtimeBuild.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE_DIR = path.join(os.tmpdir(), 'mloffload-bench-cache');
@@ -70,16 +68,8 @@ function target(kind: string, input: string, output: string): Target {
 }
 
 async function startServer(root: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn('taskset', ['-c', SERVE_CORES!, process.execPath, ...(await runtimeNodeFlags(root)), ...nodeScript(root, 'bench/predictServer.ts'), CACHE_DIR, 'auto'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    try {
-      const event = JSON.parse(line) as { event?: string; url?: string };
-      if (event.event === 'ready') return { child, url: event.url! };
-    } catch {
-      // a log line
-    }
-  }
-  throw new Error(`the server in ${root} exited before it was ready`);
+  const { child, url } = await startPredictServer({ name: `the server in ${root}`, cacheDir: CACHE_DIR, cwd: root, pin: SERVE_CORES! });
+  return { child, url };
 }
 
 /** Drives `t` for `seconds`; requests answered with the expected status, and the server's CPU ms per request. */

@@ -42,6 +42,7 @@ import { EXPRESSION_INPUT, expressionPredictBody, inProcessLoad, type Segment as
 import { runtimeNodeFlags } from './runtimeFlags.js';
 import { nextEvent, processCpuMs } from './processStats.js';
 import { httpLoad } from './httpLoad.js';
+import { startPredictServer } from './benchServer.js';
 import { nodeScript } from './runtimeBuild.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -159,9 +160,8 @@ async function startFloorServer(): Promise<{ child: ChildProcess; url: string }>
 }
 
 async function startBenchServer(root: string): Promise<{ child: ChildProcess; url: string; backend: string }> {
-  const child = await spawnNode(root, 'bench/predictServer.ts', [CACHE_DIR, 'auto'], 'ignore');
-  const ready = await nextEvent(child, 'ready');
-  return { child, url: ready.url as string, backend: String(ready.backend) };
+  const { child, url, backend } = await startPredictServer({ name: root, cacheDir: CACHE_DIR, cwd: root, pin: values.pin ? SERVE_CORES : undefined });
+  return { child, url, backend };
 }
 
 interface LoopRunner {

@@ -7,12 +7,16 @@ import { createInterface } from 'node:readline';
 /** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, 100 on Linux). */
 const CLOCK_TICKS = 100;
 
-/** CPU time (user + system, all threads) of a process so far, in ms (Linux /proc). */
-export function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // utime and stime are fields 14 and 15 of /proc/<pid>/stat; fields[0] here is field 3.
+/** CPU time (user + system) in ms of the text of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file. */
+export function statCpuMs(stat: string): number {
+  // utime and stime are fields 14 and 15; fields[0] here is field 3, after the command's closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** CPU time (user + system, all threads) of a process so far, in ms (Linux /proc). */
+export function processCpuMs(pid: number): number {
+  return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
 /** Seconds the event-loop (main) thread of a process has been runnable but waiting for a core (/proc schedstat, ns). */

@@ -7,18 +7,12 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { eventLoopWaitSeconds, idleCoresBetween, machineTicks, processCpuMs } from './processStats.js';
+import { eventLoopWaitSeconds, idleCoresBetween, machineTicks, processCpuMs, statCpuMs } from './processStats.js';
 
 export interface LoadTarget {
   name: string;
   url: string;
   pid: number;
-}
-
-/** User + system CPU seconds of a /proc stat line (ticks of 1/100 s), and the thread's name. */
-function parseStat(stat: string): { name: string; seconds: number } {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
 }
 
 /**
@@ -35,8 +29,8 @@ function threadCpuOf(pid: number): ThreadCpu {
     } catch {
       continue; // the thread ended
     }
-    const { name, seconds } = parseStat(stat);
-    out[Number(tid) === pid ? 'main' : name.startsWith('libvips') ? 'libvips' : 'other'] += seconds;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    out[Number(tid) === pid ? 'main' : name.startsWith('libvips') ? 'libvips' : 'other'] += statCpuMs(stat) / 1000;
   }
   return out;
 }

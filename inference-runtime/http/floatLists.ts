@@ -245,7 +245,7 @@ function readNested(s: Scanner, sink: FloatSink, maxOuter: number): number[] {
       } while (c >= Ch.Zero && c <= Ch.Nine);
       mantissa = mantissa * EXACT_POWERS[inChunk] + chunk;
       digits = p - from;
-    }  else {
+    } else {
       throw notFlat;
     }
     if (c === Ch.Dot) {

@@ -28,7 +28,7 @@ export function parseFlatInfer(
     let id: string | undefined;
     let inputs: NamedTensors | undefined;
     let binaryByDefault = false;
-    let asked: { name: string; binary?: boolean }[] | undefined;
+    let asked: AskedOutput[] | undefined;
     s.object((key) => {
       if (key === 'id') id = s.plainString();
       else if (key === 'model_name' || key === 'model_version') s.plainString(); // not read by the general path either
@@ -42,15 +42,21 @@ export function parseFlatInfer(
       else throw notFlat;
     });
     if (!inputs) throw notFlat;
-    const requested: { name: string; binary?: boolean }[] = asked ?? signature.outputs.map((o) => ({ name: o.name }));
+    const requested: AskedOutput[] = asked ?? signature.outputs.map((o) => ({ name: o.name }));
     const outputs = requested.map((o) => ({ name: o.name, binary: o.binary ?? binaryByDefault }));
     return { inputs, outputs, ...(id !== undefined ? { id } : {}) };
   });
 }
 
+/** An output the body asks for, with its own `binary_data` when it sets one. */
+interface AskedOutput {
+  name: string;
+  binary?: boolean;
+}
+
 /** The requested outputs: names of the model's outputs, each once, and the binary_data each may set. */
-function readOutputs(s: Scanner, signature: ModelSignature): { name: string; binary?: boolean }[] {
-  const asked: { name: string; binary?: boolean }[] = [];
+function readOutputs(s: Scanner, signature: ModelSignature): AskedOutput[] {
+  const asked: AskedOutput[] = [];
   s.list(() => {
     let name: string | undefined;
     let binary: boolean | undefined;
